@@ -1,0 +1,26 @@
+#pragma once
+/// Timestamps (RFC 3339 UTC) and durations ("500ms", "30s", "5m", "1h", "2").
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stockwatch {
+
+/// Milliseconds since the Unix epoch, UTC.
+using TimeMs = int64_t;
+
+/// Parses RFC 3339 ("2026-11-27T14:30:00Z", fractions and +hh:mm offsets
+/// accepted). Returns nullopt when malformed or out of range.
+std::optional<TimeMs> ParseRfc3339(std::string_view s);
+/// Appends `t` as UTC: "2026-11-27T14:30:00Z", with ".mmm" only when t has milliseconds.
+void AppendRfc3339(std::string& out, TimeMs t);
+std::string FormatRfc3339(TimeMs t);
+/// Wall-clock now.
+TimeMs NowMs();
+
+/// Parses a duration: a number with unit ms, s, m, h or d, or a plain
+/// number of seconds. Returns milliseconds, nullopt when malformed or negative.
+std::optional<int64_t> ParseDurationMs(std::string_view s);
+
+}  // namespace stockwatch

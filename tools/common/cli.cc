@@ -1,0 +1,266 @@
+#include "common/cli.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "stockwatch/log.h"
+#include "stockwatch/signals.h"
+#include "stockwatch/store.h"
+
+namespace stockwatch::cli {
+namespace {
+
+void OnSignal(int signo) {
+  if (StopRequested()) {
+    // Second signal: the user means it.
+    signal(signo, SIG_DFL);
+    raise(signo);
+    return;
+  }
+  RequestStop(signo);
+}
+
+void InstallSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: blocking reads return EINTR and see the stop
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+/// Parses one TOML-style value: "string", 'literal', [a, b], number, bool.
+std::vector<std::string> ParseValue(const std::string& v, const std::string& where) {
+  auto parse_scalar = [&](std::string_view s) -> std::string {
+    std::string t = Trim(s);
+    if (t.size() >= 2 && t.front() == '\'' && t.back() == '\'') return t.substr(1, t.size() - 2);
+    if (t.size() >= 2 && t.front() == '"' && t.back() == '"') {
+      std::string out;
+      for (size_t i = 1; i + 1 < t.size(); ++i) {
+        if (t[i] == '\\' && i + 2 < t.size()) {
+          char c = t[++i];
+          out.push_back(c == 'n' ? '\n' : c == 't' ? '\t' : c);
+        } else {
+          out.push_back(t[i]);
+        }
+      }
+      return out;
+    }
+    if (t.empty()) throw Error(exitcode::kConfig, where + ": missing value");
+    return t;
+  };
+  if (!v.empty() && v.front() == '[') {
+    if (v.back() != ']') throw Error(exitcode::kConfig, where + ": unterminated array");
+    std::vector<std::string> out;
+    std::string inner = v.substr(1, v.size() - 2);
+    size_t start = 0;
+    bool quoted = false;
+    char q = 0;
+    for (size_t i = 0; i <= inner.size(); ++i) {
+      if (i < inner.size() && (inner[i] == '"' || inner[i] == '\'') && (!quoted || inner[i] == q)) {
+        quoted = !quoted;
+        q = inner[i];
+      }
+      if (i == inner.size() || (!quoted && inner[i] == ',')) {
+        if (!Trim(inner.substr(start, i - start)).empty())
+          out.push_back(parse_scalar(inner.substr(start, i - start)));
+        start = i + 1;
+      }
+    }
+    return out;
+  }
+  return {parse_scalar(v)};
+}
+
+CLI::Option* FindOption(CLI::App& app, const std::string& key) {
+  if (auto* o = app.get_option_no_throw("--" + key)) return o;
+  for (CLI::App* sub : app.get_subcommands()) {
+    if (auto* o = FindOption(*sub, key)) return o;
+  }
+  return nullptr;
+}
+
+std::string DefaultConfigPath() {
+  std::string dir;
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) dir = x;
+  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.config";
+  if (!dir.empty()) {
+    std::string p = dir + "/stockwatch/config.toml";
+    if (std::filesystem::exists(p)) return p;
+  }
+  if (std::filesystem::exists("/etc/stockwatch/config.toml")) return "/etc/stockwatch/config.toml";
+  return {};
+}
+
+/// Fills options that neither the command line nor the environment set.
+void ApplyConfig(CLI::App& app, const std::string& path, const std::string& program) {
+  std::ifstream in(path);
+  if (!in) throw Error(exitcode::kConfig, path + ": cannot read config file");
+  std::string raw, section;
+  int lineno = 0;
+  while (std::getline(in, raw)) {
+    ++lineno;
+    std::string where = path + ":" + std::to_string(lineno);
+    // Strip a comment that is not inside quotes.
+    bool quoted = false;
+    char q = 0;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if ((raw[i] == '"' || raw[i] == '\'') && (!quoted || raw[i] == q)) {
+        quoted = !quoted;
+        q = raw[i];
+      } else if (raw[i] == '#' && !quoted) {
+        raw.resize(i);
+        break;
+      }
+    }
+    std::string line = Trim(raw);
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      if (line.back() != ']') throw Error(exitcode::kConfig, where + ": malformed section header");
+      section = Trim(std::string_view(line).substr(1, line.size() - 2));
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos) throw Error(exitcode::kConfig, where + ": expected key = value");
+    std::string key = Trim(std::string_view(line).substr(0, eq));
+    std::string value = Trim(std::string_view(line).substr(eq + 1));
+    for (char& c : key)
+      if (c == '_') c = '-';
+    if (!section.empty() && section != program) continue;  // another program's section
+    CLI::Option* opt = FindOption(app, key);
+    if (opt == nullptr) {
+      // Top-level keys may be meant for another stockwatch program.
+      if (section.empty()) continue;
+      throw Error(exitcode::kConfig, where + ": unknown key \"" + key + "\"");
+    }
+    if (key == "config" || opt->count() > 0) continue;  // the command line or env won
+    try {
+      for (const std::string& v : ParseValue(value, where)) opt->add_result(v);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      throw Error(exitcode::kConfig, where + ": " + key + ": " + e.what());
+    }
+  }
+}
+
+}  // namespace
+
+std::string CommonOptions::DbUrl() const {
+  if (!db.empty()) return db;
+  if (const char* e = std::getenv("STOCKWATCH_DB"); e && *e) return e;
+  return DefaultDbUrl();
+}
+
+void AddCommonFlags(CLI::App& app, CommonOptions& opts) {
+  app.fallthrough();  // so common flags work after a subcommand as well
+  app.add_option("--db", opts.db, "Store URL: sqlite:PATH or postgresql://user@host:port/db")
+      ->envname("STOCKWATCH_DB");
+  app.add_option("-c,--config", opts.config, "Config file (keys are long option names)")
+      ->envname("STOCKWATCH_CONFIG");
+  app.add_flag("-v,--verbose", opts.verbose, "More diagnostics on stderr (repeatable)");
+  app.add_flag("-q,--quiet", opts.quiet, "Only errors on stderr");
+  app.set_version_flag("--version", std::string(STOCKWATCH_VERSION));
+}
+
+void AddStreamFlags(CLI::App& app, StreamOptions& opts) {
+  app.add_option("-i,--input", opts.input, "Input: - (stdin), a file, or kafka:TOPIC");
+  app.add_option("-o,--output", opts.output, "Output: - (stdout), a file, or kafka:TOPIC");
+  app.add_option("--dead-letter", opts.dead_letter, "Where rejected input goes: a file or kafka:TOPIC");
+  app.add_option("-b,--brokers", opts.brokers, "Kafka bootstrap servers")->envname("STOCKWATCH_BROKERS");
+  app.add_option("-G,--group", opts.group, "Kafka consumer group (default: the program's name)");
+  app.add_option("-X", opts.kafka_props, "librdkafka property KEY=VALUE (repeatable)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("-F,--kafka-config", opts.kafka_config_file, "librdkafka properties file");
+  app.add_flag("--strict", opts.strict, "Make the first bad input record fatal (exit 65)");
+  app.add_flag("--exit-at-eof", opts.exit_at_eof,
+               "Kafka input: exit once every assigned partition is read to its end");
+}
+
+int Parse(CLI::App& app, int argc, char** argv, CommonOptions& opts) {
+  if (opts.program.empty()) opts.program = app.get_name();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? exitcode::kOk : exitcode::kUsage;
+  }
+  std::string path = opts.config.empty() ? DefaultConfigPath() : opts.config;
+  if (path.empty()) return -1;
+  try {
+    ApplyConfig(app, path, opts.program);
+  } catch (const Error& e) {
+    Diag(opts.program, e.what());
+    return e.exit_code();
+  }
+  return -1;
+}
+
+void Diag(const std::string& program, std::string_view message) {
+  std::string line = program;
+  line += ": ";
+  line += message;
+  line += '\n';
+  // One write() per line so lines from several processes do not interleave.
+  size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = write(2, line.data() + off, line.size() - off);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+}
+
+int Run(const CommonOptions& opts, const std::function<int()>& fn) {
+  log::Level level = opts.quiet          ? log::Level::kError
+                     : opts.verbose >= 2 ? log::Level::kDebug
+                     : opts.verbose == 1 ? log::Level::kInfo
+                                         : log::Level::kWarn;
+  std::string program = opts.program;
+  log::SetSink([program](log::Level, std::string_view msg) { Diag(program, msg); }, level);
+  InstallSignals();
+  int rc;
+  try {
+    rc = fn();
+  } catch (const Error& e) {
+    Diag(program, e.what());
+    rc = e.exit_code();
+  } catch (const std::bad_alloc&) {
+    Diag(program, "out of memory");
+    rc = exitcode::kSoftware;
+  } catch (const std::exception& e) {
+    Diag(program, std::string("internal error: ") + e.what());
+    rc = exitcode::kSoftware;
+  }
+  if (rc == 0 && StopSignal() == SIGINT) rc = exitcode::kInterrupted;
+  return rc;
+}
+
+std::string ReadSecret(const std::string& file, const char* env_name) {
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) throw Error(exitcode::kConfig, file + ": cannot read secret file");
+    std::string line;
+    std::getline(in, line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' '))
+      line.pop_back();
+    return line;
+  }
+  const char* v = std::getenv(env_name);
+  return v ? v : "";
+}
+
+}  // namespace stockwatch::cli

@@ -1,0 +1,49 @@
+#pragma once
+/// Glue shared by the four programs: common flags, the config file, signal
+/// handling and the one place that turns exceptions into stderr + exit code.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "stockwatch/stream.h"
+
+namespace stockwatch::cli {
+
+struct CommonOptions {
+  std::string program;
+  std::string db;      // --db / STOCKWATCH_DB; empty: DefaultDbUrl()
+  std::string config;  // -c / STOCKWATCH_CONFIG
+  int verbose = 0;     // -v (repeatable)
+  bool quiet = false;  // -q
+  /// The store URL to use: --db, else STOCKWATCH_DB, else the default.
+  std::string DbUrl() const;
+};
+
+/// Adds --db, -c/--config, -v, -q, --version to `app` (and, through
+/// fallthrough, lets them appear after a subcommand).
+void AddCommonFlags(CLI::App& app, CommonOptions& opts);
+/// Adds -i -o --dead-letter -b -G -X -F --strict --exit-at-eof.
+void AddStreamFlags(CLI::App& app, StreamOptions& opts);
+
+/// Parses argv, then fills options not given on the command line or in the
+/// environment from the config file (keys are long option names; a
+/// [PROGRAM] section applies to that program only). Returns -1 to go on, or
+/// the exit code to end with (0 after --help/--version, 64 bad usage,
+/// 78 bad config), having printed what is needed.
+int Parse(CLI::App& app, int argc, char** argv, CommonOptions& opts);
+
+/// Installs the stderr log sink and SIGTERM/SIGINT/SIGHUP handlers (a stop
+/// request; a second signal kills), ignores SIGPIPE, runs `fn` and maps what
+/// it throws to "program: message" on stderr and a sysexits code. After a
+/// SIGINT-requested stop, a zero result becomes 130.
+int Run(const CommonOptions& opts, const std::function<int()>& fn);
+
+/// Writes "program: message\n" to stderr.
+void Diag(const std::string& program, std::string_view message);
+
+/// Reads a secret: the file's first line if `file` is set, else the env var;
+/// empty when neither.
+std::string ReadSecret(const std::string& file, const char* env_name);
+
+}  // namespace stockwatch::cli
