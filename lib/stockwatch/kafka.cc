@@ -1,0 +1,608 @@
+// Kafka sources and sinks over librdkafka's C API (stream.h). Vendor types
+// stay in this file.
+//
+// At-least-once: the sink is an idempotent producer (acks=all) whose Flush()
+// waits for every delivery report; the source is a group consumer with
+// auto-commit off that commits, per partition, the offset after the last
+// record marked Done(), and only after the pre-commit hook has flushed the
+// outputs (also when partitions are revoked in a rebalance).
+#include <librdkafka/rdkafka.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "stockwatch/error.h"
+#include "stockwatch/log.h"
+#include "stockwatch/signals.h"
+#include "stockwatch/stream.h"
+
+namespace stockwatch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kPollMs = 100;
+constexpr int kDestroyFlushMs = 10000;
+
+std::string_view Trim(std::string_view s) {
+  const char* ws = " \t\r\n";
+  size_t b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(ws);
+  return s.substr(b, e - b + 1);
+}
+
+// Forwards librdkafka's own log lines (called from its threads) to log::.
+void LogCallback(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  const char* name = rk != nullptr ? rd_kafka_name(rk) : "kafka";
+  // CONFWARN: a property meant for the other client type (-X is shared by a
+  // program's consumer and producer), which is expected and harmless.
+  if (level <= 4 && std::strcmp(fac, "CONFWARN") != 0) {
+    log::Warn("kafka: {}: {}", name, buf);
+  } else if (level <= 4) {
+    log::Info("kafka: {}: {}", name, buf);
+  } else {
+    log::Debug("kafka: {}: {}: {}", name, fac, buf);
+  }
+}
+
+// Owns an rd_kafka_conf_t until rd_kafka_new() takes it.
+class Conf {
+ public:
+  Conf() : conf_(rd_kafka_conf_new()) {}
+  ~Conf() {
+    if (conf_ != nullptr) rd_kafka_conf_destroy(conf_);
+  }
+  Conf(const Conf&) = delete;
+  Conf& operator=(const Conf&) = delete;
+
+  rd_kafka_conf_t* get() { return conf_; }
+  rd_kafka_conf_t* release() { return std::exchange(conf_, nullptr); }
+
+  /// Sets a property; returns librdkafka's message on failure, "" on success.
+  std::string TrySet(const std::string& key, const std::string& value) {
+    char err[512];
+    if (rd_kafka_conf_set(conf_, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      return err;
+    }
+    return {};
+  }
+  /// Sets a property we choose ourselves: a failure is a bug.
+  void Set(const std::string& key, const std::string& value) {
+    std::string err = TrySet(key, value);
+    if (!err.empty()) throw Error(exitcode::kSoftware, "kafka: " + key + ": " + err);
+  }
+  std::string Get(const char* key) {
+    char buf[1024];
+    size_t size = sizeof buf;
+    if (rd_kafka_conf_get(conf_, key, buf, &size) != RD_KAFKA_CONF_OK) return {};
+    return buf;
+  }
+
+ private:
+  rd_kafka_conf_t* conf_;
+};
+
+// Applies -F FILE (key=value lines, # comments) then -X key=value.
+void ApplyUserProperties(Conf& conf, const StreamOptions& opts) {
+  if (!opts.kafka_config_file.empty()) {
+    const std::string& path = opts.kafka_config_file;
+    std::ifstream in(path);
+    if (!in) {
+      throw Error(exitcode::kConfig, path + ": cannot read: " + std::strerror(errno));
+    }
+    std::string line;
+    for (int lineno = 1; std::getline(in, line); ++lineno) {
+      std::string_view s = Trim(line);
+      if (s.empty() || s.front() == '#') continue;
+      size_t eq = s.find('=');
+      std::string where = path + ":" + std::to_string(lineno) + ": ";
+      if (eq == std::string_view::npos || Trim(s.substr(0, eq)).empty()) {
+        throw Error(exitcode::kConfig, where + "expected key=value, got \"" + std::string(s) + "\"");
+      }
+      std::string err =
+          conf.TrySet(std::string(Trim(s.substr(0, eq))), std::string(Trim(s.substr(eq + 1))));
+      if (!err.empty()) throw Error(exitcode::kConfig, where + err);
+    }
+    if (in.bad()) throw Error(exitcode::kConfig, path + ": read error");
+  }
+  for (const std::string& prop : opts.kafka_props) {
+    size_t eq = prop.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw Error(exitcode::kConfig, "-X " + prop + ": expected key=value");
+    }
+    std::string err = conf.TrySet(prop.substr(0, eq), prop.substr(eq + 1));
+    if (!err.empty()) throw Error(exitcode::kConfig, "-X " + prop + ": " + err);
+  }
+}
+
+// The settings both client types share: our defaults, brokers, then the
+// user's -F and -X (which may override them).
+void Configure(Conf& conf, const StreamOptions& opts, const std::string& topic, void* opaque) {
+  conf.Set("client.id", opts.program.empty() ? "stockwatch" : opts.program);
+  if (!opts.brokers.empty()) conf.Set("bootstrap.servers", opts.brokers);
+  rd_kafka_conf_set_log_cb(conf.get(), LogCallback);
+  rd_kafka_conf_set_opaque(conf.get(), opaque);
+  ApplyUserProperties(conf, opts);
+  if (conf.Get("bootstrap.servers").empty()) {
+    throw Error(exitcode::kUsage, "kafka:" + topic + " needs --brokers or STOCKWATCH_BROKERS");
+  }
+}
+
+rd_kafka_t* NewClient(rd_kafka_type_t type, Conf& conf) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof err);
+  if (rk == nullptr) throw Error(exitcode::kConfig, std::string("kafka: ") + err);
+  conf.release();  // owned by rk now
+  return rk;
+}
+
+// Says the same thing at most every 10 s: librdkafka repeats transport
+// errors on every reconnect attempt.
+class WarnLimiter {
+ public:
+  void Warn(const std::string& what) {
+    Clock::time_point now = Clock::now();
+    if (what == last_ && now - last_time_ < std::chrono::seconds(10)) return;
+    last_ = what;
+    last_time_ = now;
+    log::Warn("{}", what);
+  }
+
+ private:
+  std::string last_;
+  Clock::time_point last_time_;
+};
+
+bool IsTransportError(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+         err == RD_KAFKA_RESP_ERR__RESOLVE || err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+         err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT;
+}
+
+std::string FatalReason(rd_kafka_t* rk, const char* fallback) {
+  char buf[512];
+  if (rd_kafka_fatal_error(rk, buf, sizeof buf) != RD_KAFKA_RESP_ERR_NO_ERROR) return buf;
+  return fallback;
+}
+
+// ---------------------------------------------------------------- sink
+
+class KafkaSink final : public Sink {
+ public:
+  KafkaSink(const StreamOptions& opts, const std::string& topic)
+      : name_("kafka:" + topic) {
+    Conf conf;
+    conf.Set("enable.idempotence", "true");
+    conf.Set("acks", "all");
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaSink::OnDelivery);
+    rd_kafka_conf_set_error_cb(conf.get(), &KafkaSink::OnError);
+    Configure(conf, opts, topic, this);
+    rk_ = NewClient(RD_KAFKA_PRODUCER, conf);
+    rkt_ = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+    if (rkt_ == nullptr) {
+      std::string err = rd_kafka_err2str(rd_kafka_last_error());
+      rd_kafka_destroy(rk_);
+      throw Error(exitcode::kConfig, name_ + ": " + err);
+    }
+  }
+
+  ~KafkaSink() override {
+    // Best effort: a caller that cared has called Flush() and seen its errors.
+    rd_kafka_flush(rk_, kDestroyFlushMs);
+    int left = rd_kafka_outq_len(rk_);
+    if (left > 0) {
+      log::Warn("{}: {} record(s) not delivered at exit", name_, left);
+      rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_poll(rk_, 0);
+    }
+    rd_kafka_topic_destroy(rkt_);
+    rd_kafka_destroy(rk_);
+  }
+
+  KafkaSink(const KafkaSink&) = delete;
+  KafkaSink& operator=(const KafkaSink&) = delete;
+
+  void Write(std::string_view key, std::string_view value) override {
+    ThrowIfFailed();
+    for (;;) {
+      // F_COPY: the caller's buffers are reused as soon as we return.
+      int rc = rd_kafka_produce(rkt_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                const_cast<char*>(value.data()), value.size(),
+                                key.empty() ? nullptr : key.data(), key.size(), nullptr);
+      if (rc == 0) break;
+      rd_kafka_resp_err_t err = rd_kafka_last_error();
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        // Back-pressure: serve delivery reports until there is room.
+        rd_kafka_poll(rk_, kPollMs);
+        ThrowIfFailed();
+        continue;
+      }
+      if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        throw Error(exitcode::kUnavailable, name_ + ": " + FatalReason(rk_, "fatal error"));
+      }
+      throw Error(exitcode::kIoErr, name_ + ": cannot produce: " + rd_kafka_err2str(err));
+    }
+    // Serve delivery reports now and then so failures surface early and
+    // the report queue stays short.
+    if (++since_poll_ >= 1024) {
+      since_poll_ = 0;
+      rd_kafka_poll(rk_, 0);
+    }
+  }
+
+  void Flush() override {
+    Clock::time_point start = Clock::now();
+    bool warned = false;
+    while (rd_kafka_outq_len(rk_) > 0) {
+      rd_kafka_flush(rk_, 1000);
+      if (failed_) break;
+      if (!warned && Clock::now() - start > std::chrono::seconds(10)) {
+        warned = true;
+        log::Warn("{}: still waiting for {} delivery report(s)", name_, rd_kafka_outq_len(rk_));
+      }
+    }
+    rd_kafka_poll(rk_, 0);
+    ThrowIfFailed();
+  }
+
+  const std::string& name() const override { return name_; }
+
+ private:
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+    auto* self = static_cast<KafkaSink*>(opaque);
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR && !self->failed_) {
+      self->failed_ = true;
+      self->failure_ = rd_kafka_err2str(msg->err);
+    }
+  }
+
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<KafkaSink*>(opaque);
+    auto code = static_cast<rd_kafka_resp_err_t>(err);
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+      if (!self->failed_) {
+        self->failed_ = true;
+        self->failure_ = FatalReason(rk, reason);
+      }
+      return;
+    }
+    self->warn_.Warn(self->name_ + ": " + reason + (IsTransportError(code) ? " (retrying)" : ""));
+  }
+
+  void ThrowIfFailed() {
+    if (failed_) throw Error(exitcode::kUnavailable, name_ + ": delivery failed: " + failure_);
+  }
+
+  std::string name_;
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_topic_t* rkt_ = nullptr;
+  bool failed_ = false;
+  std::string failure_;
+  unsigned since_poll_ = 0;
+  WarnLimiter warn_;
+};
+
+// ---------------------------------------------------------------- source
+
+// Owns an rd_kafka_topic_partition_list_t.
+class PartitionList {
+ public:
+  explicit PartitionList(int size) : list_(rd_kafka_topic_partition_list_new(size)) {}
+  ~PartitionList() { rd_kafka_topic_partition_list_destroy(list_); }
+  PartitionList(const PartitionList&) = delete;
+  PartitionList& operator=(const PartitionList&) = delete;
+  rd_kafka_topic_partition_list_t* get() { return list_; }
+
+ private:
+  rd_kafka_topic_partition_list_t* list_;
+};
+
+class KafkaSource final : public Source {
+ public:
+  KafkaSource(const StreamOptions& opts, const std::string& topic)
+      : topic_(topic), name_("kafka:" + topic), exit_at_eof_(opts.exit_at_eof) {
+    Conf conf;
+    std::string group = !opts.group.empty()     ? opts.group
+                        : !opts.program.empty() ? opts.program
+                                                : "stockwatch";
+    conf.Set("group.id", group);
+    conf.Set("enable.auto.commit", "false");
+    conf.Set("auto.offset.reset", "earliest");
+    conf.Set("enable.partition.eof", "true");
+    rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaSource::OnRebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf.get(), &KafkaSource::OnCommitted);
+    rd_kafka_conf_set_error_cb(conf.get(), &KafkaSource::OnError);
+    Configure(conf, opts, topic, this);
+    rk_ = NewClient(RD_KAFKA_CONSUMER, conf);
+    rd_kafka_poll_set_consumer(rk_);
+
+    PartitionList topics(1);
+    rd_kafka_topic_partition_list_add(topics.get(), topic_.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, topics.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_destroy(rk_);
+      throw Error(exitcode::kUnavailable, name_ + ": cannot subscribe: " + rd_kafka_err2str(err));
+    }
+    log::Debug("{}: consuming in group {}", name_, group);
+  }
+
+  ~KafkaSource() override {
+    ReleaseMessage();
+    // The outputs may already be gone: revocations during close must not
+    // run the pre-commit hook (so they commit nothing; the caller's last
+    // Commit(true) did that).
+    closing_ = true;
+    rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log::Warn("{}: closing the consumer: {}", name_, rd_kafka_err2str(err));
+    }
+    rd_kafka_destroy(rk_);
+  }
+
+  KafkaSource(const KafkaSource&) = delete;
+  KafkaSource& operator=(const KafkaSource&) = delete;
+
+  bool Next(InRecord& rec) override {
+    ReleaseMessage();
+    bool blocking = false;
+    for (;;) {
+      if (StopRequested()) return false;
+      if (exit_at_eof_ && AllAtEof()) {
+        log::Debug("{}: every assigned partition is at its end", name_);
+        return false;
+      }
+      if (blocking && idle_) idle_();
+      rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk_, blocking ? kPollMs : 0);
+      RethrowPending();
+      if (msg == nullptr) {
+        blocking = true;
+        continue;
+      }
+      if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        HandleError(msg);
+        rd_kafka_message_destroy(msg);
+        continue;
+      }
+      auto it = parts_.find(msg->partition);
+      if (it == parts_.end()) {
+        // Fetched before a revocation we already processed: another member
+        // owns it now.
+        rd_kafka_message_destroy(msg);
+        continue;
+      }
+      it->second.eof = false;
+      msg_ = msg;
+      rec.value = std::string_view(static_cast<const char*>(msg->payload), msg->len);
+      rec.readable = msg->len;
+      rec.key = msg->key != nullptr
+                    ? std::string_view(static_cast<const char*>(msg->key), msg->key_len)
+                    : std::string_view();
+      rec.input = &PartitionName(msg->partition);
+      rec.line = static_cast<uint64_t>(msg->offset);
+      return true;
+    }
+  }
+
+  void Done() override {
+    if (msg_ == nullptr) return;
+    auto it = parts_.find(msg_->partition);
+    if (it == parts_.end()) return;  // revoked meanwhile: not ours to commit
+    it->second.done = std::max(it->second.done, msg_->offset + 1);
+  }
+
+  void Commit(bool sync) override {
+    if (pre_commit_) pre_commit_();
+    PartitionList offsets(static_cast<int>(parts_.size()));
+    for (auto& [partition, st] : parts_) {
+      // A synchronous commit resends offsets an asynchronous one may still
+      // be carrying, so that it alone is enough at shutdown.
+      if (st.done < 0 || (!sync && st.done == st.committed)) continue;
+      rd_kafka_topic_partition_list_add(offsets.get(), topic_.c_str(), partition)->offset =
+          st.done;
+      st.committed = st.done;
+    }
+    if (offsets.get()->cnt == 0) return;
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets.get(), sync ? 0 : 1);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      throw Error(exitcode::kUnavailable, name_ + ": " + FatalReason(rk_, "fatal error"));
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      // The records will be consumed again: at-least-once still holds.
+      log::Warn("{}: commit failed: {}", name_, rd_kafka_err2str(err));
+      ForgetCommitted(offsets.get());
+    } else if (sync) {
+      log::Debug("{}: committed {} partition(s)", name_, offsets.get()->cnt);
+    }
+  }
+
+  const std::string& name() const override { return name_; }
+
+ private:
+  struct PartState {
+    bool eof = false;
+    int64_t done = -1;       // offset after the last record marked Done()
+    int64_t committed = -1;  // last offset sent in a commit
+  };
+
+  const std::string& PartitionName(int32_t partition) {
+    auto it = names_.find(partition);
+    if (it == names_.end()) {
+      it = names_.emplace(partition, name_ + "/" + std::to_string(partition)).first;
+    }
+    return it->second;
+  }
+
+  bool AllAtEof() const {
+    if (parts_.empty()) return false;
+    for (const auto& [partition, st] : parts_) {
+      if (!st.eof) return false;
+    }
+    return true;
+  }
+
+  void ReleaseMessage() {
+    if (msg_ != nullptr) rd_kafka_message_destroy(msg_);
+    msg_ = nullptr;
+  }
+
+  void RethrowPending() {
+    if (pending_) std::rethrow_exception(std::exchange(pending_, nullptr));
+  }
+
+  void HandleError(const rd_kafka_message_t* msg) {
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      auto it = parts_.find(msg->partition);
+      if (it != parts_.end()) it->second.eof = true;
+      return;
+    }
+    std::string what = rd_kafka_message_errstr(msg);
+    if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
+      throw Error(exitcode::kUnavailable, name_ + ": " + FatalReason(rk_, what.c_str()));
+    }
+    if (msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+        msg->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
+      throw Error(exitcode::kNoPerm, name_ + ": " + what);
+    }
+    warn_.Warn(name_ + ": " + what + (IsTransportError(msg->err) ? " (retrying)" : ""));
+  }
+
+  void ForgetCommitted(const rd_kafka_topic_partition_list_t* offsets) {
+    for (int i = 0; i < offsets->cnt; ++i) {
+      auto it = parts_.find(offsets->elems[i].partition);
+      if (it != parts_.end() && it->second.committed == offsets->elems[i].offset) {
+        it->second.committed = -1;
+      }
+    }
+  }
+
+  void Assign(rd_kafka_topic_partition_list_t* partitions, bool cooperative) {
+    for (int i = 0; i < partitions->cnt; ++i) {
+      parts_[partitions->elems[i].partition] = PartState{};
+    }
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, partitions)) {
+        log::Warn("{}: assign: {}", name_, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_resp_err_t err = rd_kafka_assign(rk_, partitions);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log::Warn("{}: assign: {}", name_, rd_kafka_err2str(err));
+      }
+    }
+    log::Debug("{}: assigned {} partition(s)", name_, partitions->cnt);
+  }
+
+  void Revoke(rd_kafka_topic_partition_list_t* partitions, bool cooperative) {
+    // Commit what we finished on these partitions before another member
+    // starts on them, but only once their outputs are durable.
+    if (!closing_ && !rd_kafka_assignment_lost(rk_)) {
+      try {
+        if (pre_commit_) pre_commit_();
+        PartitionList offsets(partitions->cnt);
+        for (int i = 0; i < partitions->cnt; ++i) {
+          auto it = parts_.find(partitions->elems[i].partition);
+          if (it == parts_.end() || it->second.done < 0) continue;
+          rd_kafka_topic_partition_list_add(offsets.get(), topic_.c_str(), it->first)->offset =
+              it->second.done;
+        }
+        if (offsets.get()->cnt > 0) {
+          rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets.get(), 0);
+          if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            log::Warn("{}: commit on revoke failed: {}", name_, rd_kafka_err2str(err));
+          }
+        }
+      } catch (...) {
+        // Thrown through librdkafka's C frames would be undefined: keep it
+        // for Next() to rethrow.
+        if (!pending_) pending_ = std::current_exception();
+      }
+    }
+    for (int i = 0; i < partitions->cnt; ++i) parts_.erase(partitions->elems[i].partition);
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_, partitions)) {
+        log::Warn("{}: unassign: {}", name_, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      parts_.clear();
+      rd_kafka_assign(rk_, nullptr);
+    }
+    log::Debug("{}: revoked {} partition(s)", name_, partitions->cnt);
+  }
+
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto* self = static_cast<KafkaSource*>(opaque);
+    bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      self->Assign(partitions, cooperative);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      self->Revoke(partitions, cooperative);
+    } else {
+      log::Warn("{}: rebalance: {}", self->name_, rd_kafka_err2str(err));
+      self->parts_.clear();
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  static void OnCommitted(rd_kafka_t*, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+    auto* self = static_cast<KafkaSource*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+    log::Warn("{}: commit failed: {}", self->name_, rd_kafka_err2str(err));
+    // Let the next Commit() send these offsets again.
+    if (offsets != nullptr) self->ForgetCommitted(offsets);
+  }
+
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<KafkaSource*>(opaque);
+    auto code = static_cast<rd_kafka_resp_err_t>(err);
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+      if (!self->pending_) {
+        self->pending_ = std::make_exception_ptr(
+            Error(exitcode::kUnavailable, self->name_ + ": " + FatalReason(rk, reason)));
+      }
+      return;
+    }
+    self->warn_.Warn(self->name_ + ": " + reason + (IsTransportError(code) ? " (retrying)" : ""));
+  }
+
+  std::string topic_;
+  std::string name_;
+  bool exit_at_eof_;
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_message_t* msg_ = nullptr;  // the record Next() returned last
+  std::map<int32_t, PartState> parts_;    // the current assignment
+  std::map<int32_t, std::string> names_;  // "kafka:TOPIC/N"; never erased (InRecord::input)
+  std::exception_ptr pending_;            // thrown in a callback, rethrown by Next()
+  bool closing_ = false;
+  WarnLimiter warn_;
+};
+
+void CheckTopic(const std::string& topic) {
+  if (topic.empty()) throw Error(exitcode::kUsage, "kafka: needs a topic name (kafka:TOPIC)");
+}
+
+}  // namespace
+
+std::unique_ptr<Source> OpenKafkaSource(const StreamOptions& opts, const std::string& topic) {
+  CheckTopic(topic);
+  return std::make_unique<KafkaSource>(opts, topic);
+}
+
+std::unique_ptr<Sink> OpenKafkaSink(const StreamOptions& opts, const std::string& topic) {
+  CheckTopic(topic);
+  return std::make_unique<KafkaSink>(opts, topic);
+}
+
+}  // namespace stockwatch
