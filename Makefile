@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Everything the build, the tests, the demo and the benchmarks need.
-DEB_PACKAGES := g++ clang cmake ninja-build pkg-config make git \
+DEB_PACKAGES := g++ clang libclang-rt-14-dev cmake ninja-build pkg-config make git \
   libcli11-dev librdkafka-dev libpqxx-dev libcurl4-openssl-dev libfmt-dev \
   nlohmann-json3-dev doctest-dev libsqlite3-dev libsimdjson-dev \
   postgresql kcat jq python3 python3-aiosmtpd sqlite3 scdoc hyperfine time \

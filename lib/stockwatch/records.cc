@@ -281,6 +281,7 @@ void AppendJsonNumber(std::string& out, double v) {
     out.append("null");
     return;
   }
+  if (v == 0) v = 0;  // -0 would read back as the integer 0: one spelling only
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);

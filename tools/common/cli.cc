@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "stockwatch/config.h"
 #include "stockwatch/log.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/store.h"
@@ -36,56 +37,6 @@ void InstallSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-std::string Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r");
-  return std::string(s.substr(b, e - b + 1));
-}
-
-/// Parses one TOML-style value: "string", 'literal', [a, b], number, bool.
-std::vector<std::string> ParseValue(const std::string& v, const std::string& where) {
-  auto parse_scalar = [&](std::string_view s) -> std::string {
-    std::string t = Trim(s);
-    if (t.size() >= 2 && t.front() == '\'' && t.back() == '\'') return t.substr(1, t.size() - 2);
-    if (t.size() >= 2 && t.front() == '"' && t.back() == '"') {
-      std::string out;
-      for (size_t i = 1; i + 1 < t.size(); ++i) {
-        if (t[i] == '\\' && i + 2 < t.size()) {
-          char c = t[++i];
-          out.push_back(c == 'n' ? '\n' : c == 't' ? '\t' : c);
-        } else {
-          out.push_back(t[i]);
-        }
-      }
-      return out;
-    }
-    if (t.empty()) throw Error(exitcode::kConfig, where + ": missing value");
-    return t;
-  };
-  if (!v.empty() && v.front() == '[') {
-    if (v.back() != ']') throw Error(exitcode::kConfig, where + ": unterminated array");
-    std::vector<std::string> out;
-    std::string inner = v.substr(1, v.size() - 2);
-    size_t start = 0;
-    bool quoted = false;
-    char q = 0;
-    for (size_t i = 0; i <= inner.size(); ++i) {
-      if (i < inner.size() && (inner[i] == '"' || inner[i] == '\'') && (!quoted || inner[i] == q)) {
-        quoted = !quoted;
-        q = inner[i];
-      }
-      if (i == inner.size() || (!quoted && inner[i] == ',')) {
-        if (!Trim(inner.substr(start, i - start)).empty())
-          out.push_back(parse_scalar(inner.substr(start, i - start)));
-        start = i + 1;
-      }
-    }
-    return out;
-  }
-  return {parse_scalar(v)};
-}
-
 CLI::Option* FindOption(CLI::App& app, const std::string& key) {
   if (auto* o = app.get_option_no_throw("--" + key)) return o;
   for (CLI::App* sub : app.get_subcommands()) {
@@ -108,51 +59,24 @@ std::string DefaultConfigPath() {
 
 /// Fills options that neither the command line nor the environment set.
 void ApplyConfig(CLI::App& app, const std::string& path, const std::string& program) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(exitcode::kConfig, path + ": cannot read config file");
-  std::string raw, section;
-  int lineno = 0;
-  while (std::getline(in, raw)) {
-    ++lineno;
-    std::string where = path + ":" + std::to_string(lineno);
-    // Strip a comment that is not inside quotes.
-    bool quoted = false;
-    char q = 0;
-    for (size_t i = 0; i < raw.size(); ++i) {
-      if ((raw[i] == '"' || raw[i] == '\'') && (!quoted || raw[i] == q)) {
-        quoted = !quoted;
-        q = raw[i];
-      } else if (raw[i] == '#' && !quoted) {
-        raw.resize(i);
-        break;
-      }
-    }
-    std::string line = Trim(raw);
-    if (line.empty()) continue;
-    if (line.front() == '[') {
-      if (line.back() != ']') throw Error(exitcode::kConfig, where + ": malformed section header");
-      section = Trim(std::string_view(line).substr(1, line.size() - 2));
-      continue;
-    }
-    auto eq = line.find('=');
-    if (eq == std::string::npos) throw Error(exitcode::kConfig, where + ": expected key = value");
-    std::string key = Trim(std::string_view(line).substr(0, eq));
-    std::string value = Trim(std::string_view(line).substr(eq + 1));
-    for (char& c : key)
-      if (c == '_') c = '-';
-    if (!section.empty() && section != program) continue;  // another program's section
-    CLI::Option* opt = FindOption(app, key);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const ConfigEntry& e : ParseConfig(text, path)) {
+    if (!e.section.empty() && e.section != program) continue;  // another program's section
+    std::string where = path + ":" + std::to_string(e.line);
+    CLI::Option* opt = FindOption(app, e.key);
     if (opt == nullptr) {
       // Top-level keys may be meant for another stockwatch program.
-      if (section.empty()) continue;
-      throw Error(exitcode::kConfig, where + ": unknown key \"" + key + "\"");
+      if (e.section.empty()) continue;
+      throw Error(exitcode::kConfig, where + ": unknown key \"" + e.key + "\"");
     }
-    if (key == "config" || opt->count() > 0) continue;  // the command line or env won
+    if (e.key == "config" || opt->count() > 0) continue;  // the command line or env won
     try {
-      for (const std::string& v : ParseValue(value, where)) opt->add_result(v);
+      for (const std::string& v : e.values) opt->add_result(v);
       opt->run_callback();
-    } catch (const CLI::Error& e) {
-      throw Error(exitcode::kConfig, where + ": " + key + ": " + e.what());
+    } catch (const CLI::Error& err) {
+      throw Error(exitcode::kConfig, where + ": " + e.key + ": " + err.what());
     }
   }
 }

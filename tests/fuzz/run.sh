@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for a
+# short time on its committed seed corpus. Usage: run.sh [SECONDS_PER_TARGET]
+# Crashes are written to $OUT/crash-*; the run fails if any target crashes.
+set -euo pipefail
+secs=${1:-20}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+out=${FUZZ_OUT:-$(mktemp -d /tmp/sw-fuzz.XXXXXX)}
+flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       -I"$src/lib" -DSTOCKWATCH_VERSION=\"fuzz\")
+libs=(-lsimdjson -lfmt)
+status=0
+for target in "$src"/tests/fuzz/*_fuzz.cc; do
+  name=$(basename "$target" _fuzz.cc)
+  # Each target lists the library sources it needs on a "// sources:" line.
+  mapfile -t extra < <(sed -n 's#^// sources: ##p' "$target" | tr ' ' '\n' | sed "s#^#$src/#")
+  [ ${#extra[@]} -gt 0 ] || extra=("$src/lib/stockwatch/records.cc" "$src/lib/stockwatch/timeutil.cc")
+  echo "== fuzz $name: building"
+  clang++ "${flags[@]}" "$target" "${extra[@]}" "${libs[@]}" -o "$out/$name" 2> "$out/$name.build.log" ||
+    { cat "$out/$name.build.log"; exit 1; }
+  corpus="$src/tests/fuzz/corpus/$name"
+  mkdir -p "$out/$name.corpus"
+  echo "== fuzz $name: ${secs}s"
+  if ! (cd "$out" && ./"$name" -max_total_time="$secs" -max_len=4096 -timeout=10 \
+          -artifact_prefix="$out/$name-" "$out/$name.corpus" "$corpus" > "$out/$name.log" 2>&1); then
+    echo "fuzz $name: CRASH (see below and $out)"; tail -40 "$out/$name.log"; status=1
+  else
+    grep -E "^(#[0-9]+: |Done)" "$out/$name.log" | tail -1
+  fi
+done
+[ -n "${FUZZ_OUT:-}" ] || rm -rf "$out"
+exit $status
