@@ -49,7 +49,7 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	SW_BIN=$(CURDIR)/$(ASAN_BUILD)/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  tests/services/with-services.sh ctest --test-dir $(ASAN_BUILD) --output-on-failure -j2
+	  tests/services/with-services.sh ctest --test-dir $(ASAN_BUILD) --output-on-failure -j2 -LE fuzz
 
 demo: build
 	SW_BIN=$(CURDIR)/$(BUILD)/bin examples/demo.sh
