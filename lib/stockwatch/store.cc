@@ -1,0 +1,112 @@
+// Store::Open (URL dispatch), MaskUrl and DefaultDbUrl; the backends are in
+// store_sqlite*.cc and store_pg*.cc.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "stockwatch/store.h"
+#include "stockwatch/store_internal.h"
+
+namespace stockwatch {
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Masks the value of every "password=" parameter (URI query or key=value
+// conninfo) up to the next '&' or blank.
+void MaskPasswordParams(std::string& s) {
+  static constexpr std::string_view kKey = "password=";
+  size_t pos = 0;
+  while ((pos = s.find(kKey, pos)) != std::string::npos) {
+    const bool at_start = pos == 0 || s[pos - 1] == '?' || s[pos - 1] == '&' ||
+                          s[pos - 1] == ' ' || s[pos - 1] == '\t';
+    size_t begin = pos + kKey.size();
+    if (!at_start) {
+      pos = begin;
+      continue;
+    }
+    size_t end = begin;
+    if (end < s.size() && s[end] == '\'') {  // conninfo quoting: password='a b'
+      ++end;
+      while (end < s.size() && s[end] != '\'') end += s[end] == '\\' ? 2 : 1;
+      end = std::min(end + 1, s.size());
+    } else {
+      while (end < s.size() && s[end] != '&' && s[end] != ' ' && s[end] != '\t') ++end;
+    }
+    s.replace(begin, end - begin, "***");
+    pos = begin + 3;
+  }
+}
+
+}  // namespace
+
+std::string MaskUrl(std::string_view url) {
+  std::string s(url);
+  const size_t scheme = s.find("://");
+  if (scheme != std::string::npos) {
+    const size_t auth_begin = scheme + 3;
+    size_t auth_end = s.find_first_of("/?#", auth_begin);
+    if (auth_end == std::string::npos) auth_end = s.size();
+    // The userinfo ends at the last '@' of the authority (a password may hold '@').
+    const size_t at = s.rfind('@', auth_end == 0 ? 0 : auth_end - 1);
+    if (at != std::string::npos && at >= auth_begin) {
+      const size_t colon = s.find(':', auth_begin);
+      if (colon != std::string::npos && colon < at) s.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  MaskPasswordParams(s);
+  return s;
+}
+
+std::string DefaultDbUrl() {
+  std::string base;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/') {
+    base = xdg;
+  } else {
+    const char* home = std::getenv("HOME");
+    if (home == nullptr || home[0] == '\0') {
+      const passwd* pw = getpwuid(getuid());
+      home = pw != nullptr ? pw->pw_dir : ".";
+    }
+    base = std::string(home) + "/.local/share";
+  }
+  return "sqlite:" + base + "/stockwatch/stockwatch.db";
+}
+
+std::unique_ptr<Store> Store::Open(const std::string& url) {
+  const std::string masked = MaskUrl(url);
+  if (StartsWith(url, "sqlite:")) {
+    std::string path = url.substr(7);
+    // "sqlite:///abs/path" and "sqlite://rel" are accepted as well.
+    if (StartsWith(path, "//")) path = path.substr(2);
+    if (path.empty()) throw Error(exitcode::kConfig, "database URL without a path: " + masked);
+    return store_internal::OpenSqlite(masked, path);
+  }
+  if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
+    return store_internal::OpenPostgres(masked, url);
+  }
+  throw Error(exitcode::kConfig,
+              "unsupported database URL (want sqlite:PATH or postgresql://...): " + masked);
+}
+
+namespace store_internal {
+
+std::string UnavailableMessage(std::string_view masked_url, std::string_view why) {
+  std::string msg = "database unavailable: ";
+  msg += masked_url;
+  // libpq messages end with a newline and sometimes span lines.
+  std::string reason(why);
+  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+  for (char& c : reason) {
+    if (c == '\n') c = ' ';
+  }
+  if (!reason.empty()) msg += ": " + reason;
+  return msg;
+}
+
+}  // namespace store_internal
+}  // namespace stockwatch

@@ -1,0 +1,191 @@
+#pragma once
+/// PostgreSQL backend internals (libpqxx 6.4): one connection with prepared
+/// statements, and the command and query sides (store_pg_commands.cc,
+/// store_pg_queries.cc) over it.
+#include <pqxx/pqxx>
+
+#include <memory>
+#include <optional>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <unordered_set>
+#include <utility>
+
+#include "stockwatch/error.h"
+#include "stockwatch/store.h"
+
+namespace stockwatch::pg {
+
+/// libpqxx converts std::string, not std::string_view.
+inline std::string S(std::string_view v) { return std::string(v); }
+
+/// PostgreSQL text cannot hold a NUL byte (libpq would cut the string
+/// there): throws DataError rather than store something else.
+inline void CheckText(std::string_view s) {
+  if (s.find('\0') != std::string_view::npos) {
+    throw DataError("value: contains a NUL byte, which PostgreSQL cannot store");
+  }
+}
+inline void CheckParam(const std::string& s) { CheckText(s); }
+inline void CheckParam(const std::optional<std::string>& s) {
+  if (s) CheckText(*s);
+}
+template <typename T>
+void CheckParam(const T&) {}
+
+/// A nullable column.
+template <typename T>
+std::optional<T> Opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<T>();
+}
+
+/// One connection. Every public entry point of the backend locks mu() and
+/// runs through Guard(), which turns libpqxx exceptions into Error.
+class Conn {
+ public:
+  /// Connects and migrates the schema. Throws Error(69) when unreachable.
+  Conn(std::string masked_url, const std::string& url);
+  ~Conn();
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  pqxx::connection& c() { return *conn_; }
+  std::recursive_mutex& mu() { return mu_; }
+  const std::string& url() const { return url_; }
+  int SchemaVersion() const { return schema_version_; }
+
+  /// The transaction of the running Execute() (its subtransaction while the
+  /// command runs), or nullptr.
+  pqxx::transaction_base* tx() const { return tx_; }
+
+  /// Sets tx() for a scope.
+  class TxScope {
+   public:
+    TxScope(Conn& conn, pqxx::transaction_base* tx) : conn_(conn), saved_(conn.tx_) {
+      conn_.tx_ = tx;
+    }
+    ~TxScope() { conn_.tx_ = saved_; }
+    TxScope(const TxScope&) = delete;
+    TxScope& operator=(const TxScope&) = delete;
+
+   private:
+    Conn& conn_;
+    pqxx::transaction_base* saved_;
+  };
+
+  /// Runs f() under the lock, mapping libpqxx exceptions to Error:
+  /// connection trouble 69, integrity or data errors DataError (65),
+  /// serialisation failures and server overload 75, anything else 70.
+  template <typename F>
+  auto Guard(F&& f) -> decltype(f()) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    try {
+      return f();
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      Rethrow(e);
+    }
+  }
+
+  /// Guard() around f(tx): the running transaction, or else a
+  /// nontransaction (autocommit: one round trip per statement).
+  template <typename F>
+  auto Auto(F&& f) {
+    return Guard([&] {
+      if (tx_ != nullptr) return f(*tx_);
+      pqxx::nontransaction n(*conn_);
+      return f(static_cast<pqxx::transaction_base&>(n));
+    });
+  }
+
+  /// Guard() around f(tx) in the running transaction, or else in a new one
+  /// that is committed when f returns.
+  template <typename F>
+  auto Write(F&& f) {
+    return Guard([&] {
+      if (tx_ != nullptr) return f(*tx_);
+      pqxx::work w(*conn_);
+      TxScope scope(*this, &w);
+      if constexpr (std::is_void_v<decltype(f(w))>) {
+        f(static_cast<pqxx::transaction_base&>(w));
+        w.commit();
+      } else {
+        auto r = f(static_cast<pqxx::transaction_base&>(w));
+        w.commit();
+        return r;
+      }
+    });
+  }
+
+  /// Runs the prepared statement `name` (defined as `sql` on first use) in `tx`.
+  template <typename... Args>
+  pqxx::result Run(pqxx::transaction_base& tx, const char* name, const char* sql,
+                   Args&&... args) {
+    (CheckParam(args), ...);
+    if (prepared_.insert(name).second) conn_->prepare(name, sql);
+    return tx.exec_prepared(name, std::forward<Args>(args)...);
+  }
+
+  [[noreturn]] void Rethrow(const std::exception& e) const;
+
+ private:
+  void Migrate();
+
+  std::string url_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::errorhandler> notices_;
+  std::recursive_mutex mu_;
+  pqxx::transaction_base* tx_ = nullptr;
+  int schema_version_ = 0;
+  std::unordered_set<std::string> prepared_;
+};
+
+class PgCommands : public Commands {
+ public:
+  explicit PgCommands(Conn& conn) : conn_(conn) {}
+  Outcome Execute(std::string_view request_id,
+                  const std::function<Outcome(CommandTx&)>& fn) override;
+  void StoreQuotes(std::span<const Quote> quotes) override;
+  void SaveWatchStates(std::span<const WatchState> states) override;
+  bool RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts) override;
+  bool RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
+                      std::string_view email) override;
+  void PutValue(std::string_view key, std::string_view value) override;
+  int64_t Enqueue(const OutboxItem& item) override;
+  void Dequeue(std::span<const int64_t> ids) override;
+
+ private:
+  Conn& conn_;
+};
+
+class PgQueries : public Queries {
+ public:
+  explicit PgQueries(Conn& conn) : conn_(conn) {}
+  std::vector<User> Users() override;
+  std::optional<User> FindUser(std::string_view email) override;
+  std::optional<User> FindUserByTelegram(int64_t telegram_id) override;
+  std::vector<Watch> Watches(std::optional<std::string_view> email,
+                             std::optional<std::string_view> ticker) override;
+  std::vector<std::string> WatchedTickers() override;
+  int64_t WatchesVersion() override;
+  std::optional<Quote> LastQuote(std::string_view ticker) override;
+  std::pair<double, int64_t> AverageLast(std::string_view ticker, int64_t n) override;
+  std::vector<Quote> History(std::string_view ticker, int64_t limit) override;
+  std::vector<WatchState> WatchStates() override;
+  bool Delivered(std::string_view alert_id, std::string_view channel) override;
+  std::optional<std::string> GetValue(std::string_view key) override;
+  std::vector<OutboxItem> DueOutbox(TimeMs now) override;
+  std::vector<OutboxItem> Outbox(std::string_view email) override;
+  int SchemaVersion() override { return conn_.SchemaVersion(); }
+
+ private:
+  Conn& conn_;
+};
+
+/// Stores quotes in `tx` (COPY into a temporary table, then one upsert).
+void InsertQuotes(Conn& conn, pqxx::transaction_base& tx, std::span<const Quote> quotes);
+
+}  // namespace stockwatch::pg
