@@ -1,0 +1,51 @@
+#pragma once
+/// Files of store-less stock-alert pipelines: the watch list (`--watches`,
+/// watch records as `stockctl watch ls --json` prints them) and the edge
+/// state file (`--state`), written atomically.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stockwatch/alert.h"
+#include "stockwatch/records.h"
+#include "stockwatch/store.h"
+
+namespace stockwatch {
+
+/// Reads watch records, one JSON object per line. Blank lines are skipped;
+/// records of other types are ignored, except that a `user` record supplies
+/// the telegram_id of that user's watches that have none (so the output of
+/// `stockctl export` works too). Throws Error(66) when the file is missing,
+/// Error(74) when unreadable, DataError("PATH:LINE: what is wrong") for a
+/// bad line.
+std::vector<Watch> ReadWatchesFile(const std::string& path);
+
+/// One line of a state file: the state and the band it was computed for.
+struct SavedState {
+  WatchState state;
+  std::optional<double> low;
+  std::optional<double> high;
+};
+
+/// Appends `{"type":"watch_state","email":..,"ticker":..,"state":"above",
+/// "ts":"...","low":..,"high":..}` (no newline).
+void AppendStateJson(std::string& out, const SavedState& s);
+/// Parses one state line. Throws DataError naming the field.
+SavedState ParseStateJson(std::string_view line);
+
+/// Reads a state file. A missing file is an empty state (first run).
+/// Throws DataError("PATH:LINE: ...") for a bad line, Error(74) when unreadable.
+std::vector<SavedState> ReadStateFile(const std::string& path);
+/// Writes every state of `engine` (SnapshotStates) with each watch's band to
+/// PATH.tmp, fsyncs it and renames it over PATH, so a crash leaves either
+/// the old or the new file. Throws Error(74) (Error(77) on EACCES).
+void WriteStateFile(const std::string& path, const AlertEngine& engine);
+
+/// The saved states that still apply to the engine's watches: a saved
+/// `above` whose high has changed since (or `below` whose low has) is
+/// returned as inside, so a price outside the new band alerts again.
+std::vector<WatchState> ApplicableStates(const std::vector<SavedState>& saved,
+                                         const AlertEngine& engine);
+
+}  // namespace stockwatch

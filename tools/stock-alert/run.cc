@@ -1,0 +1,324 @@
+#include "run.h"
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stockwatch/alert.h"
+#include "stockwatch/alert_files.h"
+#include "stockwatch/log.h"
+#include "stockwatch/records.h"
+#include "stockwatch/store.h"
+#include "stockwatch/timeutil.h"
+
+namespace stockwatch {
+namespace {
+
+// ---------------------------------------------------------------- watches
+
+/// Where the watches come from, and how a change is noticed.
+class WatchProvider {
+ public:
+  virtual ~WatchProvider() = default;
+  virtual std::vector<Watch> Load() = 0;
+  /// True when the watches may have changed since the last Load().
+  virtual bool Changed() = 0;
+  virtual std::string name() const = 0;
+};
+
+/// `--watches FILE`: reloaded when the file is replaced or modified.
+class FileWatches final : public WatchProvider {
+ public:
+  explicit FileWatches(std::string path) : path_(std::move(path)) {}
+  std::vector<Watch> Load() override {
+    stamp_ = Stamp();
+    return ReadWatchesFile(path_);
+  }
+  bool Changed() override {
+    std::optional<std::string> now = Stamp();
+    return now && now != stamp_;  // a vanished file keeps the watches we have
+  }
+  std::string name() const override { return path_; }
+
+ private:
+  std::optional<std::string> Stamp() const {
+    struct stat st;
+    if (stat(path_.c_str(), &st) != 0) return std::nullopt;
+    return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  }
+  std::string path_;
+  std::optional<std::string> stamp_;
+};
+
+/// The store's watches, reloaded when Queries::WatchesVersion() moves.
+class StoreWatches final : public WatchProvider {
+ public:
+  StoreWatches(Store& store, std::string url) : store_(store), url_(std::move(url)) {}
+  std::vector<Watch> Load() override {
+    // The version first: a change made during the read shows up as a newer
+    // version at the next poll, so it is never missed.
+    version_ = store_.queries().WatchesVersion();
+    return store_.queries().Watches(std::nullopt, std::nullopt);
+  }
+  bool Changed() override { return store_.queries().WatchesVersion() != version_; }
+  std::string name() const override { return MaskUrl(url_); }
+
+ private:
+  Store& store_;
+  std::string url_;
+  int64_t version_ = std::numeric_limits<int64_t>::min();
+};
+
+// ---------------------------------------------------------------- states
+
+/// Where the edge states are kept between runs.
+class StateKeeper {
+ public:
+  virtual ~StateKeeper() = default;
+  /// The saved states that apply to the engine's watches.
+  virtual std::vector<WatchState> Load(const AlertEngine& engine) = 0;
+  /// Persists what changed; called at every checkpoint (before offsets are
+  /// committed) and at the end (`final`).
+  virtual void Save(AlertEngine& engine, bool final) = 0;
+};
+
+/// No persistence (`--watches` without `--state`, or level mode).
+class NoStates final : public StateKeeper {
+ public:
+  std::vector<WatchState> Load(const AlertEngine&) override { return {}; }
+  void Save(AlertEngine& engine, bool) override {
+    scratch_.clear();
+    engine.TakeChangedStates(scratch_);
+  }
+
+ private:
+  std::vector<WatchState> scratch_;
+};
+
+/// The store's watch_states (Commands::SaveWatchStates): only what changed.
+class StoreStates final : public StateKeeper {
+ public:
+  explicit StoreStates(Store& store) : store_(store) {}
+  std::vector<WatchState> Load(const AlertEngine&) override { return store_.queries().WatchStates(); }
+  void Save(AlertEngine& engine, bool) override {
+    changed_.clear();
+    engine.TakeChangedStates(changed_);
+    if (changed_.empty()) return;
+    store_.commands().SaveWatchStates(changed_);
+    log::Debug("saved {} watch state(s) to the store", changed_.size());
+  }
+
+ private:
+  Store& store_;
+  std::vector<WatchState> changed_;
+};
+
+/// `--state FILE`: the whole state, rewritten atomically when it changed.
+/// Over Kafka at every checkpoint (offsets are committed right after);
+/// otherwise at most once a second, and at the end.
+class FileStates final : public StateKeeper {
+ public:
+  FileStates(std::string path, bool every_checkpoint)
+      : path_(std::move(path)), every_checkpoint_(every_checkpoint) {}
+  std::vector<WatchState> Load(const AlertEngine& engine) override {
+    return ApplicableStates(ReadStateFile(path_), engine);
+  }
+  void Save(AlertEngine& engine, bool final) override {
+    if (engine.has_changed_states()) {
+      scratch_.clear();
+      engine.TakeChangedStates(scratch_);
+      dirty_ = true;
+    }
+    if (!dirty_) return;
+    TimeMs now = NowMs();
+    if (!final && !every_checkpoint_ && now - last_write_ < 1000) return;
+    WriteStateFile(path_, engine);
+    dirty_ = false;
+    last_write_ = now;
+    log::Debug("wrote the watch states to {}", path_);
+  }
+
+ private:
+  std::string path_;
+  bool every_checkpoint_;
+  bool dirty_ = false;
+  TimeMs last_write_ = 0;
+  std::vector<WatchState> scratch_;
+};
+
+// ---------------------------------------------------------------- the loop
+
+struct Counts {
+  uint64_t quotes = 0, alerts = 0, unknown = 0, out_of_order = 0, passed = 0, reloads = 0;
+};
+
+void LogDiff(const WatchDiff& d, size_t tickers, const std::string& from, bool initial) {
+  if (d.duplicates > 0) {
+    log::Warn("{}: {} duplicate watch(es) (same email and ticker): the later one is used", from,
+              d.duplicates);
+  }
+  if (initial) {
+    log::Info("{} watch(es) on {} ticker(s) from {}", d.added, tickers, from);
+  } else {
+    log::Info("watches reloaded from {}: {} kept, {} changed, {} added, {} removed", from, d.kept,
+              d.changed, d.added, d.removed);
+  }
+}
+
+}  // namespace
+
+void AddStockAlertFlags(CLI::App& app, StockAlertOptions& opts) {
+  app.add_option("--watches", opts.watches_file,
+                 "Watch records (as `stockctl watch ls --json` prints them) instead of the store");
+  app.add_option("--state", opts.state_file,
+                 "Keep edge states in this file instead of the store (written atomically)");
+  app.add_option("--mode", opts.mode, "edge (alert on crossing out of the band) or level (every quote out)")
+      ->check(CLI::IsMember({"edge", "level"}));
+  app.add_option("--hysteresis", opts.hysteresis,
+                 "Edge mode: re-arm only once the price is back inside by PCT percent of the bound");
+  app.add_option("--reload", opts.reload,
+                 "How often to look for watch changes in the store or the --watches file (default 1s)");
+}
+
+int RunStockAlert(const StockAlertOptions& o) {
+  std::optional<AlertMode> mode = ParseAlertMode(o.mode);
+  if (!mode) throw Error(exitcode::kUsage, "--mode: must be edge or level");
+  std::optional<int64_t> reload_ms = ParseDurationMs(o.reload);
+  if (!reload_ms) throw Error(exitcode::kUsage, "--reload: not a duration (like 1s or 500ms)");
+  AlertEngine engine({*mode, o.hysteresis});
+  const bool edge = *mode == AlertMode::kEdge;
+  const bool kafka_in = o.stream.input.rfind("kafka:", 0) == 0;
+
+  // Watches and states: the store unless --watches (and --state) say otherwise.
+  std::unique_ptr<Store> store;
+  std::unique_ptr<WatchProvider> watches;
+  if (o.watches_file.empty()) {
+    std::string url = o.common.DbUrl();
+    store = Store::Open(url);
+    watches = std::make_unique<StoreWatches>(*store, url);
+  } else {
+    watches = std::make_unique<FileWatches>(o.watches_file);
+  }
+  std::unique_ptr<StateKeeper> states;
+  if (!edge) {
+    if (!o.state_file.empty()) log::Warn("--state: level mode keeps no state; ignored");
+    states = std::make_unique<NoStates>();
+  } else if (!o.state_file.empty()) {
+    states = std::make_unique<FileStates>(o.state_file, kafka_in);
+  } else if (store) {
+    states = std::make_unique<StoreStates>(*store);
+  } else {
+    log::Info("no --state file: edge states last for this run only");
+    states = std::make_unique<NoStates>();
+  }
+
+  WatchDiff initial = engine.SetWatches(watches->Load());
+  LogDiff(initial, engine.ticker_count(), watches->name(), true);
+  if (engine.watches().empty()) log::Warn("no watches in {}: no quote can alert", watches->name());
+  if (edge) {
+    size_t n = engine.RestoreStates(states->Load(engine));
+    log::Info("restored {} watch state(s)", n);
+  }
+
+  std::unique_ptr<Sink> out = OpenSink(o.stream, o.stream.output);
+  std::unique_ptr<Sink> dead_letter;
+  std::vector<Sink*> outs{out.get()};
+  if (!o.stream.dead_letter.empty()) {
+    dead_letter = OpenSink(o.stream, o.stream.dead_letter, /*append=*/true);
+    outs.push_back(dead_letter.get());
+  }
+  std::unique_ptr<Source> in = OpenSource(o.stream, o.stream.input);
+  Rejecter rejecter(o.stream.program, dead_letter.get(), o.stream.strict,
+                    [&](std::string_view msg) { cli::Diag(o.stream.program, msg); });
+
+  Counts counts;
+  // Watch changes: checked after every checkpoint (so also right after the
+  // input was idle) and every 1024 quotes, at most once per --reload.
+  bool check_now = true;
+  unsigned since_check = 0;
+  TimeMs last_check = NowMs();
+  auto maybe_reload = [&] {
+    if (!check_now && ++since_check < 1024) return;
+    check_now = false;
+    since_check = 0;
+    TimeMs now = NowMs();
+    if (now - last_check < *reload_ms) return;
+    last_check = now;
+    try {
+      if (!watches->Changed()) return;
+      WatchDiff diff = engine.SetWatches(watches->Load());
+      LogDiff(diff, engine.ticker_count(), watches->name(), false);
+      ++counts.reloads;
+    } catch (const Error& e) {
+      // Keep alerting on the watches we have; try again at the next poll.
+      log::Warn("cannot reload the watches: {}", e.what());
+    }
+  };
+
+  RecordParser parser;
+  AnyRecord any;
+  Alert alert;
+  std::string buf;
+  auto handle = [&](const InRecord& rec) {
+    any.type_name.clear();
+    RecordType type;
+    try {
+      type = parser.Parse(rec.value, rec.readable, any);
+    } catch (const DataError&) {
+      // Well-formed JSON of a type we do not handle passes through unchecked;
+      // only bad quotes (and lines that are not records) are rejected.
+      if (any.type_name.empty() || any.type_name == "quote") throw;
+      type = RecordType::kOther;
+    }
+    if (type != RecordType::kQuote) {
+      out->Write(rec.key, rec.value);
+      ++counts.passed;
+      return;
+    }
+    ++counts.quotes;
+    maybe_reload();
+    const Quote& q = any.quote;
+    switch (engine.OnQuote(q)) {
+      case QuoteOutcome::kUnknownTicker:
+        ++counts.unknown;
+        return;
+      case QuoteOutcome::kOutOfOrder:
+        ++counts.out_of_order;
+        log::Info("{}:{}: {} quote at {} is older than the newest one seen for it: ignored",
+                  *rec.input, rec.line, q.ticker, FormatRfc3339(q.ts));
+        return;
+      case QuoteOutcome::kChecked:
+        break;
+    }
+    for (const Fired& f : engine.fired()) {
+      engine.FillAlert(f, q, alert);
+      buf.clear();
+      AppendJson(buf, alert);
+      out->Write(alert.email, buf);
+      ++counts.alerts;
+    }
+  };
+
+  LoopOptions lo;
+  lo.pre_commit = [&] {
+    // The outputs are flushed (acknowledged) by now; the states go next,
+    // and only then are the input offsets committed.
+    states->Save(engine, false);
+    check_now = true;
+  };
+  RunLoop(*in, outs, rejecter, handle, lo);
+  states->Save(engine, true);
+  log::Info("{} quote(s), {} alert(s), {} for unwatched tickers, {} out of order, {} passed through, "
+            "{} rejected, {} watch reload(s)",
+            counts.quotes, counts.alerts, counts.unknown, counts.out_of_order, counts.passed,
+            rejecter.count(), counts.reloads);
+  return rejecter.ExitCode();
+}
+
+}  // namespace stockwatch
