@@ -43,9 +43,11 @@ std::string_view Trim(std::string_view s) {
 // Forwards librdkafka's own log lines (called from its threads) to log::.
 void LogCallback(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   const char* name = rk != nullptr ? rd_kafka_name(rk) : "kafka";
-  // CONFWARN: a property meant for the other client type (-X is shared by a
-  // program's consumer and producer), which is expected and harmless.
-  if (level <= 4 && std::strcmp(fac, "CONFWARN") != 0) {
+  // FAIL repeats what the error callback reports (once, rate-limited);
+  // CONFWARN is about a property meant for the other client type (-X is
+  // shared by a program's consumer and producer): both are expected noise.
+  bool noise = std::strcmp(fac, "FAIL") == 0 || std::strcmp(fac, "CONFWARN") == 0;
+  if (level <= 4 && !noise) {
     log::Warn("kafka: {}: {}", name, buf);
   } else if (level <= 4) {
     log::Info("kafka: {}: {}", name, buf);
@@ -145,22 +147,38 @@ rd_kafka_t* NewClient(rd_kafka_type_t type, Conf& conf) {
   return rk;
 }
 
-// Says the same thing at most every 10 s: librdkafka repeats transport
-// errors on every reconnect attempt.
+// Reports an error code at most every 10 s: librdkafka repeats transport
+// errors on every reconnect attempt, each time with a slightly different text.
 class WarnLimiter {
  public:
-  void Warn(const std::string& what) {
+  void Warn(rd_kafka_resp_err_t code, const std::string& what) {
     Clock::time_point now = Clock::now();
-    if (what == last_ && now - last_time_ < std::chrono::seconds(10)) return;
-    last_ = what;
-    last_time_ = now;
+    auto it = last_.find(code);
+    if (it != last_.end() && now - it->second < std::chrono::seconds(10)) return;
+    last_[code] = now;
     log::Warn("{}", what);
   }
 
  private:
-  std::string last_;
-  Clock::time_point last_time_;
+  std::map<rd_kafka_resp_err_t, Clock::time_point> last_;
 };
+
+// A commit refused because the group is rebalancing: expected (the
+// records are read again by whoever gets the partition).
+bool IsRebalanceError(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+         err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
+}
+
+void LogCommitFailure(const std::string& name, rd_kafka_resp_err_t err, const char* when) {
+  if (IsRebalanceError(err)) {
+    log::Info("{}: commit{} skipped: {} (those records will be read again)", name, when,
+              rd_kafka_err2str(err));
+  } else {
+    log::Warn("{}: commit{} failed: {} (those records will be read again)", name, when,
+              rd_kafka_err2str(err));
+  }
+}
 
 bool IsTransportError(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
@@ -275,7 +293,7 @@ class KafkaSink final : public Sink {
       }
       return;
     }
-    self->warn_.Warn(self->name_ + ": " + reason + (IsTransportError(code) ? " (retrying)" : ""));
+    self->warn_.Warn(code, self->name_ + ": " + reason + (IsTransportError(code) ? " (retrying)" : ""));
   }
 
   void ThrowIfFailed() {
@@ -417,7 +435,7 @@ class KafkaSource final : public Source {
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       // The records will be consumed again: at-least-once still holds.
-      log::Warn("{}: commit failed: {}", name_, rd_kafka_err2str(err));
+      LogCommitFailure(name_, err, "");
       ForgetCommitted(offsets.get());
     } else if (sync) {
       log::Debug("{}: committed {} partition(s)", name_, offsets.get()->cnt);
@@ -472,7 +490,7 @@ class KafkaSource final : public Source {
         msg->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
       throw Error(exitcode::kNoPerm, name_ + ": " + what);
     }
-    warn_.Warn(name_ + ": " + what + (IsTransportError(msg->err) ? " (retrying)" : ""));
+    warn_.Warn(msg->err, name_ + ": " + what + (IsTransportError(msg->err) ? " (retrying)" : ""));
   }
 
   void ForgetCommitted(const rd_kafka_topic_partition_list_t* offsets) {
@@ -518,7 +536,7 @@ class KafkaSource final : public Source {
         if (offsets.get()->cnt > 0) {
           rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets.get(), 0);
           if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-            log::Warn("{}: commit on revoke failed: {}", name_, rd_kafka_err2str(err));
+            LogCommitFailure(name_, err, " on revoke");
           }
         }
       } catch (...) {
@@ -559,7 +577,7 @@ class KafkaSource final : public Source {
                           rd_kafka_topic_partition_list_t* offsets, void* opaque) {
     auto* self = static_cast<KafkaSource*>(opaque);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
-    log::Warn("{}: commit failed: {}", self->name_, rd_kafka_err2str(err));
+    LogCommitFailure(self->name_, err, "");
     // Let the next Commit() send these offsets again.
     if (offsets != nullptr) self->ForgetCommitted(offsets);
   }
@@ -574,7 +592,7 @@ class KafkaSource final : public Source {
       }
       return;
     }
-    self->warn_.Warn(self->name_ + ": " + reason + (IsTransportError(code) ? " (retrying)" : ""));
+    self->warn_.Warn(code, self->name_ + ": " + reason + (IsTransportError(code) ? " (retrying)" : ""));
   }
 
   std::string topic_;
