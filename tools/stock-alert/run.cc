@@ -175,15 +175,21 @@ void LogDiff(const WatchDiff& d, size_t tickers, const std::string& from, bool i
 
 void AddStockAlertFlags(CLI::App& app, StockAlertOptions& opts) {
   app.add_option("--watches", opts.watches_file,
-                 "Watch records (as `stockctl watch ls --json` prints them) instead of the store");
+                 "Watch records (as `stockctl watch ls --json` prints them) instead of the store")
+      ->type_name("FILE");
   app.add_option("--state", opts.state_file,
-                 "Keep edge states in this file instead of the store (written atomically)");
-  app.add_option("--mode", opts.mode, "edge (alert on crossing out of the band) or level (every quote out)")
+                 "Keep edge states in FILE instead of the store (rewritten atomically)")
+      ->type_name("FILE");
+  app.add_option("--mode", opts.mode,
+                 "edge: one alert when the price leaves the band (default); level: one per quote outside")
+      ->type_name("MODE")
       ->check(CLI::IsMember({"edge", "level"}));
   app.add_option("--hysteresis", opts.hysteresis,
-                 "Edge mode: re-arm only once the price is back inside by PCT percent of the bound");
+                 "Edge mode: re-arm only once the price is back inside by PCT percent of the bound")
+      ->type_name("PCT");
   app.add_option("--reload", opts.reload,
-                 "How often to look for watch changes in the store or the --watches file (default 1s)");
+                 "How often to look for watch changes in the store or the --watches file (default 1s)")
+      ->type_name("DURATION");
 }
 
 int RunStockAlert(const StockAlertOptions& o) {
