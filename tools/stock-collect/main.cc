@@ -1,0 +1,17 @@
+// stock-collect: fetch quotes behind a circuit breaker, store them, emit
+// quote records. See man/stock-collect.1.
+#include "run.h"
+
+int main(int argc, char** argv) {
+  stockwatch::StockCollectFlags flags;
+  flags.common.program = flags.collect.program = flags.collect.stream.program = "stock-collect";
+  CLI::App app{
+      "stock-collect - fetch quotes (Yahoo, Stooq, a replay file or a simulator) behind a\n"
+      "circuit breaker, store them, then emit them as quote records",
+      "stock-collect"};
+  stockwatch::cli::AddCommonFlags(app, flags.common);
+  stockwatch::cli::AddStreamFlags(app, flags.collect.stream);
+  stockwatch::AddStockCollectFlags(app, flags);
+  if (int rc = stockwatch::cli::Parse(app, argc, argv, flags.common); rc >= 0) return rc;
+  return stockwatch::cli::Run(flags.common, [&] { return stockwatch::RunStockCollect(flags); });
+}

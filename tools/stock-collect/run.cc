@@ -1,0 +1,81 @@
+#include "run.h"
+
+#include <iostream>
+
+#include "stockwatch/timeutil.h"
+
+namespace stockwatch {
+namespace {
+
+int64_t Duration(const std::string& flag, const std::string& value, bool allow_zero) {
+  std::optional<int64_t> ms = ParseDurationMs(value);
+  if (!ms || (!allow_zero && *ms == 0))
+    throw Error(exitcode::kUsage,
+                flag + ": not a duration: \"" + value + "\" (e.g. 500ms, 30s, 5m, 1h)");
+  return *ms;
+}
+
+}  // namespace
+
+void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
+  CollectOptions& o = f.collect;
+  f.input = app.get_option("-i");
+  app.add_option("--source", o.source,
+                 "Price source: yahoo, stooq, sim, replay:FILE (or replay, reading -i)")
+      ->capture_default_str();
+  app.add_option("--source-url", o.source_url,
+                 "Base URL of the Yahoo or Stooq API (tests point it at a local fake)")
+      ->envname("STOCKWATCH_SOURCE_URL");
+  app.add_option("--tickers", o.tickers,
+                 "Tickers A,B (or - for one per line on stdin); default: every watched ticker");
+  auto* once = app.add_flag("--once", f.once, "Run one cycle and exit (the default; for cron)");
+  auto* every = app.add_option("--every", f.every,
+                               "Run a cycle every DURATION until SIGTERM (for systemd)");
+  once->excludes(every);
+  app.add_option("--count", o.count, "Stop after N cycles (sim: N quotes per ticker)");
+  app.add_option("-j,--jobs", o.jobs, "Requests in flight at once")->capture_default_str();
+  app.add_option("--timeout", f.timeout, "Per request: whole transfer (a timeout is a failure)")
+      ->capture_default_str();
+  app.add_option("--slow-call", f.slow_call,
+                 "A successful call slower than DURATION counts as a breaker failure");
+  app.add_option("--retries", o.retries,
+                 "Extra attempts after a transport error, timeout or 5xx")
+      ->capture_default_str();
+  app.add_flag("--no-batch", f.no_batch, "One request per ticker (Yahoo chart API), no batches");
+  app.add_option("--batch-size", o.batch_size, "Tickers per batched request (Yahoo spark, Stooq)")
+      ->capture_default_str();
+  app.add_option("--breaker-failures", o.breaker_failures,
+                 "Consecutive failures that open the circuit breaker")
+      ->capture_default_str();
+  app.add_option("--breaker-cooldown", f.breaker_cooldown,
+                 "How long the breaker stays open before one probe call")
+      ->capture_default_str();
+  app.add_flag("--no-store", o.no_store, "Do not store quotes (and do not read watches)");
+  app.add_option("--seed", o.seed, "sim: random seed")->capture_default_str();
+  app.add_option("--sim-step", f.sim_step, "sim: time between back-to-back cycles' quotes")
+      ->capture_default_str();
+  app.add_option("--sim-start", f.sim_start, "sim: RFC 3339 time of the first quotes (default: now)");
+  app.add_option("--pace", o.pace,
+                 "replay: replay at SPEED times the recorded pace (1 = real time; 0 = at once)");
+}
+
+int RunStockCollect(StockCollectFlags& f) {
+  CollectOptions& o = f.collect;
+  o.db_url = o.no_store ? std::string() : f.common.DbUrl();
+  o.input_given = f.input != nullptr && f.input->count() > 0;
+  o.every_ms = f.every.empty() ? 0 : Duration("--every", f.every, false);
+  o.timeout_ms = Duration("--timeout", f.timeout, false);
+  o.slow_call_ms = f.slow_call.empty() ? 0 : Duration("--slow-call", f.slow_call, false);
+  o.breaker_cooldown_ms = Duration("--breaker-cooldown", f.breaker_cooldown, true);
+  o.sim_step_ms = Duration("--sim-step", f.sim_step, true);
+  if (!f.sim_start.empty()) {
+    o.sim_start = ParseRfc3339(f.sim_start);
+    if (!o.sim_start)
+      throw Error(exitcode::kUsage, "--sim-start: not an RFC 3339 time: \"" + f.sim_start + "\"");
+  }
+  o.batch = !f.no_batch;
+  const std::string program = f.common.program;
+  return RunCollect(o, std::cin, [&](std::string_view m) { cli::Diag(program, m); });
+}
+
+}  // namespace stockwatch
