@@ -1,0 +1,96 @@
+#pragma once
+/// The delivery engine of stock-notify: takes alerts, de-duplicates them
+/// per target (Commands::RecordDelivery / Queries::Delivered), holds them in
+/// the store's outbox for a user's interval or pause and sends them later as
+/// one digest, sends the rest at once (different users concurrently, each
+/// user's messages in order), retries with back-off, and dead-letters what
+/// cannot be delivered. Single-threaded and clock-driven (no sleeping), so
+/// tests run it with a fake clock, fake channels and an in-memory store.
+///
+/// Every alert ends in exactly one of: `sent`, `duplicate`, `batched` (held
+/// in the outbox: a later `sent` or `failed` follows, possibly in a later
+/// run), `failed` (dead-lettered). The engine never drops an alert.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stockwatch/notify.h"
+#include "stockwatch/store.h"
+
+namespace stockwatch {
+
+struct NotifierOptions {
+  std::string program = "stock-notify";  // for rejected records
+  int retries = 5;                       // retries after the first attempt
+  BackoffPolicy backoff;
+  /// A retry that must wait longer than this moves the user's queue to the
+  /// outbox (durable) instead of holding it in memory.
+  int64_t park_after_ms = 5'000;
+  /// How often the outbox is polled for due digests and resumed users.
+  int64_t outbox_poll_ms = 1'000;
+  /// How long a user's interval, link and pause flag are cached.
+  int64_t user_cache_ms = 1'000;
+};
+
+struct NotifierHooks {
+  std::function<void(const Delivery&)> on_delivery;      // one per alert and target
+  std::function<void(const Rejected&)> on_dead_letter;   // failed alerts, with the raw alert
+  std::function<TimeMs()> now;                           // default: NowMs
+  std::function<double()> random;                        // [0, 1); default: a seeded PRNG
+};
+
+struct NotifierStats {
+  uint64_t alerts = 0;  // alerts submitted
+  uint64_t sent = 0, duplicate = 0, batched = 0, failed = 0;  // delivery records by status
+  uint64_t messages = 0;  // messages delivered (a digest counts once)
+  uint64_t retries = 0;   // attempts that were retried
+  int fatal_exit_code = 0;  // 77/78 when a channel became unusable
+  std::string fatal_error;
+};
+
+/// Keys of the small values the engine and the bot share in the store.
+std::string PausedKey(std::string_view email);  // "paused:EMAIL" = "1" while /stop
+
+class Notifier {
+ public:
+  /// `channels` and the store outlive the Notifier. Outbox items left by an
+  /// earlier run are picked up (they go out when due).
+  Notifier(std::vector<Channel*> channels, Commands& commands, Queries& queries,
+           NotifierOptions opts, NotifierHooks hooks);
+  ~Notifier();
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  /// Takes one alert for every target: records `duplicate` or `failed` at
+  /// once, holds it in the outbox (`batched`), or queues it for Step().
+  /// `raw` is the alert's JSON as received; `input`/`line` name its origin
+  /// in dead-letter records. Throws Error when the store fails.
+  void Submit(const Alert& alert, std::string_view raw, std::string_view input, uint64_t line);
+  /// Does what is due now: moves due outbox items into digests, then sends
+  /// one batch of ready messages per channel (this blocks for the
+  /// transfers). Returns true when it sent or settled something.
+  bool Step();
+  /// The time at which Step() has work next (INT64_MAX: only new alerts).
+  TimeMs NextWake() const;
+  /// True when no message waits in memory (held outbox items don't count):
+  /// everything submitted so far is sent, failed or batched.
+  bool Quiescent() const;
+  /// Moves every message still waiting in memory (retries) into the outbox
+  /// so that it is durable; used at shutdown. Afterwards Quiescent().
+  void Park();
+  /// Messages waiting in memory (callers stop submitting when it grows).
+  size_t InMemory() const;
+  /// Outbox items held for these targets (an interval, a pause, a retry),
+  /// as far as this process knows.
+  size_t Held() const;
+  const NotifierStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stockwatch

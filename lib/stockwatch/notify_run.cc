@@ -1,0 +1,319 @@
+#include "stockwatch/notify_run.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "stockwatch/http.h"
+#include "stockwatch/log.h"
+#include "stockwatch/notify_engine.h"
+#include "stockwatch/signals.h"
+#include "stockwatch/store.h"
+#include "stockwatch/telegram_bot.h"
+
+namespace stockwatch {
+
+namespace {
+
+constexpr size_t kMaxInbox = 1024;       // alerts handed over, not yet taken by the worker
+constexpr size_t kMaxInMemory = 20'000;  // messages the engine may hold in memory
+constexpr int64_t kMaxSleepMs = 250;     // the worker re-checks its flags at least this often
+constexpr int64_t kForeverMs = 365LL * 24 * 3600 * 1000;  // "no budget" (fits steady_clock)
+
+/// A Sink shared by the reading thread and the delivery worker.
+class LockedSink : public Sink {
+ public:
+  LockedSink(Sink& inner, std::mutex& mu) : inner_(inner), mu_(mu) {}
+  void Write(std::string_view key, std::string_view value) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    inner_.Write(key, value);
+  }
+  void Flush() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    inner_.Flush();
+  }
+  bool closed() const override { return inner_.closed(); }
+  const std::string& name() const override { return inner_.name(); }
+
+ private:
+  Sink& inner_;
+  std::mutex& mu_;
+};
+
+struct Job {
+  Alert alert;
+  std::string raw;
+  std::string input;
+  uint64_t line = 0;
+};
+
+/// Runs the Notifier on its own thread, so that held digests go out on
+/// time while the reading thread blocks on its input, and so that the
+/// store and HTTP client are used from one thread only.
+class Worker {
+ public:
+  explicit Worker(Notifier& n) : notifier_(n) {}
+  ~Worker() { Stop(); }
+
+  void Start() { thread_ = std::thread([this] { Loop(); }); }
+
+  /// Hands one alert over (blocks while the worker is far behind).
+  void Submit(Job job) {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [&] { return inbox_.size() < kMaxInbox || error_; });
+    Rethrow();
+    inbox_.push_back(std::move(job));
+    ++submitted_;
+    wake_.notify_one();
+  }
+
+  /// Returns once every alert handed over is sent, failed or batched. After
+  /// `budget_ms` (or at once on a stop request) what still waits (rate
+  /// limits, retries) is moved to the outbox instead: held, not lost.
+  void Flush(int64_t budget_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      Rethrow();
+      if (inbox_.empty() && processed_ == submitted_ && quiescent_) return;
+      if (StopRequested() || std::chrono::steady_clock::now() >= deadline) {
+        if (!park_) log::Info("moving messages still waiting to the outbox");
+        park_ = true;
+        wake_.notify_one();
+      }
+      done_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  }
+
+  /// After the input ended: keeps delivering digests that come due until
+  /// `linger_ms` passed or nothing is held any more.
+  void Linger(int64_t linger_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(linger_ms);
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!StopRequested() && std::chrono::steady_clock::now() < deadline) {
+      Rethrow();
+      if (held_ == 0 && quiescent_ && inbox_.empty()) return;
+      done_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  }
+
+  /// Stops the thread (after Flush). Rethrows what the worker threw.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      wake_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Rethrow() {
+    if (error_) {
+      std::exception_ptr e = error_;
+      error_ = nullptr;
+      std::rethrow_exception(e);
+    }
+  }
+
+ private:
+  void Loop() {
+    try {
+      for (;;) {
+        std::deque<Job> jobs;
+        bool park = false;
+        {
+          std::unique_lock<std::mutex> lock(mu_);
+          TimeMs wake_at = notifier_.NextWake();
+          TimeMs now = NowMs();
+          int64_t sleep = wake_at <= now ? 0 : std::min<int64_t>(wake_at - now, kMaxSleepMs);
+          if (!did_ && sleep > 0) {
+            wake_.wait_for(lock, std::chrono::milliseconds(sleep),
+                           [&] { return !inbox_.empty() || stop_ || park_; });
+          }
+          if (stop_) return;
+          if (notifier_.InMemory() < kMaxInMemory) jobs.swap(inbox_);
+          park = park_;
+        }
+        space_.notify_all();
+        for (Job& j : jobs) notifier_.Submit(j.alert, j.raw, j.input, j.line);
+        did_ = notifier_.Step() || !jobs.empty();
+        if (park) {
+          notifier_.Park();
+          did_ = false;
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          processed_ += jobs.size();
+          quiescent_ = notifier_.Quiescent();
+          held_ = notifier_.Held();
+          if (park && quiescent_ && inbox_.empty()) park_ = false;
+        }
+        done_.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu_);
+      error_ = std::current_exception();
+      done_.notify_all();
+      space_.notify_all();
+    }
+  }
+
+  Notifier& notifier_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable wake_, done_, space_;
+  std::deque<Job> inbox_;
+  uint64_t submitted_ = 0, processed_ = 0;
+  bool quiescent_ = true;
+  size_t held_ = 0;
+  bool park_ = false;
+  bool stop_ = false;
+  bool did_ = false;  // worker thread only
+  std::exception_ptr error_;
+};
+
+}  // namespace
+
+int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_view)>& diag) {
+  if (opts.targets.empty())
+    throw Error(exitcode::kUsage, "no target: give --to telegram:, mailto:, http(s)://URL or file:PATH");
+  std::vector<Target> targets;
+  for (const std::string& spec : opts.targets) {
+    Target t = ParseTarget(spec);
+    bool again = std::any_of(targets.begin(), targets.end(),
+                             [&](const Target& o) { return o.key == t.key; });
+    if (again) throw Error(exitcode::kUsage, "--to " + spec + ": given twice");
+    targets.push_back(std::move(t));
+  }
+  if (opts.retries < 0) throw Error(exitcode::kUsage, "--retries: must be 0 or more");
+
+  HttpOptions ho;
+  ho.max_parallel = std::max(1, opts.channels.parallel);
+  ho.user_agent = std::string("stockwatch/") + STOCKWATCH_VERSION;
+  HttpClient http(ho);
+  std::vector<std::unique_ptr<Channel>> channels;
+  std::vector<Channel*> raw_channels;
+  for (const Target& t : targets) {
+    channels.push_back(MakeChannel(t, opts.channels, http));
+    raw_channels.push_back(channels.back().get());
+  }
+
+  std::unique_ptr<Store> store = Store::Open(opts.db_url);
+  std::unique_ptr<Source> in = OpenSource(opts.stream, opts.stream.input);
+  std::unique_ptr<Sink> out = OpenSink(opts.stream, opts.stream.output);
+  std::unique_ptr<Sink> dl;
+  if (!opts.stream.dead_letter.empty()) dl = OpenSink(opts.stream, opts.stream.dead_letter, true);
+  std::mutex sink_mu;
+  LockedSink locked_out(*out, sink_mu);
+  std::unique_ptr<LockedSink> locked_dl;
+  if (dl) locked_dl = std::make_unique<LockedSink>(*dl, sink_mu);
+
+  NotifierOptions no;
+  no.program = opts.stream.program.empty() ? "stock-notify" : opts.stream.program;
+  no.retries = opts.retries;
+  no.backoff.base_ms = opts.retry_delay_ms;
+  no.backoff.max_ms = std::max(opts.retry_delay_ms, opts.retry_max_delay_ms);
+  NotifierHooks hooks;
+  std::string buf;
+  hooks.on_delivery = [&](const Delivery& d) {
+    buf.clear();
+    AppendJson(buf, d);
+    locked_out.Write(d.alert_id, buf);
+  };
+  hooks.on_dead_letter = [&](const Rejected& r) {
+    if (locked_dl) {
+      buf.clear();
+      AppendJson(buf, r);
+      locked_dl->Write(r.input, buf);
+    } else {
+      // Without a dead letter the alert itself goes to stderr: not lost.
+      diag(r.input + ":" + std::to_string(r.line) + ": not delivered: " + r.error +
+           "; alert: " + r.raw);
+    }
+  };
+  Notifier notifier(raw_channels, store->commands(), store->queries(), no, hooks);
+  Worker worker(notifier);
+  worker.Start();
+
+  Rejecter rejecter(no.program, locked_dl.get(), opts.stream.strict, diag);
+  RecordParser parser;
+  AnyRecord rec;
+  std::vector<Sink*> outs{&locked_out};
+  if (locked_dl) outs.push_back(locked_dl.get());
+  LoopOptions lo;
+  // A checkpoint waits for deliveries; keep each one small so Kafka
+  // offsets move steadily even at Telegram's pace.
+  lo.checkpoint_records = 1000;
+  lo.checkpoint_ms = 1000;
+  lo.pre_commit = [&] {
+    worker.Flush(opts.flush_budget_ms);
+    locked_out.Flush();
+    if (locked_dl) locked_dl->Flush();
+  };
+  try {
+    RunLoop(*in, outs, rejecter, [&](const InRecord& r) {
+      RecordType type = parser.Parse(r.value, r.readable, rec);
+      if (type != RecordType::kAlert) {
+        locked_out.Write(r.key, r.value);  // not ours: pass it on unchanged
+        return;
+      }
+      Job job;
+      job.alert = rec.alert;
+      job.raw.assign(r.value);
+      job.input = *r.input;
+      job.line = r.line;
+      worker.Submit(std::move(job));
+    }, lo);
+    // Files and pipes have no commit: settle everything here.
+    worker.Flush(StopRequested() ? 0 : kForeverMs);
+    if (opts.linger_ms > 0 && !StopRequested()) {
+      worker.Linger(opts.linger_ms);
+      worker.Flush(StopRequested() ? 0 : kForeverMs);
+    }
+    worker.Stop();
+    worker.Rethrow();
+  } catch (...) {
+    // Whatever waits in memory goes to the outbox before we give up.
+    try {
+      worker.Flush(0);
+    } catch (...) {
+    }
+    worker.Stop();
+    throw;
+  }
+  locked_out.Flush();
+  if (locked_dl) locked_dl->Flush();
+
+  const NotifierStats& st = notifier.stats();
+  log::Info("{} alerts: {} sent, {} duplicate, {} batched, {} failed ({} messages, {} retries)",
+            st.alerts, st.sent, st.duplicate, st.batched, st.failed, st.messages, st.retries);
+  if (st.fatal_exit_code != 0) {
+    diag(st.fatal_error);
+    return st.fatal_exit_code;
+  }
+  if (int rc = rejecter.ExitCode(); rc != 0) return rc;
+  if (st.failed > 0 && !locked_dl) return exitcode::kUnavailable;
+  return exitcode::kOk;
+}
+
+int RunBotMain(const BotMainOptions& opts) {
+  std::unique_ptr<Store> store = Store::Open(opts.db_url);
+  HttpOptions ho;
+  ho.user_agent = std::string("stockwatch/") + STOCKWATCH_VERSION;
+  HttpClient http(ho);
+  BotOptions bo;
+  bo.api = opts.api;
+  bo.token = opts.token;
+  bo.poll_timeout_s = opts.poll_timeout_s;
+  bo.once = opts.once;
+  bo.retries = opts.retries;
+  bo.backoff.base_ms = opts.retry_delay_ms;
+  RunBot(bo, store->commands(), store->queries(), http);
+  return exitcode::kOk;
+}
+
+}  // namespace stockwatch

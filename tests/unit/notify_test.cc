@@ -1,0 +1,185 @@
+// notify.h: targets, rendering, token bucket, back-off.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "stockwatch/notify.h"
+
+namespace sw = stockwatch;
+
+namespace {
+
+sw::Alert SampleAlert() {
+  sw::Alert a;
+  a.email = "alice@example.com";
+  a.ticker = "AAPL";
+  a.condition = sw::Condition::kAbove;
+  a.price = 201.5;
+  a.threshold = 200;
+  a.low = 150;
+  a.high = 200;
+  a.ts = *sw::ParseRfc3339("2026-11-27T14:30:00Z");
+  a.id = sw::AlertId(a.email, a.ticker, a.condition, a.ts);
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("ParseTarget: the four kinds and their keys") {
+  sw::Target t = sw::ParseTarget("telegram:");
+  CHECK(t.kind == sw::TargetKind::kTelegram);
+  CHECK(t.channel == "telegram");
+  CHECK(t.key == "telegram");
+  CHECK(t.per_user);
+
+  t = sw::ParseTarget("mailto:");
+  CHECK(t.kind == sw::TargetKind::kEmail);
+  CHECK(t.channel == "email");
+  CHECK(t.per_user);
+
+  t = sw::ParseTarget("https://hooks.example.com/a?b=1");
+  CHECK(t.kind == sw::TargetKind::kWebhook);
+  CHECK(t.channel == "webhook");
+  CHECK(t.location == "https://hooks.example.com/a?b=1");
+  CHECK(t.key == "webhook:https://hooks.example.com/a?b=1");
+  CHECK_FALSE(t.per_user);
+
+  t = sw::ParseTarget("file:/dev/stderr");
+  CHECK(t.kind == sw::TargetKind::kFile);
+  CHECK(t.location == "/dev/stderr");
+  CHECK(t.key == "file:/dev/stderr");
+  CHECK_FALSE(t.per_user);
+}
+
+TEST_CASE("ParseTarget: unknown or malformed targets are usage errors") {
+  for (const char* bad : {"telegram", "mailto:bob@example.com", "telegram:123", "ftp://x",
+                          "file:", "http://", "", "https://a b"}) {
+    CAPTURE(bad);
+    try {
+      sw::ParseTarget(bad);
+      FAIL("accepted");
+    } catch (const sw::Error& e) {
+      CHECK(e.exit_code() == sw::exitcode::kUsage);
+    }
+  }
+}
+
+TEST_CASE("HtmlEscape: Telegram's HTML specials") {
+  CHECK(sw::HtmlEscape("a<b>&\"c\"") == "a&lt;b&gt;&amp;&quot;c&quot;");
+  CHECK(sw::HtmlEscape("plain BRK-B ^GSPC") == "plain BRK-B ^GSPC");
+  CHECK(sw::HtmlEscape("") == "");
+}
+
+TEST_CASE("Rendering: title, text, HTML and file line carry condition, price, threshold, band") {
+  sw::Alert a = SampleAlert();
+  CHECK(sw::AlertTitle(a) == "AAPL above 200");
+  CHECK(sw::AlertText(a) ==
+        "AAPL is above your high of 200: price 201.5 at 2026-11-27T14:30:00Z.\n"
+        "Your band: [150, 200].\n");
+  CHECK(sw::AlertHtml(a) == "<b>AAPL</b> 201.5 is above your high of 200 (band [150, 200])");
+  CHECK(sw::AlertLine(a) ==
+        "2026-11-27T14:30:00Z alice@example.com AAPL above 200: price 201.5, band [150, 200]");
+
+  a.condition = sw::Condition::kBelow;
+  a.threshold = 150;
+  a.price = 149.25;
+  a.high.reset();
+  CHECK(sw::AlertTitle(a) == "AAPL below 150");
+  CHECK(sw::FormatBand(a) == "[150, -]");
+  CHECK(sw::AlertHtml(a) == "<b>AAPL</b> 149.25 is below your low of 150 (band [150, -])");
+}
+
+TEST_CASE("Rendering: a ticker with HTML specials is escaped in Telegram text only") {
+  sw::Alert a = SampleAlert();
+  a.ticker = "A<B>&C";
+  CHECK(sw::AlertHtml(a).rfind("<b>A&lt;B&gt;&amp;C</b> ", 0) == 0);
+  CHECK(sw::AlertTitle(a) == "A<B>&C above 200");
+}
+
+TEST_CASE("Rendering: digests list every alert in order") {
+  std::vector<sw::Alert> v{SampleAlert(), SampleAlert(), SampleAlert()};
+  v[1].ticker = "MSFT";
+  v[2].ticker = "AAPL";
+  v[2].price = 205;
+  CHECK(sw::DigestTitle(std::span<const sw::Alert>(v.data(), 1)) == "AAPL above 200");
+  CHECK(sw::DigestTitle(v) == "3 alerts: AAPL, MSFT");
+  std::string text = sw::DigestText(v);
+  CHECK(text.rfind("3 price alerts, oldest first:\n", 0) == 0);
+  size_t first = text.find("AAPL is above");
+  size_t second = text.find("MSFT is above");
+  size_t third = text.find("price 205");
+  CHECK(first < second);
+  CHECK(second < third);
+  CHECK(third != std::string::npos);
+  std::string html = sw::DigestHtml(v);
+  CHECK(html.rfind("<b>3 alerts</b>\n<b>AAPL</b> 201.5", 0) == 0);
+  CHECK(html.find("\n<b>MSFT</b> 201.5") != std::string::npos);
+  CHECK(html.find("\n<b>AAPL</b> 205 ") != std::string::npos);
+}
+
+TEST_CASE("AppriseJson: the fields of Apprise's JSON notification") {
+  sw::Alert a = SampleAlert();
+  std::string j = sw::AppriseJson(std::span<const sw::Alert>(&a, 1));
+  CHECK(j.rfind("{\"version\":\"1.0\",\"title\":\"AAPL above 200\",\"message\":\"AAPL is above", 0) == 0);
+  CHECK(j.find(",\"attachments\":[],\"type\":\"warning\"}") != std::string::npos);
+}
+
+TEST_CASE("TokenBucket: rate and burst") {
+  sw::TokenBucket b(2, 2);  // 2 per second, burst 2
+  CHECK(b.TryTake(0));
+  CHECK(b.TryTake(0));
+  CHECK_FALSE(b.TryTake(0));
+  CHECK(b.WaitMs(0) == doctest::Approx(500));
+  CHECK(b.WaitMs(250) == doctest::Approx(250));
+  CHECK_FALSE(b.TryTake(499));
+  CHECK(b.TryTake(500));
+  // Idle time refills up to the burst only.
+  CHECK(b.TryTake(10'000));
+  CHECK(b.TryTake(10'000));
+  CHECK_FALSE(b.TryTake(10'000));
+}
+
+TEST_CASE("TokenBucket: BlockUntil holds every token until then, then one") {
+  sw::TokenBucket b(1, 5);
+  b.BlockUntil(3'000);
+  CHECK_FALSE(b.TryTake(100));
+  CHECK(b.WaitMs(1'000) == doctest::Approx(2'000));
+  CHECK(b.TryTake(3'000));
+  CHECK_FALSE(b.TryTake(3'000));
+  CHECK(b.TryTake(4'000));
+}
+
+TEST_CASE("TokenBucket: burst 1 keeps the rate in every window") {
+  sw::TokenBucket b(30, 1);
+  int sent = 0;
+  std::vector<double> times;
+  for (double t = 0; t < 2'000; t += 1) {
+    if (b.TryTake(t)) times.push_back(t);
+  }
+  sent = static_cast<int>(times.size());
+  CHECK(sent >= 59);
+  CHECK(sent <= 61);
+  // No sliding one-second window holds more than 31 sends.
+  for (size_t i = 0; i < times.size(); ++i) {
+    size_t j = i;
+    while (j < times.size() && times[j] < times[i] + 1'000) ++j;
+    CHECK(j - i <= 31);
+  }
+}
+
+TEST_CASE("BackoffMs: doubles per retry, capped, jittered, server hint is a floor") {
+  sw::BackoffPolicy p{100, 1'000};
+  CHECK(sw::BackoffMs(p, 1, 0.0) == 50);
+  CHECK(sw::BackoffMs(p, 1, 0.999) == 100);
+  CHECK(sw::BackoffMs(p, 2, 0.0) == 100);
+  CHECK(sw::BackoffMs(p, 3, 1.0) == 400);
+  CHECK(sw::BackoffMs(p, 10, 1.0) == 1'000);
+  CHECK(sw::BackoffMs(p, 60, 0.5) == 750);  // no overflow for large retry numbers
+  CHECK(sw::BackoffMs(p, 1, 0.0, 35'000) == 35'000);
+  CHECK(sw::BackoffMs(p, 3, 1.0, 10) == 400);
+  for (int r = 1; r < 8; ++r) {
+    int64_t lo = sw::BackoffMs(p, r, 0.0), hi = sw::BackoffMs(p, r, 1.0);
+    CHECK(hi == 2 * lo);
+  }
+}

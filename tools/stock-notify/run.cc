@@ -1,0 +1,86 @@
+#include "run.h"
+
+#include "stockwatch/timeutil.h"
+
+namespace stockwatch {
+namespace {
+
+int64_t DurationFlag(const std::string& name, const std::string& value) {
+  auto ms = ParseDurationMs(value);
+  if (!ms) throw Error(exitcode::kUsage, name + ": not a duration: " + value + " (e.g. 500ms, 30s, 5m)");
+  return *ms;
+}
+
+}  // namespace
+
+void AddStockNotifyFlags(CLI::App& app, StockNotifyFlags& f) {
+  NotifyOptions& n = f.notify;
+  ChannelOptions& c = n.channels;
+  app.add_option("--to", n.targets,
+                 "Target (repeatable): telegram:, mailto:, http(s)://URL (webhook), file:PATH")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--telegram-api", c.telegram_api, "Telegram Bot API base URL")
+      ->envname("STOCKWATCH_TELEGRAM_API")
+      ->capture_default_str();
+  app.add_option("--telegram-token-file", f.telegram_token_file,
+                 "File holding the bot token (else STOCKWATCH_TELEGRAM_TOKEN)");
+  app.add_option("--telegram-rate", c.telegram_rate, "Telegram messages per second, overall")
+      ->capture_default_str();
+  app.add_option("--telegram-chat-rate", c.telegram_chat_rate, "Telegram messages per second, per chat")
+      ->capture_default_str();
+  app.add_option("--smtp", c.smtp_url, "SMTP server: smtp://USER@HOST:587 (STARTTLS) or smtps://USER@HOST:465");
+  app.add_option("--smtp-password-file", f.smtp_password_file,
+                 "File holding the SMTP password (else STOCKWATCH_SMTP_PASSWORD)");
+  app.add_option("--smtp-oauth2-token-file", f.smtp_oauth2_token_file,
+                 "File holding an OAuth 2.0 access token for SMTP XOAUTH2 (else STOCKWATCH_SMTP_OAUTH2_TOKEN)");
+  app.add_flag("--smtp-insecure", c.smtp_insecure,
+               "Allow plain smtp:// without STARTTLS, to 127.0.0.1/localhost only (test servers)");
+  app.add_option("--mail-from", c.mail_from, "Sender address: ADDR or \"Name <ADDR>\"");
+  app.add_option("--webhook-format", c.webhook_format, "Webhook body: alert (the alert record) or apprise")
+      ->check(CLI::IsMember({"alert", "apprise"}))
+      ->capture_default_str();
+  app.add_option("--retries", n.retries, "Retries after a failed attempt, with back-off")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--retry-delay", f.retry_delay, "First back-off delay (doubles per retry, with jitter)")
+      ->capture_default_str();
+  app.add_option("--timeout", f.timeout, "Per-request timeout")->capture_default_str();
+  app.add_option("--parallel", c.parallel, "Requests in flight at once per HTTP target (different users)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--linger", f.linger,
+                 "After the input ends, keep sending digests that come due for up to this long")
+      ->capture_default_str();
+  f.bot = app.add_subcommand("bot", "Run the Telegram bot (/start, /set N, /status, /stop)");
+  f.bot->add_option("--poll-timeout", f.poll_timeout, "getUpdates long-poll timeout")
+      ->capture_default_str();
+  f.bot->add_flag("--once", f.once, "Handle the pending updates, then exit");
+}
+
+int RunStockNotify(StockNotifyFlags& f) {
+  NotifyOptions& n = f.notify;
+  n.db_url = f.common.DbUrl();
+  n.channels.telegram_token = cli::ReadSecret(f.telegram_token_file, "STOCKWATCH_TELEGRAM_TOKEN");
+  n.retry_delay_ms = DurationFlag("--retry-delay", f.retry_delay);
+  int64_t timeout_ms = DurationFlag("--timeout", f.timeout);
+  if (f.bot != nullptr && f.bot->parsed()) {
+    BotMainOptions b;
+    b.db_url = n.db_url;
+    b.api = n.channels.telegram_api;
+    b.token = n.channels.telegram_token;
+    b.poll_timeout_s = DurationFlag("--poll-timeout", f.poll_timeout) / 1000;
+    b.once = f.once;
+    b.retries = n.retries;
+    b.retry_delay_ms = n.retry_delay_ms;
+    return RunBotMain(b);
+  }
+  n.channels.timeout_ms = timeout_ms;
+  n.linger_ms = DurationFlag("--linger", f.linger);
+  n.channels.smtp_password = cli::ReadSecret(f.smtp_password_file, "STOCKWATCH_SMTP_PASSWORD");
+  n.channels.smtp_oauth2_token =
+      cli::ReadSecret(f.smtp_oauth2_token_file, "STOCKWATCH_SMTP_OAUTH2_TOKEN");
+  return RunNotify(n, [&](std::string_view msg) { cli::Diag(f.common.program, msg); });
+}
+
+}  // namespace stockwatch
