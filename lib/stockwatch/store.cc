@@ -98,11 +98,21 @@ namespace store_internal {
 std::string UnavailableMessage(std::string_view masked_url, std::string_view why) {
   std::string msg = "database unavailable: ";
   msg += masked_url;
-  // libpq messages end with a newline and sometimes span lines.
-  std::string reason(why);
-  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
-  for (char& c : reason) {
-    if (c == '\n') c = ' ';
+  // libpq messages end with a newline and sometimes span lines (the next
+  // one indented by a tab): one line, parts joined by "; ".
+  std::string reason;
+  size_t pos = 0;
+  while (pos < why.size()) {
+    size_t nl = why.find('\n', pos);
+    if (nl == std::string_view::npos) nl = why.size();
+    std::string_view part = why.substr(pos, nl - pos);
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\t' || part.back() == '\r')) part.remove_suffix(1);
+    if (!part.empty()) {
+      if (!reason.empty()) reason += "; ";
+      reason += part;
+    }
+    pos = nl + 1;
   }
   if (!reason.empty()) msg += ": " + reason;
   return msg;

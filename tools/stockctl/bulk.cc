@@ -1,0 +1,291 @@
+// stockctl import / quote ingest: JSON lines into the store, with the
+// bad-input policy of the stream programs (Rejecter) and a progress bar.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "stockctl.h"
+#include "stockwatch/records.h"
+#include "stockwatch/signals.h"
+#include "stockwatch/stream.h"
+
+namespace stockwatch::stockctl {
+namespace {
+
+constexpr size_t kBatch = 5000;             // rows per bulk write
+constexpr size_t kMaxStoredDiagnostics = 1000;  // per outcome; the count says the rest
+constexpr int64_t kProgressMinBytes = 1 << 20;  // a bar for inputs from 1 MiB
+
+/// A progress bar on stderr when it is a terminal and the input is large:
+/// "[#####.....]  45%  12,345 lines" (or just a line count for pipes).
+class Progress {
+ public:
+  Progress(const std::string& file, bool quiet) {
+    if (quiet || isatty(2) == 0) return;
+    struct stat st {};
+    const int rc = file == "-" ? fstat(0, &st) : stat(file.c_str(), &st);
+    if (rc == 0 && S_ISREG(st.st_mode)) {
+      if (st.st_size < kProgressMinBytes) return;
+      total_ = st.st_size;
+    }
+    enabled_ = true;
+    start_ = last_ = Clock::now();
+  }
+  ~Progress() { Clear(); }
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+  void Add(size_t bytes) {
+    if (!enabled_) return;
+    bytes_ += static_cast<int64_t>(bytes);
+    ++lines_;
+    if ((lines_ & 1023) != 0) return;
+    const auto now = Clock::now();
+    if (now - last_ < std::chrono::milliseconds(100)) return;
+    // Pipes of unknown size: only once it is taking a while.
+    if (total_ == 0 && now - start_ < std::chrono::seconds(1)) return;
+    last_ = now;
+    Draw();
+  }
+
+  void Clear() {
+    if (!shown_) return;
+    Write("\r\033[K");
+    shown_ = false;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void Draw() {
+    std::string s = "\r";
+    if (total_ > 0) {
+      constexpr int kBar = 30;
+      const double frac = std::min(1.0, static_cast<double>(bytes_) / static_cast<double>(total_));
+      const int filled = static_cast<int>(frac * kBar);
+      s += "[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(kBar - filled), '.') + "]";
+      s += fmt::format(" {:3.0f}%  ", frac * 100);
+    }
+    s += fmt::format("{} lines", lines_);
+    Write(s);
+    shown_ = true;
+  }
+
+  static void Write(const std::string& s) {
+    // Best effort: a progress bar is not worth an error.
+    const ssize_t n = write(2, s.data(), s.size());
+    (void)n;
+  }
+
+  bool enabled_ = false, shown_ = false;
+  int64_t total_ = 0, bytes_ = 0, lines_ = 0;
+  Clock::time_point start_, last_;
+};
+
+/// Diagnostics of rejected lines, kept for the outcome (printed at the end,
+/// and again on a repeat of the request id).
+class Diagnostics {
+ public:
+  void Add(std::string_view line) {
+    if (lines_++ < kMaxStoredDiagnostics) {
+      text_ += line;
+      text_.push_back('\n');
+    }
+  }
+  std::string Text() const {
+    std::string t = text_;
+    if (lines_ > kMaxStoredDiagnostics) {
+      t += fmt::format("... and {} more rejected lines\n", lines_ - kMaxStoredDiagnostics);
+    }
+    return t;
+  }
+
+ private:
+  std::string text_;
+  size_t lines_ = 0;
+};
+
+/// The input and the bad-input policy of one bulk command.
+struct BulkInput {
+  BulkInput(const Options& opts, const char* what) {
+    so.program = "stockctl";
+    source = OpenSource(so, opts.file);  // 66 when the file is missing
+    if (!opts.dead_letter.empty()) dead_letter = OpenSink(so, opts.dead_letter, /*append=*/true);
+    rejecter = std::make_unique<Rejecter>("stockctl", dead_letter.get(), opts.strict,
+                                          [this](std::string_view m) { diagnostics.Add(m); });
+    outs = dead_letter ? std::vector<Sink*>{dead_letter.get()} : std::vector<Sink*>{};
+    progress = std::make_unique<Progress>(opts.file, opts.common.quiet);
+    (void)what;
+  }
+
+  /// The outcome's stderr text: the rejected lines, then `extra`.
+  std::string Errors() const { return diagnostics.Text(); }
+
+  StreamOptions so;
+  std::unique_ptr<Source> source;
+  std::unique_ptr<Sink> dead_letter;
+  Diagnostics diagnostics;
+  std::unique_ptr<Rejecter> rejecter;
+  std::vector<Sink*> outs;
+  std::unique_ptr<Progress> progress;
+};
+
+std::string Plural(size_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+[[noreturn]] void ThrowInterrupted(std::string_view what) {
+  throw Error(exitcode::kInterrupted, "interrupted: " + std::string(what));
+}
+
+// What import keeps in memory until it writes (one transaction).
+struct ImportState {
+  std::vector<User> users;
+  std::vector<Watch> watches;
+  std::unordered_set<std::string> known;              // emails in the store or in this input
+  std::unordered_map<int64_t, std::string> telegram;  // telegram_id -> email
+  std::unordered_map<std::string, std::optional<int64_t>> telegram_of;  // email -> its id
+  size_t skipped = 0;
+};
+
+}  // namespace
+
+int Import(const Options& opts, Store& store) {
+  // Everything happens inside one transaction, so the outcome (summary and
+  // rejected lines) is stored with the effect when a request id is given.
+  const Outcome out = store.commands().Execute(opts.request_id, [&](CommandTx& tx) {
+    BulkInput in(opts, "import");
+    ImportState st;
+    for (const User& u : store.queries().Users()) {
+      st.known.insert(u.email);
+      st.telegram_of[u.email] = u.telegram_id;
+      if (u.telegram_id) st.telegram[*u.telegram_id] = u.email;
+    }
+    RecordParser parser;
+    AnyRecord rec;
+    RunLoop(*in.source, in.outs, *in.rejecter, [&](const InRecord& r) {
+      in.progress->Add(r.value.size() + 1);
+      switch (parser.Parse(r.value, r.readable, rec)) {
+        case RecordType::kUser: {
+          const User& u = rec.user;
+          if (u.telegram_id) {
+            auto it = st.telegram.find(*u.telegram_id);
+            if (it != st.telegram.end() && it->second != u.email) {
+              throw DataError("telegram_id: " + std::to_string(*u.telegram_id) +
+                              " is already linked to another user");
+            }
+          }
+          // The user's previous id becomes free.
+          if (auto prev = st.telegram_of.find(u.email); prev != st.telegram_of.end() && prev->second) {
+            st.telegram.erase(*prev->second);
+          }
+          if (u.telegram_id) st.telegram[*u.telegram_id] = u.email;
+          st.telegram_of[u.email] = u.telegram_id;
+          st.known.insert(u.email);
+          st.users.push_back(u);
+          break;
+        }
+        case RecordType::kWatch:
+          if (st.known.count(rec.watch.email) == 0) {
+            throw DataError("email: no such user: " + rec.watch.email +
+                            " (a user record must come before the user's watches)");
+          }
+          st.watches.push_back(rec.watch);
+          break;
+        default:
+          ++st.skipped;  // quotes, alerts...: not for import
+      }
+    });
+    in.progress->Clear();
+    if (StopRequested()) ThrowInterrupted("nothing was imported");
+    for (size_t i = 0; i < st.users.size(); i += kBatch) {
+      tx.PutUsers(std::span(st.users).subspan(i, std::min(kBatch, st.users.size() - i)));
+    }
+    for (size_t i = 0; i < st.watches.size(); i += kBatch) {
+      tx.PutWatches(std::span(st.watches).subspan(i, std::min(kBatch, st.watches.size() - i)));
+    }
+    const size_t rejected = in.rejecter->count();
+    std::string output;
+    if (opts.json) {
+      output = fmt::format(R"({{"type":"import","users":{},"watches":{},"skipped":{},"rejected":{}}})",
+                           st.users.size(), st.watches.size(), st.skipped, rejected) + "\n";
+    } else {
+      output = "imported " + Plural(st.users.size(), "user", "users") + " and " +
+               Plural(st.watches.size(), "watch", "watches");
+      if (st.skipped > 0) output += ", skipped " + Plural(st.skipped, "record", "records") + " of other types";
+      if (rejected > 0) output += ", rejected " + Plural(rejected, "line", "lines");
+      output += "\n";
+    }
+    return Outcome{in.rejecter->ExitCode(), output, in.Errors()};
+  });
+  return Print(out);
+}
+
+int QuoteIngest(const Options& opts, Store& store) {
+  // Without a request id, quotes are stored batch by batch as they arrive
+  // (so `tail -f quotes | stockctl quote ingest` stays live); with one, the
+  // whole input is one transaction whose outcome is stored with it.
+  auto ingest = [&](CommandTx* tx) {
+    BulkInput in(opts, "quote ingest");
+    std::vector<Quote> batch;
+    size_t stored = 0, skipped = 0;
+    auto flush = [&] {
+      if (batch.empty()) return;
+      if (tx != nullptr) {
+        tx->StoreQuotes(batch);
+      } else {
+        store.commands().StoreQuotes(batch);
+      }
+      stored += batch.size();
+      batch.clear();
+    };
+    RecordParser parser;
+    AnyRecord rec;
+    LoopOptions lo;
+    lo.checkpoint_records = kBatch;
+    lo.pre_commit = flush;
+    RunLoop(*in.source, in.outs, *in.rejecter, [&](const InRecord& r) {
+      in.progress->Add(r.value.size() + 1);
+      if (parser.Parse(r.value, r.readable, rec) == RecordType::kQuote) {
+        batch.push_back(rec.quote);
+      } else {
+        ++skipped;  // other records: not quotes
+      }
+    }, lo);
+    flush();
+    in.progress->Clear();
+    if (StopRequested()) {
+      if (tx != nullptr) ThrowInterrupted("nothing was stored");
+      ThrowInterrupted("stored " + Plural(stored, "quote", "quotes") + " before the stop");
+    }
+    const size_t rejected = in.rejecter->count();
+    std::string output;
+    if (opts.json) {
+      output = fmt::format(R"({{"type":"ingest","stored":{},"skipped":{},"rejected":{}}})", stored,
+                           skipped, rejected) + "\n";
+    } else {
+      output = "stored " + Plural(stored, "quote", "quotes");
+      if (skipped > 0) output += ", skipped " + Plural(skipped, "record", "records") + " of other types";
+      if (rejected > 0) output += ", rejected " + Plural(rejected, "line", "lines");
+      output += "\n";
+    }
+    return Outcome{in.rejecter->ExitCode(), output, in.Errors()};
+  };
+  if (!opts.request_id.empty()) {
+    return Print(store.commands().Execute(opts.request_id, [&](CommandTx& tx) { return ingest(&tx); }));
+  }
+  Outcome out;
+  try {
+    out = ingest(nullptr);
+  } catch (const DataError& e) {  // --strict
+    out = Outcome{exitcode::kDataErr, "", e.what()};
+  }
+  return Print(out);
+}
+
+}  // namespace stockwatch::stockctl

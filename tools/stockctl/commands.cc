@@ -1,0 +1,141 @@
+// stockctl's command side (R8): user and watch changes. Each runs inside
+// Commands::Execute, so its output is stored with its effect when a request
+// id is given (at-most-once, R1/R2).
+#include <charconv>
+#include <cmath>
+
+#include "format.h"
+#include "stockctl.h"
+
+namespace stockwatch::stockctl {
+namespace {
+
+// What the user typed, cut short for messages.
+std::string Shown(std::string_view s) {
+  constexpr size_t kMax = 40;
+  return s.size() <= kMax ? std::string(s) : std::string(s.substr(0, kMax)) + "...";
+}
+
+double ParseNumber(std::string_view field, std::string_view text) {
+  double v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    throw DataError(std::string(field) + ": not a number: " + Shown(text));
+  }
+  if (!std::isfinite(v)) throw DataError(std::string(field) + ": not a finite number");
+  return v;
+}
+
+int64_t ParseInteger(std::string_view field, std::string_view text) {
+  int64_t v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    throw DataError(std::string(field) + ": not an integer: " + Shown(text));
+  }
+  return v;
+}
+
+// Seconds, or a duration ("30s", "5m", "1h") in whole seconds.
+int64_t ParseInterval(std::string_view text) {
+  const std::optional<int64_t> ms = ParseDurationMs(text);
+  if (!ms) throw DataError("interval: not a duration (seconds, or like 30s, 5m, 1h): " + Shown(text));
+  if (*ms % 1000 != 0) throw DataError("interval: must be whole seconds");
+  return *ms / 1000;
+}
+
+std::string UserLine(const User& u) {
+  std::string s = u.email;
+  if (u.telegram_id) s += " (telegram " + std::to_string(*u.telegram_id) + ")";
+  if (u.interval > 0) s += " (interval " + Interval(u.interval) + ")";
+  return s;
+}
+
+Outcome Ok(std::string output) { return Outcome{exitcode::kOk, std::move(output), ""}; }
+
+std::string JsonLine(const auto& record) { return ToJson(record) + "\n"; }
+
+Watch ReadBack(Ctx& c, const std::string& email, const std::string& ticker) {
+  auto ws = c.store.queries().Watches(email, ticker);
+  if (ws.empty()) throw Error(exitcode::kSoftware, "watch vanished inside its transaction");
+  return ws.front();
+}
+
+}  // namespace
+
+Outcome UserAdd(Ctx& c) {
+  User u;
+  u.email = NormalizeEmail(c.opts.email);
+  if (!c.opts.telegram_id.empty()) u.telegram_id = ParseInteger("telegram_id", c.opts.telegram_id);
+  c.tx->AddUser(u);
+  return Ok(c.opts.json ? JsonLine(u) : "added user " + UserLine(u) + "\n");
+}
+
+Outcome UserSet(Ctx& c) {
+  const std::string email = NormalizeEmail(c.opts.email);
+  std::optional<std::optional<int64_t>> telegram;
+  if (!c.opts.telegram_id.empty()) telegram.emplace(ParseInteger("telegram_id", c.opts.telegram_id));
+  if (c.opts.no_telegram) telegram.emplace(std::nullopt);
+  std::optional<int64_t> interval;
+  if (!c.opts.interval.empty()) interval = ParseInterval(c.opts.interval);
+  if (!telegram && !interval) {
+    throw Error(exitcode::kUsage, "user set: nothing to change (give --telegram-id, --no-telegram or --interval)");
+  }
+  c.tx->SetUser(email, telegram, interval);
+  const std::optional<User> u = c.store.queries().FindUser(email);
+  if (!u) throw Error(exitcode::kSoftware, "user vanished inside its transaction");
+  return Ok(c.opts.json ? JsonLine(*u) : "updated user " + UserLine(*u) + "\n");
+}
+
+Outcome UserRm(Ctx& c) {
+  const std::string email = NormalizeEmail(c.opts.email);
+  const std::optional<User> u = c.store.queries().FindUser(email);
+  if (!u) throw DataError("email: no such user: " + email);
+  const size_t watches = c.store.queries().Watches(email, std::nullopt).size();
+  c.tx->RemoveUser(email);
+  if (c.opts.json) return Ok(JsonLine(*u));
+  return Ok("removed user " + email + " and " + std::to_string(watches) +
+            (watches == 1 ? " watch" : " watches") + "\n");
+}
+
+Outcome WatchAdd(Ctx& c) {
+  Watch w;
+  w.email = c.opts.email;
+  w.ticker = c.opts.ticker;
+  if (!c.opts.low.empty()) w.low = ParseNumber("low", c.opts.low);
+  if (!c.opts.high.empty()) w.high = ParseNumber("high", c.opts.high);
+  Validate(w);
+  c.tx->AddWatch(w);
+  const Watch stored = ReadBack(c, w.email, w.ticker);
+  if (c.opts.json) return Ok(JsonLine(stored));
+  return Ok(w.email + " now watches " + w.ticker + " (" + Band(w.low, w.high) + ")\n");
+}
+
+Outcome WatchSet(Ctx& c) {
+  const std::string email = NormalizeEmail(c.opts.email);
+  const std::string ticker = NormalizeTicker(c.opts.ticker);
+  std::optional<std::optional<double>> low, high;
+  if (!c.opts.low.empty()) low.emplace(ParseNumber("low", c.opts.low));
+  if (c.opts.no_low) low.emplace(std::nullopt);
+  if (!c.opts.high.empty()) high.emplace(ParseNumber("high", c.opts.high));
+  if (c.opts.no_high) high.emplace(std::nullopt);
+  if (!low && !high) {
+    throw Error(exitcode::kUsage, "watch set: nothing to change (give --low, --no-low, --high or --no-high)");
+  }
+  c.tx->SetWatch(email, ticker, low, high);
+  const Watch stored = ReadBack(c, email, ticker);
+  if (c.opts.json) return Ok(JsonLine(stored));
+  return Ok(email + " watches " + ticker + " (" + Band(stored.low, stored.high) + ")\n");
+}
+
+Outcome WatchRm(Ctx& c) {
+  const std::string email = NormalizeEmail(c.opts.email);
+  const std::string ticker = NormalizeTicker(c.opts.ticker);
+  const auto before = c.store.queries().Watches(email, ticker);
+  c.tx->RemoveWatch(email, ticker);  // throws DataError when there is none
+  if (c.opts.json && !before.empty()) return Ok(JsonLine(before.front()));
+  return Ok(email + " no longer watches " + ticker + "\n");
+}
+
+}  // namespace stockwatch::stockctl

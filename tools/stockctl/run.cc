@@ -1,0 +1,204 @@
+// stockctl's command line and dispatch: every command runs as one store
+// transaction (Commands::Execute) when it writes or has a request id.
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "stockctl.h"
+
+namespace stockwatch::stockctl {
+namespace {
+
+constexpr size_t kMaxRequestId = 200;
+
+struct Command {
+  std::string_view name;
+  Outcome (*fn)(Ctx&);
+  bool writes;
+};
+
+constexpr Command kCommands[] = {
+    {"init", Init, false},
+    {"user add", UserAdd, true},
+    {"user set", UserSet, true},
+    {"user rm", UserRm, true},
+    {"user ls", UserLs, false},
+    {"user show", UserShow, false},
+    {"watch add", WatchAdd, true},
+    {"watch set", WatchSet, true},
+    {"watch rm", WatchRm, true},
+    {"watch ls", WatchLs, false},
+    {"quote last", QuoteLast, false},
+    {"quote avg", QuoteAvg, false},
+    {"quote history", QuoteHistory, false},
+    {"export", Export, false},
+};
+
+// Writes all of `s` to fd; false when the reader went away (EPIPE).
+bool WriteAll(int fd, std::string_view s) {
+  while (!s.empty()) {
+    const ssize_t n = write(fd, s.data(), s.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) return false;
+      throw Error(exitcode::kIoErr, std::string("stdout: ") + std::strerror(errno));
+    }
+    s.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+CLI::App* Sub(CLI::App& parent, const std::string& name, const std::string& help, Options& o,
+              std::string command) {
+  CLI::App* sub = parent.add_subcommand(name, help);
+  sub->callback([&o, command = std::move(command)] { o.command = command; });
+  return sub;
+}
+
+void AddBulkFlags(CLI::App* sub, Options& o) {
+  sub->add_flag("--strict", o.strict, "Stop at the first bad line (nothing is stored; exit 65)");
+  sub->add_option("--dead-letter", o.dead_letter,
+                  "Append rejected lines to FILE as rejected records (then bad lines do not make the exit code 65)");
+}
+
+}  // namespace
+
+void DefineCli(CLI::App& app, Options& o) {
+  cli::AddCommonFlags(app, o.common);  // first: makes subcommands fall through
+  app.add_flag("--json", o.json, "Print JSON lines instead of tables");
+  app.add_option("--request-id", o.request_id,
+                 "At-most-once: a repeat of this id prints the first outcome and changes nothing")
+      ->envname("STOCKWATCH_REQUEST_ID");
+  app.require_subcommand(1);
+  app.footer(
+      "Options may come before or after the subcommand. Exit status: 0 ok, 64 usage, 65 bad data "
+      "(the message names the field), 66 input file missing, 69 database unavailable.");
+
+  Sub(app, "init", "Create or upgrade the database schema", o, "init");
+
+  CLI::App* user = app.add_subcommand("user", "Register, change, remove and list users");
+  user->require_subcommand(1);
+  CLI::App* ua = Sub(*user, "add", "Register a user", o, "user add");
+  ua->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
+  ua->add_option("--telegram-id", o.telegram_id, "The user's Telegram chat id")->type_name("N");
+  CLI::App* us = Sub(*user, "set", "Change a user's Telegram id or interval", o, "user set");
+  us->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
+  CLI::Option* tg = us->add_option("--telegram-id", o.telegram_id, "Link this Telegram chat id")->type_name("N");
+  us->add_flag("--no-telegram", o.no_telegram, "Unlink the Telegram chat")->excludes(tg);
+  us->add_option("--interval", o.interval,
+                 "At most one message per this many seconds (or 30s, 5m, 1h); 0: no limit")
+      ->type_name("SECONDS");
+  CLI::App* ur = Sub(*user, "rm", "Remove a user and all related data", o, "user rm");
+  ur->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
+  Sub(*user, "ls", "List users", o, "user ls");
+  CLI::App* ush = Sub(*user, "show", "Show a user and their watches", o, "user show");
+  ush->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
+
+  CLI::App* watch = app.add_subcommand("watch", "Add, change, remove and list watches");
+  watch->require_subcommand(1);
+  CLI::App* wa = Sub(*watch, "add", "Watch a ticker for a user", o, "watch add");
+  wa->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
+  wa->add_option("ticker", o.ticker, "The ticker (AAPL, BRK-B, ^GSPC, BTC-USD)")->required()->type_name("TICKER");
+  wa->add_option("--low", o.low, "Alert when the price goes below X")->type_name("X");
+  wa->add_option("--high", o.high, "Alert when the price goes above Y")->type_name("Y");
+  CLI::App* ws = Sub(*watch, "set", "Change a watch's band", o, "watch set");
+  ws->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
+  ws->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");
+  CLI::Option* low = ws->add_option("--low", o.low, "New lower bound")->type_name("X");
+  ws->add_flag("--no-low", o.no_low, "Remove the lower bound")->excludes(low);
+  CLI::Option* high = ws->add_option("--high", o.high, "New upper bound")->type_name("Y");
+  ws->add_flag("--no-high", o.no_high, "Remove the upper bound")->excludes(high);
+  CLI::App* wr = Sub(*watch, "rm", "Stop watching a ticker", o, "watch rm");
+  wr->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
+  wr->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");
+  CLI::App* wl = Sub(*watch, "ls", "List watches (sorted by email, ticker)", o, "watch ls");
+  wl->add_option("--email", o.filter_email, "Only this user's watches")->type_name("E");
+  wl->add_option("--ticker", o.filter_ticker, "Only watches of this ticker")->type_name("T");
+
+  CLI::App* quote = app.add_subcommand("quote", "Stored quotes: last, average, history, ingest");
+  quote->require_subcommand(1);
+  CLI::App* ql = Sub(*quote, "last", "The last stored quote of a ticker (no live fetch)", o, "quote last");
+  ql->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");
+  CLI::App* qa = Sub(*quote, "avg", "The average of the last N stored prices", o, "quote avg");
+  qa->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");
+  qa->add_option("-n", o.n, "How many of the last stored prices (default 10)")
+      ->check(CLI::PositiveNumber)
+      ->type_name("N");
+  CLI::App* qh = Sub(*quote, "history", "Stored quotes, oldest first", o, "quote history");
+  qh->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");
+  qh->add_option("--limit", o.limit,
+                 "The last N quotes (default 20; with --plot, two per terminal column)")
+      ->check(CLI::PositiveNumber)
+      ->type_name("N");
+  qh->add_flag("--plot", o.plot, "Draw a terminal chart instead of a table");
+  qh->add_option("--height", o.height, "Chart height in rows with --plot (default 12)")
+      ->check(CLI::Range(2, 200))
+      ->type_name("ROWS");
+  CLI::App* qi = Sub(*quote, "ingest", "Store quote records from FILE or stdin", o, "quote ingest");
+  qi->add_option("file", o.file, "Quote records as JSON lines (default: stdin)")->type_name("FILE");
+  AddBulkFlags(qi, o);
+
+  CLI::App* imp = Sub(app, "import", "Import user and watch records (JSON lines); existing ones are updated", o, "import");
+  imp->add_option("file", o.file, "User and watch records (default: stdin)")->type_name("FILE");
+  AddBulkFlags(imp, o);
+  Sub(app, "export", "Print every user, then every watch, as JSON lines", o, "export");
+}
+
+int RunStockctl(const Options& opts) {
+  if (opts.request_id.size() > kMaxRequestId) {
+    throw Error(exitcode::kUsage, "--request-id: longer than " + std::to_string(kMaxRequestId) + " bytes");
+  }
+  auto store = Store::Open(opts.common.DbUrl());
+  if (opts.command == "import") return Import(opts, *store);
+  if (opts.command == "quote ingest") return QuoteIngest(opts, *store);
+  for (const Command& cmd : kCommands) {
+    if (cmd.name != opts.command) continue;
+    Outcome out;
+    if (cmd.writes || !opts.request_id.empty()) {
+      out = store->commands().Execute(opts.request_id, [&](CommandTx& tx) {
+        Ctx ctx{opts, *store, &tx};
+        return cmd.fn(ctx);
+      });
+    } else {
+      Ctx ctx{opts, *store, nullptr};
+      try {
+        out = cmd.fn(ctx);
+      } catch (const DataError& e) {
+        out = Outcome{exitcode::kDataErr, "", e.what()};
+      }
+    }
+    return Print(out);
+  }
+  throw Error(exitcode::kSoftware, "unknown command: " + opts.command);
+}
+
+int Print(const Outcome& o) {
+  WriteAll(1, o.output);  // a closed pipe is fine (EPIPE: exit as the command did)
+  std::string_view err = o.error;
+  while (!err.empty()) {
+    const size_t nl = err.find('\n');
+    cli::Diag("stockctl", err.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    err.remove_prefix(nl + 1);
+  }
+  return o.exit_code;
+}
+
+int TerminalWidth() {
+  if (const char* c = std::getenv("COLUMNS"); c != nullptr && *c != '\0') {
+    char* end = nullptr;
+    const long v = std::strtol(c, &end, 10);
+    if (end != nullptr && *end == '\0' && v > 0 && v < 10000) return static_cast<int>(v);
+  }
+  for (int fd : {1, 2, 0}) {
+    winsize ws{};
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  }
+  return 80;
+}
+
+}  // namespace stockwatch::stockctl

@@ -1,0 +1,90 @@
+#pragma once
+/// stockctl: CQRS commands and queries on the store (DESIGN.md "stockctl").
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/cli.h"
+#include "stockwatch/store.h"
+
+namespace stockwatch::stockctl {
+
+/// Everything the command line says.
+struct Options {
+  cli::CommonOptions common;
+  bool json = false;       // --json
+  std::string request_id;  // --request-id / STOCKWATCH_REQUEST_ID
+
+  std::string command;  // "user add", "quote last", ... (set by the parser)
+
+  // Positional arguments.
+  std::string email;
+  std::string ticker;
+  std::string file = "-";  // import / quote ingest
+
+  // Values as typed (validated later, so errors name the field: exit 65).
+  std::string telegram_id;  // --telegram-id
+  bool no_telegram = false;
+  std::string interval;     // --interval
+  std::string low, high;    // --low / --high
+  bool no_low = false, no_high = false;
+  std::string filter_email, filter_ticker;  // watch ls --email / --ticker
+
+  int64_t n = 10;      // quote avg -n
+  int64_t limit = 0;   // quote history --limit (0: the default)
+  bool plot = false;   // quote history --plot
+  int height = 12;     // quote history --plot --height
+  bool strict = false;         // import / ingest --strict
+  std::string dead_letter;     // import / ingest --dead-letter
+};
+
+/// Defines every subcommand and flag of stockctl on `app`.
+void DefineCli(CLI::App& app, Options& opts);
+
+/// Runs the chosen command: prints its output on stdout and its messages on
+/// stderr, returns the exit code. Throws Error for what cli::Run reports
+/// (unreachable database 69, missing input file 66, ...).
+int RunStockctl(const Options& opts);
+
+// ---- internals shared by the stockctl sources ----
+
+/// What a command needs: the options, the store, and (command side only)
+/// the transaction it runs in.
+struct Ctx {
+  const Options& opts;
+  Store& store;
+  CommandTx* tx = nullptr;
+};
+
+/// The command side: user/watch changes (each inside Commands::Execute).
+Outcome UserAdd(Ctx& c);
+Outcome UserSet(Ctx& c);
+Outcome UserRm(Ctx& c);
+Outcome WatchAdd(Ctx& c);
+Outcome WatchSet(Ctx& c);
+Outcome WatchRm(Ctx& c);
+
+/// The query side.
+Outcome Init(Ctx& c);
+Outcome UserLs(Ctx& c);
+Outcome UserShow(Ctx& c);
+Outcome WatchLs(Ctx& c);
+Outcome QuoteLast(Ctx& c);
+Outcome QuoteAvg(Ctx& c);
+Outcome QuoteHistory(Ctx& c);
+Outcome Export(Ctx& c);
+
+/// Bulk input (bulk.cc): these manage their own transactions.
+int Import(const Options& opts, Store& store);
+int QuoteIngest(const Options& opts, Store& store);
+
+/// Prints an outcome: output to stdout, each error line to stderr as
+/// "stockctl: LINE". Returns its exit code (0 when stdout was closed early).
+int Print(const Outcome& o);
+
+/// The terminal width: $COLUMNS, else TIOCGWINSZ of stdout/stderr/stdin, else 80.
+int TerminalWidth();
+
+}  // namespace stockwatch::stockctl
