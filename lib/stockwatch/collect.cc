@@ -127,9 +127,11 @@ class HttpCollector {
     };
     std::unordered_map<std::string, TickerState> states;
     for (const auto& t : tickers) states.emplace(t, TickerState{});
+    // The most severe outcome wins; among equals the latest, which knows
+    // the most ("after 3 attempts").
     auto note = [&](const std::string& t, FetchOutcome o, std::string error) {
       TickerState& s = states[t];
-      if (o > s.worst || s.error.empty()) {
+      if (o >= s.worst || s.error.empty()) {
         s.worst = std::max(s.worst, o);
         s.error = std::move(error);
       }

@@ -26,7 +26,8 @@ are left out of a spark answer / get N/D rows). Delays: --delay-ms N for
 every answer, --ticker-delay T=MS per ticker (a batch waits the longest).
 
 Control and stats (not counted as requests):
-  GET  /_stats   {"requests", "connections", "by_kind", "by_ticker", "log": [...]}
+  GET  /_stats   {"requests", "connections" (that carried requests), "by_kind",
+                 "by_ticker", "log": [{"t" (monotonic s), "kind", "tickers", "status"}]}
   POST /_config  JSON {"default", "tickers": {T: MODE}, "delay_ms", "ticker_delay_ms": {T: MS}}
                  (keys given replace the current values)
   POST /_reset   zero the counters and the log
@@ -167,11 +168,6 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def setup(self):
-        super().setup()
-        with LOCK:
-            STATS["connections"] += 1
-
     def send(self, status, body, ctype="application/json", headers=()):
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
@@ -188,6 +184,9 @@ class Handler(BaseHTTPRequestHandler):
     def count(self, kind, tickers, status):
         with LOCK:
             STATS["requests"] += 1
+            if not getattr(self, "counted", False):  # one handler per connection
+                self.counted = True
+                STATS["connections"] += 1
             STATS["by_kind"][kind] = STATS["by_kind"].get(kind, 0) + 1
             for t in tickers:
                 STATS["by_ticker"][t] = STATS["by_ticker"].get(t, 0) + 1
