@@ -85,7 +85,11 @@ class WebhookChannel : public Channel {
 class FileChannel : public Channel {
  public:
   explicit FileChannel(Target target) : target_(std::move(target)) {
-    fd_ = open(target_.location.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    // stderr itself, not a reopened /dev/stderr: that fails on sockets
+    // (journald under systemd) and would not share the file offset.
+    fd_ = target_.location == "/dev/stderr"
+              ? fcntl(2, F_DUPFD_CLOEXEC, 3)
+              : open(target_.location.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) {
       int err = errno;
       throw Error(err == EACCES ? exitcode::kNoPerm : exitcode::kIoErr,

@@ -157,8 +157,7 @@ struct Notifier::Impl {
   }
 
   std::string NoChatError(const std::string& email) {
-    return "telegram: " + email +
-           " has no linked Telegram chat (link it with: stockctl user set " + email +
+    return email + " has no linked Telegram chat (link it with: stockctl user set " + email +
            " --telegram-id CHAT_ID)";
   }
 
@@ -588,6 +587,12 @@ struct Notifier::Impl {
     return n;
   }
 
+  size_t Retrying() const {
+    size_t n = 0;
+    for (const ChannelState& cs : channels) n += cs.outbox_attempts.size();
+    return n;
+  }
+
   void Park() {
     TimeMs now = hooks.now();
     for (ChannelState& cs : channels) {
@@ -619,6 +624,7 @@ bool Notifier::Quiescent() const { return impl_->Quiescent(); }
 void Notifier::Park() { impl_->Park(); }
 size_t Notifier::InMemory() const { return impl_->InMemory(); }
 size_t Notifier::Held() const { return impl_->Held(); }
+size_t Notifier::Retrying() const { return impl_->Retrying(); }
 const NotifierStats& Notifier::stats() const { return impl_->stats; }
 
 }  // namespace stockwatch

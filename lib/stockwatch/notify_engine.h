@@ -86,6 +86,8 @@ class Notifier {
   /// Outbox items held for these targets (an interval, a pause, a retry),
   /// as far as this process knows.
   size_t Held() const;
+  /// Of those, items parked for a retry (a long back-off or retry_after).
+  size_t Retrying() const;
   const NotifierStats& stats() const;
 
  private:

@@ -71,16 +71,20 @@ class Worker {
     wake_.notify_one();
   }
 
-  /// Returns once every alert handed over is sent, failed or batched. After
-  /// `budget_ms` (or at once on a stop request) what still waits (rate
+  /// Returns once every alert handed over is sent, failed or batched, and
+  /// with `retries` also once no parked retry is left. After `budget_ms`
+  /// (or at once on a stop request) what still waits in memory (rate
   /// limits, retries) is moved to the outbox instead: held, not lost.
-  void Flush(int64_t budget_ms) {
+  void Flush(int64_t budget_ms, bool retries = false) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       Rethrow();
-      if (inbox_.empty() && processed_ == submitted_ && quiescent_) return;
-      if (StopRequested() || std::chrono::steady_clock::now() >= deadline) {
+      bool parking = StopRequested() || std::chrono::steady_clock::now() >= deadline;
+      if (inbox_.empty() && processed_ == submitted_ && quiescent_ &&
+          (!retries || parking || retrying_ == 0))
+        return;
+      if (parking) {
         if (!park_) log::Info("moving messages still waiting to the outbox");
         park_ = true;
         wake_.notify_one();
@@ -150,6 +154,7 @@ class Worker {
           processed_ += jobs.size();
           quiescent_ = notifier_.Quiescent();
           held_ = notifier_.Held();
+          retrying_ = notifier_.Retrying();
           if (park && quiescent_ && inbox_.empty()) park_ = false;
         }
         done_.notify_all();
@@ -170,6 +175,7 @@ class Worker {
   uint64_t submitted_ = 0, processed_ = 0;
   bool quiescent_ = true;
   size_t held_ = 0;
+  size_t retrying_ = 0;
   bool park_ = false;
   bool stop_ = false;
   bool did_ = false;  // worker thread only
@@ -249,8 +255,12 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
   // offsets move steadily even at Telegram's pace.
   lo.checkpoint_records = 1000;
   lo.checkpoint_ms = 1000;
+  // Over Kafka an alert's offset is committed only once the alert is sent,
+  // batched or dead-lettered: a checkpoint waits for the deliveries (and
+  // parks what takes too long). Files and pipes have nothing to commit.
+  bool commits = opts.stream.input.rfind("kafka:", 0) == 0;
   lo.pre_commit = [&] {
-    worker.Flush(opts.flush_budget_ms);
+    if (commits) worker.Flush(opts.flush_budget_ms);
     locked_out.Flush();
     if (locked_dl) locked_dl->Flush();
   };
@@ -268,11 +278,12 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
       job.line = r.line;
       worker.Submit(std::move(job));
     }, lo);
-    // Files and pipes have no commit: settle everything here.
-    worker.Flush(StopRequested() ? 0 : kForeverMs);
+    // The input ended: settle everything, retries included (a stop request
+    // parks what waits instead).
+    worker.Flush(StopRequested() ? 0 : kForeverMs, true);
     if (opts.linger_ms > 0 && !StopRequested()) {
       worker.Linger(opts.linger_ms);
-      worker.Flush(StopRequested() ? 0 : kForeverMs);
+      worker.Flush(StopRequested() ? 0 : kForeverMs, true);
     }
     worker.Stop();
     worker.Rethrow();
