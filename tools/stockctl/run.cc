@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -58,6 +59,16 @@ CLI::App* Sub(CLI::App& parent, const std::string& name, const std::string& help
   sub->callback([&o, command = std::move(command)] { o.command = command; });
   return sub;
 }
+
+// CLI::PositiveNumber's message prints the largest double in full.
+const CLI::Validator kPositive(
+    [](std::string& v) {
+      int64_t n = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || ptr != v.data() + v.size() || n < 1) return std::string("must be a positive integer");
+      return std::string();
+    },
+    "N>0");
 
 void AddBulkFlags(CLI::App* sub, Options& o) {
   sub->add_flag("--strict", o.strict, "Stop at the first bad line (nothing is stored; exit 65)");
@@ -126,13 +137,13 @@ void DefineCli(CLI::App& app, Options& o) {
   CLI::App* qa = Sub(*quote, "avg", "The average of the last N stored prices", o, "quote avg");
   qa->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");
   qa->add_option("-n", o.n, "How many of the last stored prices (default 10)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->type_name("N");
   CLI::App* qh = Sub(*quote, "history", "Stored quotes, oldest first", o, "quote history");
   qh->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");
   qh->add_option("--limit", o.limit,
                  "The last N quotes (default 20; with --plot, two per terminal column)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->type_name("N");
   qh->add_flag("--plot", o.plot, "Draw a terminal chart instead of a table");
   qh->add_option("--height", o.height, "Chart height in rows with --plot (default 12)")
