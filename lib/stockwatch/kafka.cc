@@ -8,6 +8,7 @@
 // outputs (also when partitions are revoked in a rebalance).
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -485,6 +486,11 @@ class KafkaSource final : public Source {
     std::string what = rd_kafka_message_errstr(msg);
     if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
       throw Error(exitcode::kUnavailable, name_ + ": " + FatalReason(rk_, what.c_str()));
+    }
+    if (exit_at_eof_ && (msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                         msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)) {
+      // Reading a topic "to its end" that does not exist: like a missing file.
+      throw Error(exitcode::kNoInput, name_ + ": " + what);
     }
     if (msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
         msg->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
