@@ -23,8 +23,9 @@ struct PlotOptions {
 std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> ts,
                         std::string_view title, const PlotOptions& opts);
 
-/// A price label with as many decimals as the range [lo, hi] needs
-/// (0 for spans of thousands, 2 for tens, up to 6 for tiny ranges).
+/// A price label with as many decimals as the range [lo, hi] needs to show
+/// about three significant digits across it (0 for spans of thousands, 2 for
+/// spans of 1 to 10, up to 6 for tiny ranges).
 std::string FormatPriceLabel(double v, double lo, double hi);
 
 }  // namespace stockwatch
