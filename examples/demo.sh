@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# stockwatch demo: users, watches and a recorded day of quotes in a throwaway
+# SQLite database, then the last value, averages and a chart.
+#
+#   SW_BIN=build/bin examples/demo.sh
+#
+# Builds nothing: SW_BIN is the directory with the programs (default: the
+# ones on PATH). Leaves nothing behind. Later parts of the demo (the stream
+# pipeline) are appended by the issues that add those programs.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -n "${SW_BIN:-}" ]; then
+  export PATH="$SW_BIN:$PATH"
+fi
+command -v stockctl > /dev/null || { echo "demo.sh: stockctl not found (set SW_BIN)" >&2; exit 69; }
+
+demo=$(mktemp -d "${TMPDIR:-/tmp}/stockwatch-demo.XXXXXX")
+trap 'rm -rf "$demo"' EXIT
+export STOCKWATCH_DB="sqlite:$demo/stockwatch.db"
+unset STOCKWATCH_CONFIG STOCKWATCH_REQUEST_ID
+export XDG_CONFIG_HOME="$demo/config"   # ignore the user's own config file
+
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
+note() { printf '\n# %s\n' "$*"; }
+
+note "A fresh database in $demo"
+step stockctl init
+
+note "Three users, some with a Telegram chat id"
+step stockctl user add alice@example.com --telegram-id 111111111
+step stockctl user add bob@example.com
+step stockctl user add carol@example.com --telegram-id 333333333
+step stockctl user set bob@example.com --interval 5m
+
+note "Watches: a band, or just one side"
+step stockctl watch add alice@example.com AAPL --low 226 --high 229
+step stockctl watch add alice@example.com BTC-USD --high 68500
+step stockctl watch add bob@example.com MSFT --low 410 --high 420
+step stockctl watch add carol@example.com ^GSPC --low 5900
+step stockctl watch add carol@example.com aapl --high 230
+step stockctl watch ls
+
+note "Validation names the field (exit 65)"
+step stockctl watch add bob@example.com NVDA --low 150 --high 140 || true
+
+note "At-most-once: the same request id twice registers dave once"
+step stockctl user add dave@example.com --request-id signup-42
+step stockctl user add dave@example.com --request-id signup-42
+step stockctl user ls
+
+note "A recorded day of quotes (AAPL, MSFT, ^GSPC, BTC-USD)"
+step stockctl quote ingest "$here/quotes-sample.jsonl"
+
+note "The last stored value and averages: from the database, never a live fetch"
+step stockctl quote last AAPL
+step stockctl quote avg AAPL -n 12
+step stockctl --json quote avg BTC-USD -n 96
+step stockctl quote history MSFT --limit 5
+
+note "A chart of the stored prices"
+step stockctl quote history AAPL --plot
+step stockctl quote history BTC-USD --plot --height 8
+
+note "user rm removes the user and everything of theirs"
+step stockctl user rm alice@example.com
+step stockctl watch ls
