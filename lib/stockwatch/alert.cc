@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
+#include <unordered_map>
 #include <utility>
 
 namespace stockwatch {
@@ -36,35 +38,38 @@ AlertEngine::AlertEngine(AlertConfig config) : config_(config) {
   hysteresis_ = h > 0;
 }
 
-void AlertEngine::Sorted::Sort() {
-  std::vector<std::pair<double, uint32_t>> pairs(value.size());
-  for (size_t i = 0; i < value.size(); ++i) pairs[i] = {value[i], watch[i]};
-  std::sort(pairs.begin(), pairs.end());
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    value[i] = pairs[i].first;
-    watch[i] = pairs[i].second;
-  }
+namespace {
+
+constexpr size_t kMaxTicker = 16;
+
+uint64_t HashKey(const char* key, uint32_t len) {
+  uint64_t a, b;
+  std::memcpy(&a, key, 8);
+  std::memcpy(&b, key + 8, 8);
+  uint64_t h = (a ^ 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
+  h ^= b + len;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
 }
 
-void AlertEngine::BuildTicker(TickerIndex& t) {
-  auto add = [](Sorted& s, double v, uint32_t w) {
-    if (std::isnan(v)) return;
-    s.value.push_back(v);
-    s.watch.push_back(w);
-  };
-  for (uint32_t i : t.watches) {
-    const Slot& s = slots_[i];
-    add(t.low, s.low, i);
-    add(t.high, s.high, i);
-    if (hysteresis_) {
-      add(t.rearm_low, s.rearm_low, i);
-      add(t.rearm_high, s.rearm_high, i);
-    }
-  }
-  for (Sorted* s : {&t.low, &t.high, &t.rearm_low, &t.rearm_high}) {
-    s->Sort();
-    s->value.shrink_to_fit();
-    s->watch.shrink_to_fit();
+}  // namespace
+
+AlertEngine::TickerSlot* AlertEngine::FindTicker(std::string_view ticker) {
+  if (ticker.empty() || ticker.size() > kMaxTicker || table_.empty()) return nullptr;
+  char key[kMaxTicker] = {};
+  std::memcpy(key, ticker.data(), ticker.size());
+  const auto len = static_cast<uint32_t>(ticker.size());
+  uint64_t k0, k1;
+  std::memcpy(&k0, key, 8);
+  std::memcpy(&k1, key + 8, 8);
+  const size_t mask = table_.size() - 1;
+  for (size_t pos = HashKey(key, len) & mask;; pos = (pos + 1) & mask) {
+    TickerSlot& t = table_[pos];
+    if (t.len == 0) return nullptr;
+    uint64_t t0, t1;
+    std::memcpy(&t0, t.key, 8);
+    std::memcpy(&t1, t.key + 8, 8);
+    if (t.len == len && t0 == k0 && t1 == k1) return &t;
   }
 }
 
@@ -85,25 +90,65 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
       ++diff.duplicates;
     }
   }
-  std::vector<uint32_t> new_index(watches.size(), 0);
   std::vector<Watch> kept_watches;
-  kept_watches.reserve(watches.size() - diff.duplicates);
-  for (size_t i = 0; i < watches.size(); ++i) {
-    if (!keep[i]) continue;
-    new_index[i] = static_cast<uint32_t>(kept_watches.size());
-    kept_watches.push_back(std::move(watches[i]));
-  }
   std::vector<uint32_t> by_key;
-  by_key.reserve(kept_watches.size());
-  for (uint32_t i : order)
-    if (keep[i]) by_key.push_back(new_index[i]);
+  if (diff.duplicates == 0) {
+    // The common case: no copy (a million watches is a lot of memory).
+    kept_watches = std::move(watches);
+    by_key = std::move(order);
+  } else {
+    std::vector<uint32_t> new_index(watches.size(), 0);
+    kept_watches.reserve(watches.size() - diff.duplicates);
+    for (size_t i = 0; i < watches.size(); ++i) {
+      if (!keep[i]) continue;
+      new_index[i] = static_cast<uint32_t>(kept_watches.size());
+      kept_watches.push_back(std::move(watches[i]));
+    }
+    by_key.reserve(kept_watches.size());
+    for (uint32_t i : order)
+      if (keep[i]) by_key.push_back(new_index[i]);
+  }
   watches = {};
   order = {};
+  keep = {};
+  for (const Watch& w : kept_watches) {
+    if (w.ticker.empty() || w.ticker.size() > kMaxTicker) {
+      throw DataError("ticker: longer than 16 characters");  // Validate() already refuses these
+    }
+  }
 
-  // Slots and tickers of the new set, carrying what the old set knew.
+  // Tickers of the new set, carrying each ticker's price and time.
   std::vector<Slot> slots(kept_watches.size());
-  std::vector<TickerIndex> tickers;
-  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> ids;
+  std::vector<TickerCold> tickers;
+  std::vector<TickerSlot> proto;  // the table entries, before placement
+  {
+    std::unordered_map<std::string_view, uint32_t> ids;
+    for (uint32_t i = 0; i < kept_watches.size(); ++i) {
+      const std::string& name = kept_watches[i].ticker;
+      auto [it, inserted] = ids.try_emplace(name, static_cast<uint32_t>(proto.size()));
+      if (inserted) {
+        TickerSlot t;
+        std::memcpy(t.key, name.data(), name.size());
+        t.len = static_cast<uint8_t>(name.size());
+        if (const TickerSlot* old = FindTicker(name)) {
+          // The previous price stays (edge mode: the unchanged watches are
+          // fixed points of it); the gap is recomputed at the next quote.
+          if (edge && (old->flags & kHasPrev)) {
+            t.flags |= kHasPrev;
+            t.prev = old->prev;
+            t.gap_below = t.gap_above = old->prev;
+          }
+          t.flags |= old->flags & kHasTs;
+          t.last_ts = old->last_ts;
+        }
+        proto.push_back(t);
+      }
+      slots[i].ticker = it->second;
+    }
+  }
+  tickers.resize(proto.size());
+
+  // Slots, carrying what the old set knew about each watch.
   const double pct = config_.hysteresis_pct / 100;
   size_t matched_old = 0;
   for (uint32_t i = 0; i < kept_watches.size(); ++i) {
@@ -113,22 +158,6 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
     s.high = w.high.value_or(kNaN);
     s.rearm_low = w.low ? *w.low + std::fabs(*w.low) * pct : kNaN;
     s.rearm_high = w.high ? *w.high - std::fabs(*w.high) * pct : kNaN;
-
-    auto [it, inserted] = ids.try_emplace(w.ticker, static_cast<uint32_t>(tickers.size()));
-    if (inserted) {
-      tickers.emplace_back();
-      auto old = ticker_ids_.find(std::string_view(w.ticker));
-      if (old != ticker_ids_.end()) {
-        const TickerIndex& ot = tickers_[old->second];
-        TickerIndex& nt = tickers.back();
-        nt.has_prev = ot.has_prev && edge;
-        nt.prev = ot.prev;
-        nt.has_ts = ot.has_ts;
-        nt.last_ts = ot.last_ts;
-      }
-    }
-    s.ticker = it->second;
-    tickers[s.ticker].watches.push_back(i);
 
     std::optional<uint32_t> old = Find(w.email, w.ticker);
     if (!old) {
@@ -160,25 +189,97 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
   }
   diff.removed = watches_.size() - matched_old;
 
+  // Watches grouped by ticker (counting sort keeps them ascending).
+  std::vector<uint32_t> ticker_watches(kept_watches.size());
+  for (const Slot& s : slots) ++tickers[s.ticker].watches_count;
+  uint32_t at = 0;
+  for (TickerCold& t : tickers) {
+    t.watches_begin = at;
+    at += t.watches_count;
+    t.watches_count = 0;
+  }
+  for (uint32_t i = 0; i < slots.size(); ++i) {
+    TickerCold& t = tickers[slots[i].ticker];
+    ticker_watches[t.watches_begin + t.watches_count++] = i;
+  }
+
+  // Each ticker's thresholds, contiguous and sorted per section.
+  std::vector<double> values;
+  std::vector<uint32_t> owners;
+  std::vector<std::pair<double, uint32_t>> section;
+  for (uint32_t id = 0; id < tickers.size(); ++id) {
+    TickerSlot& t = proto[id];
+    t.begin = static_cast<uint32_t>(values.size());
+    auto add = [&](double Slot::*field) {
+      section.clear();
+      for (uint32_t k = 0; k < tickers[id].watches_count; ++k) {
+        uint32_t i = ticker_watches[tickers[id].watches_begin + k];
+        double v = slots[i].*field;
+        if (!std::isnan(v)) section.emplace_back(v, i);
+      }
+      std::sort(section.begin(), section.end());
+      for (auto& [v, i] : section) {
+        values.push_back(v);
+        owners.push_back(i);
+      }
+      return static_cast<uint32_t>(section.size());
+    };
+    t.n_low = add(&Slot::low);
+    t.n_high = add(&Slot::high);
+    if (hysteresis_) {
+      // A watch has a re-arm point exactly when it has the bound.
+      add(&Slot::rearm_low);
+      add(&Slot::rearm_high);
+    }
+  }
+  if (values.size() > std::numeric_limits<uint32_t>::max()) {
+    throw Error(exitcode::kSoftware, "too many watches for one engine");
+  }
+
+  // The table: a power of two, at most 80% full (small enough to stay in
+  // cache; linear probing is still short at that load).
+  size_t cap = 16;
+  while (cap * 4 < proto.size() * 5) cap *= 2;
+  std::vector<TickerSlot> table(cap);
+  std::vector<uint32_t> id_of_pos(cap, 0);
+  for (uint32_t id = 0; id < proto.size(); ++id) {
+    const TickerSlot& t = proto[id];
+    size_t pos = HashKey(t.key, t.len) & (cap - 1);
+    while (table[pos].len != 0) pos = (pos + 1) & (cap - 1);
+    table[pos] = t;
+    id_of_pos[pos] = id;
+    tickers[id].slot = static_cast<uint32_t>(pos);
+  }
+
   watches_ = std::move(kept_watches);
   slots_ = std::move(slots);
   by_key_ = std::move(by_key);
+  table_ = std::move(table);
+  id_of_pos_ = std::move(id_of_pos);
   tickers_ = std::move(tickers);
-  ticker_ids_ = std::move(ids);
+  ticker_watches_ = std::move(ticker_watches);
+  values_ = std::move(values);
+  owners_ = std::move(owners);
   changed_.clear();
   fired_.clear();
   for (uint32_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     if (s.changed) changed_.push_back(i);
-    TickerIndex& t = tickers_[s.ticker];
-    if (!t.has_prev) {
-      s.unsettled = false;  // the first quote checks every watch of the ticker anyway
-    } else if (s.unsettled) {
-      t.unsettled.push_back(i);
-    }
+    const bool unsettled = s.unsettled;
+    s.unsettled = false;
+    // Without a previous price the first quote checks every watch anyway.
+    if (unsettled && (table_[tickers_[s.ticker].slot].flags & kHasPrev)) MarkUnsettled(i);
   }
-  for (TickerIndex& t : tickers_) BuildTicker(t);
   return diff;
+}
+
+void AlertEngine::MarkUnsettled(uint32_t i) {
+  Slot& s = slots_[i];
+  if (s.unsettled) return;
+  s.unsettled = true;
+  TickerCold& c = tickers_[s.ticker];
+  c.unsettled.push_back(i);
+  table_[c.slot].flags |= kUnsettled;
 }
 
 std::optional<uint32_t> AlertEngine::Find(std::string_view email, std::string_view ticker) const {
@@ -203,15 +304,12 @@ size_t AlertEngine::RestoreStates(std::span<const WatchState> states) {
     }
     s.state = b;
     s.state_ts = st.ts;
-    TickerIndex& t = tickers_[s.ticker];
-    if (!t.has_ts || st.ts > t.last_ts) {
-      t.has_ts = true;
+    TickerSlot& t = table_[tickers_[s.ticker].slot];
+    if (!(t.flags & kHasTs) || st.ts > t.last_ts) {
+      t.flags |= kHasTs;
       t.last_ts = st.ts;
     }
-    if (t.has_prev && !s.unsettled) {
-      s.unsettled = true;
-      t.unsettled.push_back(*i);
-    }
+    if (t.flags & kHasPrev) MarkUnsettled(*i);
     ++applied;
   }
   return applied;
@@ -251,64 +349,108 @@ void AlertEngine::Evaluate(uint32_t i, double price, TimeMs ts) {
   if (next == BandState::kBelow) fired_.push_back({i, Condition::kBelow});
 }
 
-void AlertEngine::CheckEdge(TickerIndex& t, double price, TimeMs ts) {
-  if (!t.has_prev) {
-    for (uint32_t i : t.watches) Evaluate(i, price, ts);
-  } else {
-    for (uint32_t i : t.unsettled) {
-      slots_[i].unsettled = false;
-      Evaluate(i, price, ts);
-    }
-    if (price != t.prev) {
-      const double lo = std::min(price, t.prev), hi = std::max(price, t.prev);
-      // "p > v" (and "p <= v") flips between lo and hi iff lo <= v < hi.
-      auto closed_open = [&](const Sorted& s) {
-        auto b = std::lower_bound(s.value.begin(), s.value.end(), lo);
-        auto e = std::lower_bound(b, s.value.end(), hi);
-        for (auto k = b - s.value.begin(); k < e - s.value.begin(); ++k) Evaluate(s.watch[k], price, ts);
-      };
-      // "p < v" (and "p >= v") flips iff lo < v <= hi.
-      auto open_closed = [&](const Sorted& s) {
-        auto b = std::upper_bound(s.value.begin(), s.value.end(), lo);
-        auto e = std::upper_bound(b, s.value.end(), hi);
-        for (auto k = b - s.value.begin(); k < e - s.value.begin(); ++k) Evaluate(s.watch[k], price, ts);
-      };
-      closed_open(t.high);
-      open_closed(t.low);
-      if (hysteresis_) {
-        closed_open(t.rearm_high);
-        open_closed(t.rearm_low);
-      }
+void AlertEngine::SetGap(TickerSlot& t, double price) const {
+  double below = -std::numeric_limits<double>::infinity();
+  double above = std::numeric_limits<double>::infinity();
+  const double* v = values_.data() + t.begin;
+  const uint32_t sections = hysteresis_ ? 2 : 1;
+  for (uint32_t r = 0; r < sections; ++r) {
+    for (uint32_t n : {t.n_low, t.n_high}) {
+      const double* k = std::lower_bound(v, v + n, price);
+      if (k > v) below = std::max(below, k[-1]);
+      if (k < v + n) above = std::min(above, *k);
+      v += n;
     }
   }
-  t.unsettled.clear();
-  t.has_prev = true;
-  t.prev = price;
+  if (above == price) below = price;  // a threshold at the price: no gap
+  t.gap_below = below;
+  t.gap_above = above;
 }
 
-void AlertEngine::CheckLevel(const TickerIndex& t, double price) {
-  // Every high below the price (a prefix) and every low above it (a suffix).
-  auto he = std::lower_bound(t.high.value.begin(), t.high.value.end(), price) - t.high.value.begin();
-  for (ptrdiff_t k = 0; k < he; ++k) fired_.push_back({t.high.watch[k], Condition::kAbove});
-  auto lb = std::upper_bound(t.low.value.begin(), t.low.value.end(), price) - t.low.value.begin();
-  evaluations_ += static_cast<uint64_t>(he) + (t.low.value.size() - static_cast<size_t>(lb));
-  for (auto k = static_cast<size_t>(lb); k < t.low.value.size(); ++k) {
-    fired_.push_back({t.low.watch[k], Condition::kBelow});
+void AlertEngine::CheckEdge(TickerSlot& t, double price, TimeMs ts) {
+  if (!(t.flags & kHasPrev)) {
+    const TickerCold& c = tickers_[IdOf(t)];
+    for (uint32_t k = 0; k < c.watches_count; ++k) Evaluate(ticker_watches_[c.watches_begin + k], price, ts);
+  } else if (price != t.prev) {
+    const double lo = std::min(price, t.prev), hi = std::max(price, t.prev);
+    const double* v = values_.data() + t.begin;
+    const uint32_t* w = owners_.data() + t.begin;
+    // "p < v" (and "p >= v") flips between lo and hi iff lo < v <= hi.
+    auto open_closed = [&](uint32_t n) {
+      const double* b = std::upper_bound(v, v + n, lo);
+      const double* e = std::upper_bound(b, v + n, hi);
+      for (const double* k = b; k < e; ++k) Evaluate(w[k - v], price, ts);
+      v += n;
+      w += n;
+    };
+    // "p > v" (and "p <= v") flips iff lo <= v < hi.
+    auto closed_open = [&](uint32_t n) {
+      const double* b = std::lower_bound(v, v + n, lo);
+      const double* e = std::lower_bound(b, v + n, hi);
+      for (const double* k = b; k < e; ++k) Evaluate(w[k - v], price, ts);
+      v += n;
+      w += n;
+    };
+    open_closed(t.n_low);
+    closed_open(t.n_high);
+    if (hysteresis_) {
+      open_closed(t.n_low);  // re-arm lows
+      closed_open(t.n_high);  // re-arm highs
+    }
+  }
+  if (t.flags & kUnsettled) {
+    TickerCold& c = tickers_[IdOf(t)];
+    for (uint32_t i : c.unsettled) {
+      slots_[i].unsettled = false;
+      Evaluate(i, price, ts);  // a second look at a watch checked above changes nothing
+    }
+    c.unsettled.clear();
+    t.flags &= static_cast<uint8_t>(~kUnsettled);
+  }
+  t.flags |= kHasPrev;
+  t.prev = price;
+  SetGap(t, price);
+}
+
+void AlertEngine::CheckLevel(TickerSlot& t, double price) {
+  // Every low above the price (a suffix) and every high below it (a prefix).
+  const double* lows = values_.data() + t.begin;
+  const double* highs = lows + t.n_low;
+  const uint32_t* w = owners_.data() + t.begin;
+  const double* lb = std::upper_bound(lows, highs, price);
+  const double* he = std::lower_bound(highs, highs + t.n_high, price);
+  evaluations_ += static_cast<uint64_t>((highs - lb) + (he - highs));
+  for (const double* k = lb; k < highs; ++k) fired_.push_back({w[k - lows], Condition::kBelow});
+  for (const double* k = highs; k < he; ++k) fired_.push_back({w[k - lows], Condition::kAbove});
+  // Inside the gap the same watches fire: remember when that is none.
+  SetGap(t, price);
+  t.flags |= kHasPrev;
+  if (fired_.empty()) {
+    t.flags |= kQuiet;
+  } else {
+    t.flags &= static_cast<uint8_t>(~kQuiet);
   }
 }
 
 QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
   fired_.clear();
-  auto it = ticker_ids_.find(std::string_view(q.ticker));
-  if (it == ticker_ids_.end()) return QuoteOutcome::kUnknownTicker;
-  TickerIndex& t = tickers_[it->second];
-  if (t.has_ts && q.ts < t.last_ts) return QuoteOutcome::kOutOfOrder;
-  t.has_ts = true;
-  t.last_ts = q.ts;
+  TickerSlot* t = FindTicker(q.ticker);
+  if (t == nullptr) return QuoteOutcome::kUnknownTicker;
+  if ((t->flags & kHasTs) && q.ts < t->last_ts) return QuoteOutcome::kOutOfOrder;
+  t->flags |= kHasTs;
+  t->last_ts = q.ts;
+  // Fast path: inside the gap around the previous price no state changes
+  // (edge) and nothing fires if nothing did (level).
+  const double p = q.price;
+  if ((t->flags & (kHasPrev | kUnsettled)) == kHasPrev && t->gap_below < p && p < t->gap_above &&
+      (config_.mode == AlertMode::kEdge || (t->flags & kQuiet))) {
+    t->prev = p;
+    return QuoteOutcome::kChecked;
+  }
   if (config_.mode == AlertMode::kLevel) {
-    CheckLevel(t, q.price);
+    CheckLevel(*t, p);
   } else {
-    CheckEdge(t, q.price, q.ts);
+    CheckEdge(*t, p, q.ts);
   }
   if (fired_.size() > 1) {
     std::sort(fired_.begin(), fired_.end(), [](const Fired& a, const Fired& b) { return a.watch < b.watch; });

@@ -14,7 +14,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "stockwatch/records.h"
@@ -128,39 +127,59 @@ class AlertEngine {
     bool changed = false;            // listed in changed_
     bool unsettled = false;          // state may not be a fixed point of the previous price
   };
-  /// Threshold values sorted ascending, with the watch each belongs to.
-  struct Sorted {
-    std::vector<double> value;
-    std::vector<uint32_t> watch;
-    void Sort();
+  /// What a quote needs of its ticker, in one cache line, stored in an
+  /// open-addressing table keyed by the ticker itself (tickers have at most
+  /// 16 characters). Its thresholds are contiguous in values_/owners_, each
+  /// section sorted ascending: lows, highs, then (with hysteresis) the
+  /// re-arm points of the same watches: n_low re-arm lows, n_high re-arm highs.
+  /// No threshold lies strictly between gap_below and gap_above, and prev
+  /// lies strictly between them (or both equal prev when a threshold does):
+  /// a quote inside that gap crosses nothing and reads nothing else.
+  struct alignas(64) TickerSlot {
+    char key[16] = {};
+    double prev = 0;  // the last checked price (kHasPrev)
+    TimeMs last_ts = 0;  // the newest quote ts (kHasTs)
+    double gap_below = 0, gap_above = 0;  // (kHasPrev)
+    uint32_t begin = 0;
+    uint32_t n_low = 0, n_high = 0;
+    uint8_t len = 0;  // 0: an empty table slot
+    uint8_t flags = 0;
   };
-  struct TickerIndex {
-    std::vector<uint32_t> watches;  // every watch on the ticker, ascending
-    Sorted low, high, rearm_low, rearm_high;
+  static_assert(sizeof(TickerSlot) == 64, "one cache line");
+  static constexpr uint8_t kHasPrev = 1;    // edge: every watch not unsettled is a fixed point of prev
+  static constexpr uint8_t kHasTs = 2;
+  static constexpr uint8_t kUnsettled = 4;  // the ticker's unsettled list is not empty
+  static constexpr uint8_t kQuiet = 8;      // level: no watch fires inside the gap
+  /// The rest of a ticker's data.
+  struct TickerCold {
+    uint32_t slot = 0;  // position in table_
+    uint32_t watches_begin = 0, watches_count = 0;  // in ticker_watches_
     std::vector<uint32_t> unsettled;  // watches to check at the next quote
-    bool has_prev = false;  // prev is the last checked price; every watch not unsettled is settled
-    double prev = 0;
-    bool has_ts = false;
-    TimeMs last_ts = 0;
-  };
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
 
+  TickerSlot* FindTicker(std::string_view ticker);
+  const TickerSlot* FindTicker(std::string_view ticker) const {
+    return const_cast<AlertEngine*>(this)->FindTicker(ticker);
+  }
   void Evaluate(uint32_t i, double price, TimeMs ts);
   void SetState(uint32_t i, BandState s, TimeMs ts);
-  void CheckLevel(const TickerIndex& t, double price);
-  void CheckEdge(TickerIndex& t, double price, TimeMs ts);
-  void BuildTicker(TickerIndex& t);
+  void MarkUnsettled(uint32_t i);
+  void CheckLevel(TickerSlot& t, double price);
+  void CheckEdge(TickerSlot& t, double price, TimeMs ts);
+  void SetGap(TickerSlot& t, double price) const;
+  uint32_t IdOf(const TickerSlot& t) const { return id_of_pos_[static_cast<size_t>(&t - table_.data())]; }
 
   AlertConfig config_;
   bool hysteresis_ = false;
   std::vector<Watch> watches_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> by_key_;  // watch indices sorted by (email, ticker)
-  std::vector<TickerIndex> tickers_;
-  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> ticker_ids_;
+  std::vector<TickerSlot> table_;  // power-of-two size, at most 80% full
+  std::vector<uint32_t> id_of_pos_;  // the ticker id of each table position
+  std::vector<TickerCold> tickers_;
+  std::vector<uint32_t> ticker_watches_;  // watch indices grouped by ticker, ascending
+  std::vector<double> values_;            // thresholds, see TickerSlot
+  std::vector<uint32_t> owners_;          // the watch of each value
   std::vector<Fired> fired_;
   std::vector<uint32_t> changed_;
   uint64_t evaluations_ = 0;

@@ -6,10 +6,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
+
+#include "stockwatch/stream.h"
 
 namespace stockwatch {
 namespace {
@@ -66,7 +69,7 @@ void ForEachLine(std::string& data, Fn&& fn) {
   }
 }
 
-bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t") == std::string_view::npos; }
+bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t\r") == std::string_view::npos; }
 
 std::string_view StateName(BandState s) {
   switch (s) {
@@ -80,15 +83,43 @@ std::string_view StateName(BandState s) {
 }  // namespace
 
 std::vector<Watch> ReadWatchesFile(const std::string& path) {
-  std::string data = *Slurp(path, false);
+  // Streamed, not slurped: a million watches is ~100 MB of text. A first
+  // pass counts the lines so the vector is allocated once.
+  size_t lines = 0;
+  {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      throw Error(ErrnoExit(err), path + ": " + std::strerror(err));
+    }
+    char buf[1 << 16];
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n > 0) {
+        lines += static_cast<size_t>(std::count(buf, buf + n, '\n'));
+      } else if (n == 0) {
+        break;
+      } else if (errno != EINTR) {
+        int err = errno;
+        close(fd);
+        throw Error(exitcode::kIoErr, path + ": " + std::strerror(err));
+      }
+    }
+    close(fd);
+  }
   std::vector<Watch> watches;
+  watches.reserve(lines + 1);
   std::unordered_map<std::string, int64_t> telegram_of_user;
+  StreamOptions opts;
+  opts.program = "stock-alert";
+  std::unique_ptr<Source> in = OpenSource(opts, path);
   RecordParser parser;
   AnyRecord any;
-  ForEachLine(data, [&](std::string_view line, size_t readable, uint64_t n) {
-    if (IsBlank(line)) return;
+  InRecord rec;
+  while (in->Next(rec)) {
+    if (IsBlank(rec.value)) continue;
     try {
-      switch (parser.Parse(line, readable, any)) {
+      switch (parser.Parse(rec.value, rec.readable, any)) {
         case RecordType::kWatch:
           watches.push_back(any.watch);
           break;
@@ -99,9 +130,9 @@ std::vector<Watch> ReadWatchesFile(const std::string& path) {
           break;  // other records (a concatenated export, say) do not concern us
       }
     } catch (const DataError& e) {
-      throw DataError(path + ":" + std::to_string(n) + ": " + e.what());
+      throw DataError(path + ":" + std::to_string(rec.line) + ": " + e.what());
     }
-  });
+  }
   if (!telegram_of_user.empty()) {
     for (Watch& w : watches) {
       if (w.telegram_id) continue;

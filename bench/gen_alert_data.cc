@@ -1,0 +1,180 @@
+// gen_alert_data: synthetic quotes and watches for the stock-alert benchmarks.
+//
+//   gen_alert_data spread DIR [QUOTES TICKERS WATCHES SEED]
+//       QUOTES quotes (random walks) over TICKERS tickers and WATCHES watches
+//       with bands a few percent around each ticker's start price.
+//   gen_alert_data one DIR [QUOTES WATCHES SEED]
+//       one ticker with WATCHES watches (lows in [60,100), highs in (100,140],
+//       a tenth of them low-only or high-only) and QUOTES quotes: a slow walk
+//       around 100 that crosses a few thresholds per quote, with a jump of
+//       about 1 every 1000 quotes (inside the band of most watches, across many).
+//
+// Writes DIR/quotes.jsonl, DIR/watches.jsonl (watch records, as `stockctl
+// watch ls --json` prints them) and DIR/watches-jq.json ({ticker:
+// [[low,high,email],...]}, the lookup object of the jq comparison).
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct W {
+  std::string email;
+  std::string ticker;
+  double low = 0, high = 0;
+  bool has_low = true, has_high = true;
+};
+
+FILE* Open(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    std::perror(path.c_str());
+    std::exit(74);
+  }
+  return f;
+}
+
+// "2026-11-27T14:30:00.123Z"-style timestamps, one millisecond apart... per
+// quote, so every ticker sees increasing times.
+void AppendTs(std::string& out, int64_t ms_since_base) {
+  int64_t s = 14 * 3600 + 30 * 60 + ms_since_base / 1000, ms = ms_since_base % 1000;
+  int64_t day = 27 + s / 86400;
+  s %= 86400;
+  char buf[40];
+  if (ms == 0) {
+    std::snprintf(buf, sizeof buf, "2026-11-%02" PRId64 "T%02" PRId64 ":%02" PRId64 ":%02" PRId64 "Z", day,
+                  s / 3600, s / 60 % 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "2026-11-%02" PRId64 "T%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%03" PRId64 "Z",
+                  day, s / 3600, s / 60 % 60, s % 60, ms);
+  }
+  out += buf;
+}
+
+void WriteWatches(const std::string& dir, const std::vector<W>& ws) {
+  FILE* f = Open(dir + "/watches.jsonl");
+  std::map<std::string, std::vector<const W*>> by_ticker;
+  for (const W& w : ws) {
+    std::fprintf(f, "{\"type\":\"watch\",\"email\":\"%s\",\"ticker\":\"%s\"", w.email.c_str(), w.ticker.c_str());
+    if (w.has_low) std::fprintf(f, ",\"low\":%.4f", w.low);
+    if (w.has_high) std::fprintf(f, ",\"high\":%.4f", w.high);
+    std::fprintf(f, "}\n");
+    by_ticker[w.ticker].push_back(&w);
+  }
+  std::fclose(f);
+  f = Open(dir + "/watches-jq.json");
+  std::fputc('{', f);
+  bool first = true;
+  for (auto& [t, list] : by_ticker) {
+    std::fprintf(f, "%s\"%s\":[", first ? "" : ",", t.c_str());
+    first = false;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const W& w = *list[i];
+      std::fprintf(f, "%s[", i ? "," : "");
+      if (w.has_low) std::fprintf(f, "%.4f", w.low); else std::fprintf(f, "null");
+      if (w.has_high) std::fprintf(f, ",%.4f", w.high); else std::fprintf(f, ",null");
+      std::fprintf(f, ",\"%s\"]", w.email.c_str());
+    }
+    std::fputc(']', f);
+  }
+  std::fprintf(f, "}\n");
+  std::fclose(f);
+}
+
+void WriteQuote(FILE* f, std::string& line, const std::string& ticker, double price, int64_t ms, int decimals) {
+  line.assign("{\"type\":\"quote\",\"ticker\":\"");
+  line += ticker;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "\",\"price\":%.*f,\"currency\":\"USD\",\"ts\":\"", decimals, price);
+  line += buf;
+  AppendTs(line, ms);
+  line += "\",\"source\":\"sim\"}\n";
+  std::fwrite(line.data(), 1, line.size(), f);
+}
+
+int Spread(const std::string& dir, long quotes, int tickers, long watches, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> base_d(10, 500), pct(0.01, 0.08), u(0, 1);
+  std::normal_distribution<double> step(0, 0.002);
+  std::vector<std::string> names(static_cast<size_t>(tickers));
+  std::vector<double> price(static_cast<size_t>(tickers));
+  for (int i = 0; i < tickers; ++i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "T%05d", i);
+    names[static_cast<size_t>(i)] = buf;
+    price[static_cast<size_t>(i)] = base_d(rng);
+  }
+  std::vector<W> ws(static_cast<size_t>(watches));
+  for (long i = 0; i < watches; ++i) {
+    W& w = ws[static_cast<size_t>(i)];
+    size_t t = rng() % static_cast<size_t>(tickers);
+    w.email = "user" + std::to_string(i / 5) + "@example.com";  // 5 watches per user
+    w.ticker = names[t];
+    double p = price[t];
+    w.low = p * (1 - pct(rng));
+    w.high = p * (1 + pct(rng));
+    double k = u(rng);
+    if (k < 0.1) w.has_low = false;
+    else if (k < 0.2) w.has_high = false;
+  }
+  WriteWatches(dir, ws);
+  FILE* f = Open(dir + "/quotes.jsonl");
+  std::string line;
+  for (long i = 0; i < quotes; ++i) {
+    size_t t = rng() % static_cast<size_t>(tickers);
+    price[t] *= 1 + step(rng);
+    WriteQuote(f, line, names[t], price[t], i, 2);
+  }
+  std::fclose(f);
+  return 0;
+}
+
+int One(const std::string& dir, long quotes, long watches, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> low_d(60, 100), high_d(100, 140), u(0, 1);
+  std::normal_distribution<double> step(0, 0.0002), jump(0, 1);
+  std::vector<W> ws(static_cast<size_t>(watches));
+  for (long i = 0; i < watches; ++i) {
+    W& w = ws[static_cast<size_t>(i)];
+    w.email = "user" + std::to_string(i) + "@example.com";
+    w.ticker = "ONE";
+    w.low = low_d(rng);
+    w.high = high_d(rng);
+    double k = u(rng);
+    if (k < 0.05) w.has_low = false;
+    else if (k < 0.1) w.has_high = false;
+  }
+  WriteWatches(dir, ws);
+  FILE* f = Open(dir + "/quotes.jsonl");
+  std::string line;
+  double p = 100;
+  for (long i = 0; i < quotes; ++i) {
+    p += (i % 1000 == 999) ? jump(rng) : step(rng);
+    if (p < 95 || p > 105) p = 100;
+    WriteQuote(f, line, "ONE", p, i, 4);
+  }
+  std::fclose(f);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: gen_alert_data spread|one DIR [...]\n");
+    return 64;
+  }
+  std::string mode = argv[1], dir = argv[2];
+  auto arg = [&](int i, long dflt) { return argc > i ? std::strtol(argv[i], nullptr, 10) : dflt; };
+  if (mode == "spread") {
+    return Spread(dir, arg(3, 2000000), static_cast<int>(arg(4, 10000)), arg(5, 100000),
+                  static_cast<unsigned>(arg(6, 1)));
+  }
+  if (mode == "one") return One(dir, arg(3, 100000), arg(4, 1000000), static_cast<unsigned>(arg(5, 1)));
+  std::fprintf(stderr, "gen_alert_data: unknown mode %s\n", mode.c_str());
+  return 64;
+}
