@@ -2,6 +2,7 @@
 # 10,000 quotes through a Kafka topic and back: nothing lost, nothing
 # duplicated, and the records of each ticker (the message key) in order.
 set -euo pipefail
+# shellcheck source=tests/services/testlib.bash
 . "$(dirname "$0")/../services/testlib.bash"
 require_brokers
 setup_tmp

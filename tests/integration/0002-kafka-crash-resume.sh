@@ -3,6 +3,7 @@
 # killed with SIGKILL; a restart in the same group must get exactly the
 # records that were not committed: none lost, no committed one repeated.
 set -euo pipefail
+# shellcheck source=tests/services/testlib.bash
 . "$(dirname "$0")/../services/testlib.bash"
 require_brokers
 setup_tmp

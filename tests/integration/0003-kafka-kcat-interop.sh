@@ -2,6 +2,7 @@
 # Interoperability with kcat, both ways: what kcat produces sw_cat reads
 # byte for byte (payloads and keys), and what sw_cat produces kcat reads.
 set -euo pipefail
+# shellcheck source=tests/services/testlib.bash
 . "$(dirname "$0")/../services/testlib.bash"
 require_brokers
 setup_tmp

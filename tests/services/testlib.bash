@@ -1,6 +1,7 @@
 # Helpers for the Kafka integration tests (tests/integration/000[1-3]-*.sh).
 # Source it after `set -euo pipefail`. Not a test itself (the integration
 # glob only takes *.sh).
+# shellcheck disable=SC2034  # variables used by the sourcing tests
 
 SW_BIN=${SW_BIN:-$(dirname "${BASH_SOURCE[0]}")/../../build/bin}
 SW_CAT=$SW_BIN/sw_cat
@@ -75,8 +76,7 @@ same_lines() {
 
 # wait_lines FILE N PID: waits (60 s at most) until FILE has more than N lines.
 wait_lines() {
-  local i
-  for i in $(seq 600); do
+  for _ in $(seq 600); do
     if [ -f "$1" ] && [ "$(wc -l <"$1")" -gt "$2" ]; then return 0; fi
     kill -0 "$3" 2>/dev/null || return 1
     sleep 0.1
