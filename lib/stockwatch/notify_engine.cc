@@ -555,13 +555,17 @@ struct Notifier::Impl {
   }
 
   TimeMs NextWake() const {
+    TimeMs now = hooks.now();
     TimeMs t = next_outbox_check;
     for (const ChannelState& cs : channels) {
-      t = std::min(t, cs.admit_at);
       for (const auto& [email, g] : cs.groups) {
         if (g.in_flight || g.queue.empty()) continue;
-        if (cs.fatal) return 0;
-        t = std::min(t, g.queue.front().not_before);
+        if (cs.fatal) return now;
+        TimeMs nb = g.queue.front().not_before;
+        // A head that is due but was not sent waits for the rate limit
+        // (Step sends every admitted head, up to a full batch).
+        t = std::min(t, nb > now ? nb : std::min(std::max(cs.admit_at, now), t));
+        if (nb <= now && cs.admit_at == kNever) return now;
       }
     }
     return t;
