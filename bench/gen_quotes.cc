@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   bool full = false;
   CLI::App app{"gen_quotes - quote records for benchmarks", "gen_quotes"};
   app.add_option("--lines", lines, "Number of records");
-  app.add_option("--tickers", tickers, "Number of distinct tickers")->check(CLI::Range(1, 1'000'000));
+  app.add_option("--tickers", tickers, "Number of distinct tickers")
+      ->check(CLI::Range(1, 1'000'000));
   app.add_option("--seed", seed, "Random seed");
   app.add_flag("--full", full, "Also write currency, prev_close and volume");
   app.add_option("-o,--output", output, "Output file (- for stdout)");
@@ -49,7 +50,8 @@ int main(int argc, char** argv) {
   for (uint64_t n = 0; n < lines; ++n) {
     stockwatch::Quote& q = quotes[n % quotes.size()];
     // Cents, so the records look like real prices.
-    q.price = static_cast<double>(static_cast<int64_t>(q.price * (1 + step(rng)) * 100 + 0.5)) / 100;
+    q.price =
+        static_cast<double>(static_cast<int64_t>(q.price * (1 + step(rng)) * 100 + 0.5)) / 100;
     q.ts = t0 + static_cast<stockwatch::TimeMs>(n / quotes.size()) * 60'000;
     if (full) q.volume = static_cast<int64_t>(n);
     stockwatch::AppendJson(buf, q);

@@ -109,7 +109,8 @@ void ApplyUserProperties(Conf& conf, const StreamOptions& opts) {
       size_t eq = s.find('=');
       std::string where = path + ":" + std::to_string(lineno) + ": ";
       if (eq == std::string_view::npos || Trim(s.substr(0, eq)).empty()) {
-        throw Error(exitcode::kConfig, where + "expected key=value, got \"" + std::string(s) + "\"");
+        throw Error(exitcode::kConfig,
+                    where + "expected key=value, got \"" + std::string(s) + "\"");
       }
       std::string err =
           conf.TrySet(std::string(Trim(s.substr(0, eq))), std::string(Trim(s.substr(eq + 1))));
@@ -197,8 +198,7 @@ std::string FatalReason(rd_kafka_t* rk, const char* fallback) {
 
 class KafkaSink final : public Sink {
  public:
-  KafkaSink(const StreamOptions& opts, const std::string& topic)
-      : name_("kafka:" + topic) {
+  KafkaSink(const StreamOptions& opts, const std::string& topic) : name_("kafka:" + topic) {
     Conf conf;
     conf.Set("enable.idempotence", "true");
     conf.Set("acks", "all");
@@ -294,7 +294,8 @@ class KafkaSink final : public Sink {
       }
       return;
     }
-    self->warn_.Warn(code, self->name_ + ": " + reason + (IsTransportError(code) ? " (retrying)" : ""));
+    self->warn_.Warn(code,
+                     self->name_ + ": " + reason + (IsTransportError(code) ? " (retrying)" : ""));
   }
 
   void ThrowIfFailed() {
@@ -425,8 +426,7 @@ class KafkaSource final : public Source {
       // A synchronous commit resends offsets an asynchronous one may still
       // be carrying, so that it alone is enough at shutdown.
       if (st.done < 0 || (!sync && st.done == st.committed)) continue;
-      rd_kafka_topic_partition_list_add(offsets.get(), topic_.c_str(), partition)->offset =
-          st.done;
+      rd_kafka_topic_partition_list_add(offsets.get(), topic_.c_str(), partition)->offset = st.done;
       st.committed = st.done;
     }
     if (offsets.get()->cnt == 0) return;
@@ -598,14 +598,15 @@ class KafkaSource final : public Source {
       }
       return;
     }
-    self->warn_.Warn(code, self->name_ + ": " + reason + (IsTransportError(code) ? " (retrying)" : ""));
+    self->warn_.Warn(code,
+                     self->name_ + ": " + reason + (IsTransportError(code) ? " (retrying)" : ""));
   }
 
   std::string topic_;
   std::string name_;
   bool exit_at_eof_;
   rd_kafka_t* rk_ = nullptr;
-  rd_kafka_message_t* msg_ = nullptr;  // the record Next() returned last
+  rd_kafka_message_t* msg_ = nullptr;     // the record Next() returned last
   std::map<int32_t, PartState> parts_;    // the current assignment
   std::map<int32_t, std::string> names_;  // "kafka:TOPIC/N"; never erased (InRecord::input)
   std::exception_ptr pending_;            // thrown in a callback, rethrown by Next()
