@@ -32,7 +32,7 @@ void MaskPasswordParams(std::string& s) {
     size_t end = begin;
     if (end < s.size() && s[end] == '\'') {  // conninfo quoting: password='a b'
       ++end;
-      while (end < s.size() && s[end] != '\'') end += s[end] == '\\' ? 2 : 1;
+      while (end < s.size() && s[end] != '\'') end += s[end] == '\\' ? 2u : 1u;
       end = std::min(end + 1, s.size());
     } else {
       while (end < s.size() && s[end] != '&' && s[end] != ' ' && s[end] != '\t') ++end;

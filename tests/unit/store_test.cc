@@ -726,6 +726,8 @@ TEST_CASE("Store: MaskUrl hides passwords in every form") {
   CHECK(sw::MaskUrl("postgresql://db/x?user=bob&password=s3cret&sslmode=require") ==
         "postgresql://db/x?user=bob&password=***&sslmode=require");
   CHECK(sw::MaskUrl("host=db password=s3cret user=bob") == "host=db password=*** user=bob");
+  CHECK(sw::MaskUrl("host=db password='a b\\'c' user=bob") == "host=db password=*** user=bob");
+  CHECK(sw::MaskUrl("host=db mypassword=x") == "host=db mypassword=x");
   CHECK(sw::MaskUrl("sqlite:/tmp/x.db") == "sqlite:/tmp/x.db");
   CHECK(sw::MaskUrl("postgresql://postgres@/postgres?host=/tmp/d&port=55432") ==
         "postgresql://postgres@/postgres?host=/tmp/d&port=55432");
