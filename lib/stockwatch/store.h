@@ -54,7 +54,7 @@ class CommandTx {
                        std::optional<std::optional<int64_t>> telegram_id,
                        std::optional<int64_t> interval) = 0;
   /// Removes the user and all related data (watches, states, deliveries,
-  /// outbox). Throws DataError("email: no such user").
+  /// outbox, values whose key ends in ":EMAIL"). Throws DataError("email: no such user").
   virtual void RemoveUser(std::string_view email) = 0;
   /// Throws DataError when the user is missing or the watch exists.
   virtual void AddWatch(const Watch& w) = 0;
@@ -103,6 +103,7 @@ class Commands {
   virtual bool RecordDelivery(std::string_view alert_id, std::string_view channel,
                               TimeMs ts, std::string_view email) = 0;
   /// Small persistent values (bot update offset, per-user last-sent times).
+  /// A key ending in ":EMAIL" belongs to that user: RemoveUser deletes it.
   virtual void PutValue(std::string_view key, std::string_view value) = 0;
   virtual int64_t Enqueue(const OutboxItem& item) = 0;
   virtual void Dequeue(std::span<const int64_t> ids) = 0;

@@ -115,6 +115,8 @@ class PgCommandTx : public CommandTx {
     // the outbox are not tied by a foreign key (they may outlive a watch).
     c_.Run(tx, "deliveries_delete_user", "DELETE FROM deliveries WHERE email = $1", email);
     c_.Run(tx, "outbox_delete_user", "DELETE FROM outbox WHERE email = $1", email);
+    // Per-user values (stock-notify's "paused:EMAIL", "notify.last:CHANNEL:EMAIL").
+    c_.Run(tx, "kv_delete_user", "DELETE FROM kv WHERE right(key, length($1)) = $1", ":" + email);
     c_.Run(tx, "states_delete_user", "DELETE FROM watch_states WHERE email = $1", email);
     c_.Run(tx, "watches_delete_user", "DELETE FROM watches WHERE email = $1", email);
     pqxx::result r = c_.Run(tx, "user_delete", "DELETE FROM users WHERE email = $1", email);

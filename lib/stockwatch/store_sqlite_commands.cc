@@ -88,6 +88,12 @@ class SqliteCommandTx : public CommandTx {
     // the outbox are not tied by a foreign key (they may outlive a watch).
     db_.Prepare("DELETE FROM deliveries WHERE email = ?").Text(1, email).Run();
     db_.Prepare("DELETE FROM outbox WHERE email = ?").Text(1, email).Run();
+    // Per-user values (stock-notify's "paused:EMAIL", "notify.last:CHANNEL:EMAIL").
+    db_.Prepare(
+           "DELETE FROM kv WHERE length(key) >= length(?1) "
+           "AND substr(key, length(key) - length(?1) + 1) = ?1")
+        .Text(1, ":" + email)
+        .Run();
     db_.Prepare("DELETE FROM watch_states WHERE email = ?").Text(1, email).Run();
     db_.Prepare("DELETE FROM watches WHERE email = ?").Text(1, email).Run();
     db_.Prepare("DELETE FROM users WHERE email = ?").Text(1, email).Run();

@@ -396,6 +396,11 @@ TEST_CASE("Store: removing a user removes all of their data (R3)") {
     CHECK(c.RecordDelivery("b1", "telegram", kT0, "bob@example.com"));
     c.Enqueue(sw::OutboxItem{0, "alice@example.com", "telegram", "{\"type\":\"alert\"}", kT0});
     c.Enqueue(sw::OutboxItem{0, "bob@example.com", "telegram", "{\"type\":\"alert\"}", kT0});
+    c.PutValue("paused:alice@example.com", "1");
+    c.PutValue("notify.last:telegram:alice@example.com", "123");
+    c.PutValue("paused:bob@example.com", "1");
+    c.PutValue("paused:xalice@example.com", "1");  // another user whose address ends the same
+    c.PutValue("bot.offset", "42");
 
     CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveUser("alice@example.com"); }).exit_code == 0);
     CHECK_FALSE(q.FindUser("alice@example.com"));
@@ -403,6 +408,11 @@ TEST_CASE("Store: removing a user removes all of their data (R3)") {
     CHECK(q.Watches("alice@example.com", std::nullopt).empty());
     CHECK_FALSE(q.Delivered("a1", "telegram"));
     CHECK(q.Outbox("alice@example.com").empty());
+    CHECK_FALSE(q.GetValue("paused:alice@example.com"));
+    CHECK_FALSE(q.GetValue("notify.last:telegram:alice@example.com"));
+    CHECK(q.GetValue("paused:bob@example.com") == "1");
+    CHECK(q.GetValue("paused:xalice@example.com") == "1");
+    CHECK(q.GetValue("bot.offset") == "42");
     auto left = q.WatchStates();
     REQUIRE(left.size() == 1);
     CHECK(left[0].email == "bob@example.com");
