@@ -3,11 +3,13 @@
 //   gen_alert_data spread DIR [QUOTES TICKERS WATCHES SEED]
 //       QUOTES quotes (random walks) over TICKERS tickers and WATCHES watches
 //       with bands a few percent around each ticker's start price.
-//   gen_alert_data one DIR [QUOTES WATCHES SEED]
+//   gen_alert_data one DIR [QUOTES WATCHES SEED STEP JUMP]
 //       one ticker with WATCHES watches (lows in [60,100), highs in (100,140],
-//       a tenth of them low-only or high-only) and QUOTES quotes: a slow walk
-//       around 100 that crosses a few thresholds per quote, with a jump of
-//       about 1 every 1000 quotes (inside the band of most watches, across many).
+//       a tenth of them low-only or high-only) and QUOTES quotes: a random
+//       walk around 100 with steps of about STEP (default 0.00002: most
+//       quotes cross no threshold, some cross one), and every 1000th quote
+//       a jump of about JUMP (default 0.05: across a thousand thresholds).
+//       Prices stay inside the band of most watches.
 //
 // Writes DIR/quotes.jsonl, DIR/watches.jsonl (watch records, as `stockctl
 // watch ls --json` prints them) and DIR/watches-jq.json ({ticker:
@@ -133,10 +135,10 @@ int Spread(const std::string& dir, long quotes, int tickers, long watches, unsig
   return 0;
 }
 
-int One(const std::string& dir, long quotes, long watches, unsigned seed) {
+int One(const std::string& dir, long quotes, long watches, unsigned seed, double step_size, double jump_size) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> low_d(60, 100), high_d(100, 140), u(0, 1);
-  std::normal_distribution<double> step(0, 0.0002), jump(0, 1);
+  std::normal_distribution<double> step(0, step_size), jump(0, jump_size);
   std::vector<W> ws(static_cast<size_t>(watches));
   for (long i = 0; i < watches; ++i) {
     W& w = ws[static_cast<size_t>(i)];
@@ -155,7 +157,7 @@ int One(const std::string& dir, long quotes, long watches, unsigned seed) {
   for (long i = 0; i < quotes; ++i) {
     p += (i % 1000 == 999) ? jump(rng) : step(rng);
     if (p < 95 || p > 105) p = 100;
-    WriteQuote(f, line, "ONE", p, i, 4);
+    WriteQuote(f, line, "ONE", p, i, 6);
   }
   std::fclose(f);
   return 0;
@@ -174,7 +176,11 @@ int main(int argc, char** argv) {
     return Spread(dir, arg(3, 2000000), static_cast<int>(arg(4, 10000)), arg(5, 100000),
                   static_cast<unsigned>(arg(6, 1)));
   }
-  if (mode == "one") return One(dir, arg(3, 100000), arg(4, 1000000), static_cast<unsigned>(arg(5, 1)));
+  auto real = [&](int i, double dflt) { return argc > i ? std::strtod(argv[i], nullptr) : dflt; };
+  if (mode == "one") {
+    return One(dir, arg(3, 100000), arg(4, 1000000), static_cast<unsigned>(arg(5, 1)), real(6, 0.00002),
+               real(7, 0.05));
+  }
   std::fprintf(stderr, "gen_alert_data: unknown mode %s\n", mode.c_str());
   return 64;
 }

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -318,12 +319,16 @@ int RunStockAlert(const StockAlertOptions& o) {
     states->Save(engine, false);
     check_now = true;
   };
+  const auto started = std::chrono::steady_clock::now();
   RunLoop(*in, outs, rejecter, handle, lo);
   states->Save(engine, true);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   log::Info("{} quote(s), {} alert(s), {} for unwatched tickers, {} out of order, {} passed through, "
             "{} rejected, {} watch reload(s)",
             counts.quotes, counts.alerts, counts.unknown, counts.out_of_order, counts.passed,
             rejecter.count(), counts.reloads);
+  log::Info("read for {:.3f} s: {:.0f} quote(s)/s", secs,
+            secs > 0 ? static_cast<double>(counts.quotes) / secs : 0.0);
   return rejecter.ExitCode();
 }
 
