@@ -327,7 +327,14 @@ struct Notifier::Impl {
       std::sort(dues.begin(), dues.end(),
                 [](const Due& a, const Due& b) { return a.item.id < b.item.id; });
       const CachedUser& cu = Lookup(email, now);
-      if (cs.target->per_user && cu.paused) continue;  // held until /start
+      if (cs.target->per_user) {
+        if (cu.paused) continue;  // held until /start
+        // A window counts from when a message really went out (a retried
+        // one goes out late), and only one message per user is on its way.
+        if (cs.groups.count(email) != 0) continue;
+        int64_t interval_ms = cu.user ? cu.user->interval * 1000 : 0;
+        if (interval_ms > 0 && now < LastSent(cs, email) + interval_ms) continue;
+      }
       std::vector<Pending> msgs;
       std::unordered_set<std::string> seen;
       for (Due& d : dues) {
@@ -443,10 +450,8 @@ struct Notifier::Impl {
           cs.pending_ids.erase(a.id);
           Record(cs, a.id, DeliveryStatus::kSent, p.attempts);
         }
-        bool digest = std::any_of(p.outbox_ids.begin(), p.outbox_ids.end(),
-                                  [](int64_t id) { return id != 0; });
         Unhold(cs, email, p.outbox_ids);
-        if (digest && cs.target->per_user) {
+        if (cs.target->per_user) {
           const CachedUser& cu = Lookup(email, now);
           if (cu.user && cu.user->interval > 0) SetLastSent(cs, email, now);
         }

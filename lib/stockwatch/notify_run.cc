@@ -56,7 +56,8 @@ struct Job {
 /// store and HTTP client are used from one thread only.
 class Worker {
  public:
-  explicit Worker(Notifier& n) : notifier_(n) {}
+  explicit Worker(Notifier& n)
+      : notifier_(n), held_(n.Held()), retrying_(n.Retrying()) {}
   ~Worker() { Stop(); }
 
   void Start() { thread_ = std::thread([this] { Loop(); }); }
@@ -174,8 +175,8 @@ class Worker {
   std::deque<Job> inbox_;
   uint64_t submitted_ = 0, processed_ = 0;
   bool quiescent_ = true;
-  size_t held_ = 0;
-  size_t retrying_ = 0;
+  size_t held_;      // what the outbox holds for us (an earlier run's items too)
+  size_t retrying_;
   bool park_ = false;
   bool stop_ = false;
   bool did_ = false;  // worker thread only

@@ -337,6 +337,29 @@ TEST_CASE("Notifier: a user's interval batches alerts into one digest per window
   CHECK(tg.IdsFor("alice@example.com").size() == 5);
 }
 
+TEST_CASE("Notifier: the window counts from when a retried message really went out") {
+  TempStore db;
+  db.AddUser("alice@example.com", 111, 10);
+  FakeChannel tg("telegram:");
+  int fails = 3;
+  tg.script = [&](const sw::Message&) {
+    return fails-- > 0 ? Fail(sw::SendStatus::kRetry, "HTTP 502") : sw::SendResult{};
+  };
+  Harness h(db, {&tg});
+  sw::TimeMs t0 = h.now;
+  h.Submit(MakeAlert("alice@example.com", 0));
+  h.Submit(MakeAlert("alice@example.com", 1));  // held for the window
+  h.RunUntil(t0 + 30'000);
+  REQUIRE(tg.delivered.size() == 2);
+  // When the first went out late, the digest still waited a whole window.
+  std::vector<sw::TimeMs> sent_at;
+  for (const sw::Delivery& d : h.records)
+    if (d.status == sw::DeliveryStatus::kSent) sent_at.push_back(d.ts);
+  REQUIRE(sent_at.size() == 2);
+  CHECK(sent_at[0] > t0);
+  CHECK(sent_at[1] - sent_at[0] >= 10'000);
+}
+
 TEST_CASE("Notifier: held digests survive a restart and go out when due") {
   TempStore db;
   db.AddUser("alice@example.com", 111, 60);
