@@ -5,7 +5,6 @@
 //
 //   store_latency --db URL [--tickers 1000] [--queries 20000] [-n 100] [--label NAME]
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -35,7 +34,9 @@ Stats Measure(int queries, F&& query) {
   }
   const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
   std::sort(us.begin(), us.end());
-  auto pct = [&](double p) { return us[std::min(us.size() - 1, static_cast<size_t>(p * static_cast<double>(us.size())))]; };
+  auto pct = [&](double p) {
+    return us[std::min(us.size() - 1, static_cast<size_t>(p * static_cast<double>(us.size())))];
+  };
   return Stats{pct(0.50), pct(0.99), us.back(), queries / total_s};
 }
 
@@ -76,12 +77,14 @@ int main(int argc, char** argv) {
     const Stats l = Measure(queries, last);
     const Stats a = Measure(queries, avg);
     if (missing > 0) {
-      std::fprintf(stderr, "store_latency: %d queries found less data than expected (not loaded?)\n", missing);
+      std::fprintf(stderr,
+                   "store_latency: %d queries found less data than expected (not loaded?)\n",
+                   missing);
       return 1;
     }
     auto row = [&](const char* what, const Stats& s) {
-      std::printf("| %s | %s | %.0f | %.0f | %.0f | %.0f |\n", label.c_str(), what, s.p50_us, s.p99_us,
-                  s.max_us, s.qps);
+      std::printf("| %s | %s | %.0f | %.0f | %.0f | %.0f |\n", label.c_str(), what, s.p50_us,
+                  s.p99_us, s.max_us, s.qps);
     };
     row("`quote last`", l);
     const std::string avg_name = "`quote avg -n " + std::to_string(n) + "`";

@@ -1,11 +1,11 @@
 #include "stockwatch/plot.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace stockwatch {
 namespace {
@@ -39,14 +39,16 @@ int Decimals(double lo, double hi) {
 /// A canvas of dots, (0, 0) at the bottom left.
 class Canvas {
  public:
-  Canvas(int cols, int rows) : cols_(cols), rows_(rows), cells_(static_cast<size_t>(cols * rows), 0) {}
+  Canvas(int cols, int rows)
+      : cols_(cols), rows_(rows), cells_(static_cast<size_t>(cols * rows), 0) {}
   int dot_width() const { return cols_ * 2; }
   int dot_height() const { return rows_ * 4; }
 
   void Set(int x, int y) {
     if (x < 0 || y < 0 || x >= dot_width() || y >= dot_height()) return;
     const int row_from_top = dot_height() - 1 - y;
-    cells_[static_cast<size_t>((row_from_top / 4) * cols_ + x / 2)] |= kDotBits[x % 2][row_from_top % 4];
+    cells_[static_cast<size_t>((row_from_top / 4) * cols_ + x / 2)] |=
+        kDotBits[x % 2][row_from_top % 4];
   }
 
   // Bresenham between two dots.
@@ -70,7 +72,8 @@ class Canvas {
   }
 
   void AppendRow(std::string& out, int row) const {
-    for (int c = 0; c < cols_; ++c) AppendUtf8(out, 0x2800 + cells_[static_cast<size_t>(row * cols_ + c)]);
+    for (int c = 0; c < cols_; ++c)
+      AppendUtf8(out, 0x2800 + cells_[static_cast<size_t>(row * cols_ + c)]);
   }
 
  private:
@@ -109,8 +112,8 @@ std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> 
   };
   auto dot_x = [&](size_t i) {
     if (prices.size() == 1) return 0;
-    return static_cast<int>(std::lround(static_cast<double>(i) * (w - 1) /
-                                        static_cast<double>(prices.size() - 1)));
+    return static_cast<int>(
+        std::lround(static_cast<double>(i) * (w - 1) / static_cast<double>(prices.size() - 1)));
   };
   if (prices.size() == 1) {
     // One value: a flat line across, so it can be seen.
@@ -123,9 +126,12 @@ std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> 
 
   for (int r = 0; r < rows; ++r) {
     std::string label;
-    if (r == 0) label = top;
-    else if (r == rows - 1) label = bottom;
-    else if (rows >= 5 && r == rows / 2) label = middle;
+    if (r == 0)
+      label = top;
+    else if (r == rows - 1)
+      label = bottom;
+    else if (rows >= 5 && r == rows / 2)
+      label = middle;
     out.append(label_w - label.size(), ' ');
     out += label;
     out += label.empty() ? " \u2502" : " \u2524";  // │ or ┤
@@ -133,7 +139,7 @@ std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> 
     out.push_back('\n');
   }
   out.append(label_w + 1, ' ');
-  out += "\u2514";  // └
+  out += "\u2514";                                 // └
   for (int c = 0; c < cols; ++c) out += "\u2500";  // ─
   out.push_back('\n');
 

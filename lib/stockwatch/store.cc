@@ -1,12 +1,13 @@
 // Store::Open (URL dispatch), MaskUrl and DefaultDbUrl; the backends are in
 // store_sqlite*.cc and store_pg*.cc.
+#include "stockwatch/store.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <string>
 
-#include "stockwatch/store.h"
 #include "stockwatch/store_internal.h"
 
 namespace stockwatch {
@@ -22,8 +23,8 @@ void MaskPasswordParams(std::string& s) {
   static constexpr std::string_view kKey = "password=";
   size_t pos = 0;
   while ((pos = s.find(kKey, pos)) != std::string::npos) {
-    const bool at_start = pos == 0 || s[pos - 1] == '?' || s[pos - 1] == '&' ||
-                          s[pos - 1] == ' ' || s[pos - 1] == '\t';
+    const bool at_start = pos == 0 || s[pos - 1] == '?' || s[pos - 1] == '&' || s[pos - 1] == ' ' ||
+                          s[pos - 1] == '\t';
     size_t begin = pos + kKey.size();
     if (!at_start) {
       pos = begin;
@@ -107,7 +108,8 @@ std::string UnavailableMessage(std::string_view masked_url, std::string_view why
     if (nl == std::string_view::npos) nl = why.size();
     std::string_view part = why.substr(pos, nl - pos);
     while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
-    while (!part.empty() && (part.back() == ' ' || part.back() == '\t' || part.back() == '\r')) part.remove_suffix(1);
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\t' || part.back() == '\r'))
+      part.remove_suffix(1);
     if (!part.empty()) {
       if (!reason.empty()) reason += "; ";
       reason += part;

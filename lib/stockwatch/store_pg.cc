@@ -180,7 +180,8 @@ void Conn::Migrate() {
   {
     pqxx::nontransaction n(*conn_);
     if (n.exec("SELECT to_regclass('schema_version') IS NOT NULL")[0][0].as<bool>()) {
-      schema_version_ = n.exec("SELECT coalesce(max(version), 0) FROM schema_version")[0][0].as<int>();
+      schema_version_ =
+          n.exec("SELECT coalesce(max(version), 0) FROM schema_version")[0][0].as<int>();
     }
   }
   if (schema_version_ == store_internal::kSchemaVersion) return;

@@ -2,11 +2,10 @@
 /// PostgreSQL backend internals (libpqxx 6.4): one connection with prepared
 /// statements, and the command and query sides (store_pg_commands.cc,
 /// store_pg_queries.cc) over it.
-#include <pqxx/pqxx>
-
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <type_traits>
 #include <unordered_set>
@@ -122,8 +121,7 @@ class Conn {
 
   /// Runs the prepared statement `name` (defined as `sql` on first use) in `tx`.
   template <typename... Args>
-  pqxx::result Run(pqxx::transaction_base& tx, const char* name, const char* sql,
-                   Args&&... args) {
+  pqxx::result Run(pqxx::transaction_base& tx, const char* name, const char* sql, Args&&... args) {
     (CheckParam(args), ...);
     if (prepared_.insert(name).second) conn_->prepare(name, sql);
     return tx.exec_prepared(name, std::forward<Args>(args)...);

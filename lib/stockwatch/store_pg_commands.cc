@@ -26,9 +26,8 @@ bool UserExists(Conn& c, pqxx::transaction_base& tx, const std::string& email) {
 
 // The email of the user linked to `telegram_id`, "" when none.
 std::string TelegramOwner(Conn& c, pqxx::transaction_base& tx, int64_t telegram_id) {
-  pqxx::result r =
-      c.Run(tx, "user_by_telegram_email", "SELECT email FROM users WHERE telegram_id = $1",
-            telegram_id);
+  pqxx::result r = c.Run(tx, "user_by_telegram_email",
+                         "SELECT email FROM users WHERE telegram_id = $1", telegram_id);
   return r.empty() ? std::string() : r[0][0].as<std::string>();
 }
 
@@ -169,8 +168,9 @@ class PgCommandTx : public CommandTx {
     if (low) cur_low = *low;
     if (high) cur_high = *high;
     ValidateBand(cur_low, cur_high);
-    c_.Run(tx, "watch_update", "UPDATE watches SET low = $1, high = $2 WHERE email = $3 AND ticker = $4",
-           cur_low, cur_high, email, ticker);
+    c_.Run(tx, "watch_update",
+           "UPDATE watches SET low = $1, high = $2 WHERE email = $3 AND ticker = $4", cur_low,
+           cur_high, email, ticker);
     BumpWatchesVersion(c_, tx);
   }
 
@@ -190,8 +190,7 @@ class PgCommandTx : public CommandTx {
   void PutUsers(std::span<const User> users) override {
     if (users.empty()) return;
     auto& tx = *c_.tx();
-    const std::vector<const User*> rows =
-        LastPerKey(users, [](const User& u) { return u.email; });
+    const std::vector<const User*> rows = LastPerKey(users, [](const User& u) { return u.email; });
     tx.exec(
         "CREATE TEMP TABLE IF NOT EXISTS sw_in_users(email TEXT COLLATE \"C\", "
         "telegram_id BIGINT, interval_s BIGINT) ON COMMIT DELETE ROWS");
@@ -245,9 +244,7 @@ class PgCommandTx : public CommandTx {
     BumpWatchesVersion(c_, tx);
   }
 
-  void StoreQuotes(std::span<const Quote> quotes) override {
-    InsertQuotes(c_, *c_.tx(), quotes);
-  }
+  void StoreQuotes(std::span<const Quote> quotes) override { InsertQuotes(c_, *c_.tx(), quotes); }
 
  private:
   Conn& c_;
@@ -274,8 +271,7 @@ void InsertQuotes(Conn& c, pqxx::transaction_base& tx, std::span<const Quote> qu
             "prev_close = excluded.prev_close, volume = excluded.volume",
             q->ticker, q->ts, q->price,
             q->currency.empty() ? std::optional<std::string>() : q->currency,
-            q->source.empty() ? std::optional<std::string>() : q->source, q->prev_close,
-            q->volume);
+            q->source.empty() ? std::optional<std::string>() : q->source, q->prev_close, q->volume);
       auto [it, inserted] = newest.try_emplace(q->ticker, q);
       if (!inserted && q->ts >= it->second->ts) it->second = q;
     }
@@ -288,8 +284,7 @@ void InsertQuotes(Conn& c, pqxx::transaction_base& tx, std::span<const Quote> qu
             "WHERE excluded.ts >= latest_quotes.ts",
             q->ticker, q->ts, q->price,
             q->currency.empty() ? std::optional<std::string>() : q->currency,
-            q->source.empty() ? std::optional<std::string>() : q->source, q->prev_close,
-            q->volume);
+            q->source.empty() ? std::optional<std::string>() : q->source, q->prev_close, q->volume);
     }
     return;
   }
@@ -362,8 +357,8 @@ Outcome PgCommands::Execute(std::string_view request_id,
         w, "request_claim",
         "INSERT INTO requests(id, ts) VALUES($1, $2) ON CONFLICT(id) DO NOTHING", id, NowMs());
     if (claim.affected_rows() == 0) {
-      pqxx::result r = conn_.Run(
-          w, "request_get", "SELECT exit_code, output, error FROM requests WHERE id = $1", id);
+      pqxx::result r = conn_.Run(w, "request_get",
+                                 "SELECT exit_code, output, error FROM requests WHERE id = $1", id);
       if (r.empty() || r[0][0].is_null()) {
         throw Error(exitcode::kSoftware, "request " + id + ": stored without an outcome");
       }

@@ -72,9 +72,9 @@ std::vector<User> PgQueries::Users() {
 
 std::optional<User> PgQueries::FindUser(std::string_view email) {
   return conn_.Auto([&](Tx& tx) -> std::optional<User> {
-    pqxx::result r = conn_.Run(
-        tx, "user_get", "SELECT email, telegram_id, interval_s FROM users WHERE email = $1",
-        S(email));
+    pqxx::result r =
+        conn_.Run(tx, "user_get",
+                  "SELECT email, telegram_id, interval_s FROM users WHERE email = $1", S(email));
     if (r.empty()) return std::nullopt;
     return ReadUser(r[0]);
   });
@@ -93,9 +93,12 @@ std::optional<User> PgQueries::FindUserByTelegram(int64_t telegram_id) {
 std::vector<Watch> PgQueries::Watches(std::optional<std::string_view> email,
                                       std::optional<std::string_view> ticker) {
   // One statement per filter combination, so each can use its index.
-  static const std::string kBoth = std::string(kWatchColumns) + "WHERE w.email = $1 AND w.ticker = $2";
-  static const std::string kByEmail = std::string(kWatchColumns) + "WHERE w.email = $1 ORDER BY w.ticker";
-  static const std::string kByTicker = std::string(kWatchColumns) + "WHERE w.ticker = $1 ORDER BY w.email";
+  static const std::string kBoth =
+      std::string(kWatchColumns) + "WHERE w.email = $1 AND w.ticker = $2";
+  static const std::string kByEmail =
+      std::string(kWatchColumns) + "WHERE w.email = $1 ORDER BY w.ticker";
+  static const std::string kByTicker =
+      std::string(kWatchColumns) + "WHERE w.ticker = $1 ORDER BY w.email";
   static const std::string kAll = std::string(kWatchColumns) + "ORDER BY w.email, w.ticker";
   return conn_.Auto([&](Tx& tx) {
     pqxx::result r;
@@ -122,8 +125,8 @@ std::vector<std::string> PgQueries::WatchedTickers() {
 
 int64_t PgQueries::WatchesVersion() {
   return conn_.Auto([&](Tx& tx) -> int64_t {
-    pqxx::result r = conn_.Run(tx, "watches_version",
-                               "SELECT value FROM meta WHERE key = 'watches_version'");
+    pqxx::result r =
+        conn_.Run(tx, "watches_version", "SELECT value FROM meta WHERE key = 'watches_version'");
     return r.empty() ? 0 : r[0][0].as<int64_t>();
   });
 }
@@ -149,7 +152,8 @@ std::pair<double, int64_t> PgQueries::AverageLast(std::string_view ticker, int64
         tx, "quotes_last_prices",
         "SELECT price FROM quotes WHERE ticker = $1 ORDER BY ts DESC LIMIT $2", S(ticker), n);
     double sum = 0;
-    for (auto i = r.size(); i > 0; --i) sum += r[static_cast<pqxx::result::size_type>(i - 1)][0].as<double>();
+    for (auto i = r.size(); i > 0; --i)
+      sum += r[static_cast<pqxx::result::size_type>(i - 1)][0].as<double>();
     const auto count = static_cast<int64_t>(r.size());
     return {count == 0 ? 0.0 : sum / static_cast<double>(count), count};
   });
@@ -181,9 +185,10 @@ std::vector<WatchState> PgQueries::WatchStates() {
 
 bool PgQueries::Delivered(std::string_view alert_id, std::string_view channel) {
   return conn_.Auto([&](Tx& tx) {
-    return !conn_.Run(tx, "delivered",
-                      "SELECT 1 FROM deliveries WHERE alert_id = $1 AND channel = $2",
-                      S(alert_id), S(channel))
+    return !conn_
+                .Run(tx, "delivered",
+                     "SELECT 1 FROM deliveries WHERE alert_id = $1 AND channel = $2", S(alert_id),
+                     S(channel))
                 .empty();
   });
 }

@@ -247,7 +247,8 @@ void Db::Fail(int rc, std::string_view what) const {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      throw Error(exitcode::kTempFail, url_ + ": database is busy (locked by another process): " + detail);
+      throw Error(exitcode::kTempFail,
+                  url_ + ": database is busy (locked by another process): " + detail);
     case SQLITE_IOERR:
     case SQLITE_FULL:
       throw Error(exitcode::kIoErr, url_ + ": " + detail);
@@ -268,7 +269,8 @@ void Db::Fail(int rc, std::string_view what) const {
 
 int Db::ReadSchemaVersion() {
   {
-    Stmt s = Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+    Stmt s = Prepare(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
     if (!s.Step() || s.ColInt(0) == 0) return 0;
   }
   Stmt s = Prepare("SELECT max(version) FROM schema_version");
@@ -288,7 +290,8 @@ void Db::Migrate() {
   // serialises them and the version is read again under it.
   WriteTx tx(*this);
   schema_version_ = ReadSchemaVersion();
-  if (schema_version_ == 0) Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+  if (schema_version_ == 0)
+    Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
   for (; schema_version_ < store_internal::kSchemaVersion; ++schema_version_) {
     Exec(kMigrations[schema_version_]);
   }

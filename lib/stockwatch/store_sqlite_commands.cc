@@ -309,8 +309,8 @@ bool SqliteCommands::RecordDelivery(std::string_view alert_id, std::string_view 
   return RecordDelivery(alert_id, channel, ts, {});
 }
 
-bool SqliteCommands::RecordDelivery(std::string_view alert_id, std::string_view channel,
-                                    TimeMs ts, std::string_view email) {
+bool SqliteCommands::RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
+                                    std::string_view email) {
   std::lock_guard<std::recursive_mutex> lock(db_.mu());
   db_.Prepare(
          "INSERT INTO deliveries(alert_id, channel, email, ts) VALUES(?, ?, ?, ?) "
@@ -325,7 +325,9 @@ bool SqliteCommands::RecordDelivery(std::string_view alert_id, std::string_view 
 
 void SqliteCommands::PutValue(std::string_view key, std::string_view value) {
   std::lock_guard<std::recursive_mutex> lock(db_.mu());
-  db_.Prepare("INSERT INTO kv(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+  db_.Prepare(
+         "INSERT INTO kv(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+         "excluded.value")
       .Text(1, key)
       .Text(2, value)
       .Run();

@@ -163,8 +163,8 @@ std::vector<WatchState> SqliteQueries::WatchStates() {
   std::vector<WatchState> out;
   Stmt s = db_.Prepare("SELECT email, ticker, state, ts FROM watch_states ORDER BY email, ticker");
   while (s.Step()) {
-    out.push_back(WatchState{s.ColText(0), s.ColText(1), static_cast<BandState>(s.ColInt(2)),
-                             s.ColInt(3)});
+    out.push_back(
+        WatchState{s.ColText(0), s.ColText(1), static_cast<BandState>(s.ColInt(2)), s.ColInt(3)});
   }
   return out;
 }

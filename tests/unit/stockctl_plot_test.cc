@@ -34,10 +34,18 @@ std::u32string Cells(const std::string& row) {
     auto c = static_cast<unsigned char>(row[i]);
     char32_t cp;
     int len;
-    if (c < 0x80) { cp = c; len = 1; }
-    else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; len = 2; }
-    else { cp = c & 0x0F; len = 3; }
-    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(row[i + static_cast<size_t>(k)]) & 0x3F);
+    if (c < 0x80) {
+      cp = c;
+      len = 1;
+    } else if ((c & 0xE0) == 0xC0) {
+      cp = c & 0x1F;
+      len = 2;
+    } else {
+      cp = c & 0x0F;
+      len = 3;
+    }
+    for (int k = 1; k < len; ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(row[i + static_cast<size_t>(k)]) & 0x3F);
     if (cp >= 0x2800 && cp <= 0x28FF) out.push_back(cp);
     i += static_cast<size_t>(len);
   }
@@ -51,7 +59,8 @@ constexpr sw::TimeMs kT0 = 1'795'000'000'000;
 TEST_CASE("Plot: layout: title, rows as wide as asked, axis and timestamps") {
   std::vector<double> prices{100, 101, 102, 103, 104, 105};
   std::vector<sw::TimeMs> ts;
-  for (size_t i = 0; i < prices.size(); ++i) ts.push_back(kT0 + static_cast<sw::TimeMs>(i) * 60'000);
+  for (size_t i = 0; i < prices.size(); ++i)
+    ts.push_back(kT0 + static_cast<sw::TimeMs>(i) * 60'000);
   const std::string chart = sw::PlotBraille(prices, ts, "TITLE", sw::PlotOptions{60, 6});
   auto lines = Lines(chart);
   REQUIRE(lines.size() == 1 + 6 + 1 + 1);

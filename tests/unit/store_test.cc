@@ -2,20 +2,20 @@
 // when STOCKWATCH_TEST_PG is set, against PostgreSQL (each case in a schema
 // of its own). tests/integration/0101-store-pg.sh makes the PostgreSQL run
 // mandatory under `make test`.
+#include "stockwatch/store.h"
+
 #include <doctest/doctest.h>
-#include <pqxx/pqxx>
 #include <unistd.h>
 
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <pqxx/pqxx>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "stockwatch/store.h"
 
 namespace sw = stockwatch;
 
@@ -74,7 +74,8 @@ std::vector<std::string> Backends() {
   return b;
 }
 
-sw::User MakeUser(std::string email, std::optional<int64_t> tg = std::nullopt, int64_t interval = 0) {
+sw::User MakeUser(std::string email, std::optional<int64_t> tg = std::nullopt,
+                  int64_t interval = 0) {
   sw::User u;
   u.email = std::move(email);
   u.telegram_id = tg;
@@ -111,9 +112,9 @@ sw::Outcome Do(sw::Store& s, const std::function<void(sw::CommandTx&)>& fn) {
   });
 }
 
-#define FOR_EACH_BACKEND(db)                          \
+#define FOR_EACH_BACKEND(db)                         \
   for (const std::string& backend_name : Backends()) \
-    if (TestDb db(backend_name); true)                \
+    if (TestDb db(backend_name); true)               \
       if (INFO("backend: " << backend_name); true)
 
 constexpr sw::TimeMs kT0 = 1'795'000'000'000;  // 2026-11-17
@@ -126,7 +127,9 @@ TEST_CASE("Store: the schema is created on first use and data survives a reopen"
       auto s = db.Open();
       CHECK(s->queries().SchemaVersion() == 1);
       CHECK(s->queries().Users().empty());
-      CHECK(Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("alice@example.com", 111)); }).exit_code == 0);
+      CHECK(Do(*s, [](sw::CommandTx& tx) {
+              tx.AddUser(MakeUser("alice@example.com", 111));
+            }).exit_code == 0);
     }
     auto s = db.Open();
     CHECK(s->queries().SchemaVersion() == 1);
@@ -141,7 +144,9 @@ TEST_CASE("Store: users are added, changed, linked and removed") {
   FOR_EACH_BACKEND(db) {
     auto s = db.Open();
     auto& q = s->queries();
-    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("alice@Example.COM", 111)); }).exit_code == 0);
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.AddUser(MakeUser("alice@Example.COM", 111));
+          }).exit_code == 0);
     // The domain is normalised to lower case.
     REQUIRE(q.FindUser("alice@example.com"));
     CHECK_FALSE(q.FindUser("bob@example.com"));
@@ -151,13 +156,17 @@ TEST_CASE("Store: users are added, changed, linked and removed") {
     CHECK(dup.error.rfind("email: ", 0) == 0);
     CHECK(dup.error.find("already registered") != std::string::npos);
 
-    sw::Outcome taken = Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("bob@example.com", 111)); });
+    sw::Outcome taken =
+        Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("bob@example.com", 111)); });
     CHECK(taken.exit_code == 65);
     CHECK(taken.error.rfind("telegram_id: ", 0) == 0);
     CHECK_FALSE(q.FindUser("bob@example.com"));  // rolled back
 
-    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("bob@example.com")); }).exit_code == 0);
-    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.SetUser("bob@example.com", std::optional<int64_t>(222), 300); }).exit_code == 0);
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("bob@example.com")); }).exit_code ==
+          0);
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.SetUser("bob@example.com", std::optional<int64_t>(222), 300);
+          }).exit_code == 0);
     auto bob = q.FindUser("bob@example.com");
     REQUIRE(bob);
     CHECK(bob->telegram_id == 222);
@@ -166,23 +175,30 @@ TEST_CASE("Store: users are added, changed, linked and removed") {
     CHECK(q.FindUserByTelegram(222)->email == "bob@example.com");
 
     // Only what is given changes; optional(nullopt) unlinks.
-    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.SetUser("bob@example.com", std::nullopt, 60); }).exit_code == 0);
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.SetUser("bob@example.com", std::nullopt, 60);
+          }).exit_code == 0);
     CHECK(q.FindUser("bob@example.com")->telegram_id == 222);
     CHECK(Do(*s, [](sw::CommandTx& tx) {
-            tx.SetUser("bob@example.com", std::make_optional(std::optional<int64_t>()), std::nullopt);
+            tx.SetUser("bob@example.com", std::make_optional(std::optional<int64_t>()),
+                       std::nullopt);
           }).exit_code == 0);
     bob = q.FindUser("bob@example.com");
     CHECK_FALSE(bob->telegram_id);
     CHECK(bob->interval == 60);
     CHECK_FALSE(q.FindUserByTelegram(222));
 
-    sw::Outcome steal = Do(*s, [](sw::CommandTx& tx) { tx.SetUser("bob@example.com", std::optional<int64_t>(111), std::nullopt); });
+    sw::Outcome steal = Do(*s, [](sw::CommandTx& tx) {
+      tx.SetUser("bob@example.com", std::optional<int64_t>(111), std::nullopt);
+    });
     CHECK(steal.exit_code == 65);
     CHECK(steal.error.rfind("telegram_id: ", 0) == 0);
-    sw::Outcome neg = Do(*s, [](sw::CommandTx& tx) { tx.SetUser("bob@example.com", std::nullopt, -1); });
+    sw::Outcome neg =
+        Do(*s, [](sw::CommandTx& tx) { tx.SetUser("bob@example.com", std::nullopt, -1); });
     CHECK(neg.exit_code == 65);
     CHECK(neg.error.rfind("interval: ", 0) == 0);
-    sw::Outcome missing = Do(*s, [](sw::CommandTx& tx) { tx.SetUser("carol@example.com", std::nullopt, 1); });
+    sw::Outcome missing =
+        Do(*s, [](sw::CommandTx& tx) { tx.SetUser("carol@example.com", std::nullopt, 1); });
     CHECK(missing.exit_code == 65);
     CHECK(missing.error.rfind("email: no such user", 0) == 0);
 
@@ -331,18 +347,24 @@ TEST_CASE("Store: watches are added, changed, listed and removed with band check
     CHECK(q.Watches("carol@example.com", std::nullopt).empty());
     CHECK(q.WatchedTickers() == std::vector<std::string>{"AAPL", "BTC-USD", "^GSPC"});
 
-    sw::Outcome dup = Do(*s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("bob@example.com", "AAPL", 1, 2)); });
+    sw::Outcome dup =
+        Do(*s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("bob@example.com", "AAPL", 1, 2)); });
     CHECK(dup.exit_code == 65);
     CHECK(dup.error.rfind("ticker: ", 0) == 0);
-    sw::Outcome nouser = Do(*s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("carol@example.com", "AAPL", 1, 2)); });
+    sw::Outcome nouser = Do(
+        *s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("carol@example.com", "AAPL", 1, 2)); });
     CHECK(nouser.exit_code == 65);
     CHECK(nouser.error.rfind("email: no such user", 0) == 0);
-    sw::Outcome inverted = Do(*s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("bob@example.com", "MSFT", 300, 200)); });
+    sw::Outcome inverted = Do(
+        *s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("bob@example.com", "MSFT", 300, 200)); });
     CHECK(inverted.exit_code == 65);
     CHECK(inverted.error.rfind("high: ", 0) == 0);
-    sw::Outcome equal = Do(*s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("bob@example.com", "MSFT", 200, 200)); });
+    sw::Outcome equal = Do(
+        *s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("bob@example.com", "MSFT", 200, 200)); });
     CHECK(equal.exit_code == 65);
-    sw::Outcome nan = Do(*s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("bob@example.com", "MSFT", std::nan(""), 2)); });
+    sw::Outcome nan = Do(*s, [](sw::CommandTx& tx) {
+      tx.AddWatch(MakeWatch("bob@example.com", "MSFT", std::nan(""), 2));
+    });
     CHECK(nan.exit_code == 65);
     CHECK(nan.error.rfind("low: ", 0) == 0);
 
@@ -355,7 +377,8 @@ TEST_CASE("Store: watches are added, changed, listed and removed with band check
     CHECK(w[0].low == 150);
     CHECK(w[0].high == 250);
     CHECK(Do(*s, [](sw::CommandTx& tx) {
-            tx.SetWatch("bob@example.com", "AAPL", std::make_optional(std::optional<double>()), std::nullopt);
+            tx.SetWatch("bob@example.com", "AAPL", std::make_optional(std::optional<double>()),
+                        std::nullopt);
           }).exit_code == 0);
     w = q.Watches("bob@example.com", "AAPL");
     CHECK_FALSE(w[0].low);
@@ -371,9 +394,11 @@ TEST_CASE("Store: watches are added, changed, listed and removed with band check
     CHECK(nowatch.exit_code == 65);
     CHECK(nowatch.error.rfind("ticker: no such watch", 0) == 0);
 
-    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveWatch("bob@example.com", "aapl"); }).exit_code == 0);
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveWatch("bob@example.com", "aapl"); }).exit_code ==
+          0);
     CHECK(q.Watches("bob@example.com", std::nullopt).empty());
-    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveWatch("bob@example.com", "AAPL"); }).exit_code == 65);
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveWatch("bob@example.com", "AAPL"); }).exit_code ==
+          65);
   }
 }
 
@@ -421,7 +446,8 @@ TEST_CASE("Store: removing a user removes all of their data (R3)") {
     CHECK(q.Outbox("bob@example.com").size() == 1);
     CHECK(q.Watches(std::nullopt, std::nullopt).size() == 1);
     // A new alice starts from nothing.
-    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("alice@example.com")); }).exit_code == 0);
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("alice@example.com")); }).exit_code ==
+          0);
     CHECK(q.Watches("alice@example.com", std::nullopt).empty());
   }
 }
@@ -441,9 +467,13 @@ TEST_CASE("Store: the watches version changes with every user or watch change") 
     CHECK(changed());
     Do(*s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("alice@example.com", "AAPL", 1, 2)); });
     CHECK(changed());
-    Do(*s, [](sw::CommandTx& tx) { tx.SetWatch("alice@example.com", "AAPL", std::nullopt, std::optional<double>(3)); });
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.SetWatch("alice@example.com", "AAPL", std::nullopt, std::optional<double>(3));
+    });
     CHECK(changed());
-    Do(*s, [](sw::CommandTx& tx) { tx.SetUser("alice@example.com", std::optional<int64_t>(5), std::nullopt); });
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.SetUser("alice@example.com", std::optional<int64_t>(5), std::nullopt);
+    });
     CHECK(changed());
     std::vector<sw::Watch> ws{MakeWatch("alice@example.com", "MSFT", 1, 2)};
     Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(ws); });
@@ -534,13 +564,16 @@ TEST_CASE("Store: quotes: last from the read model, average of the last N, histo
 TEST_CASE("Store: prices round-trip exactly") {
   FOR_EACH_BACKEND(db) {
     auto s = db.Open();
-    const std::vector<double> prices{0.1, 197.48, 1e-9, 123456789.123456789, 0.30000000000000004, 68000.5};
+    const std::vector<double> prices{0.1,    197.48, 1e-9, 123456789.123456789, 0.30000000000000004,
+                                     68000.5};
     std::vector<sw::Quote> batch;
-    for (size_t i = 0; i < prices.size(); ++i) batch.push_back(MakeQuote("X", kT0 + static_cast<int64_t>(i), prices[i]));
+    for (size_t i = 0; i < prices.size(); ++i)
+      batch.push_back(MakeQuote("X", kT0 + static_cast<int64_t>(i), prices[i]));
     s->commands().StoreQuotes(batch);
     auto hist = s->queries().History("X", 100);
     REQUIRE(hist.size() == prices.size());
-    for (size_t i = 0; i < prices.size(); ++i) CHECK(hist[prices.size() - 1 - i].price == prices[i]);
+    for (size_t i = 0; i < prices.size(); ++i)
+      CHECK(hist[prices.size() - 1 - i].price == prices[i]);
   }
 }
 
@@ -608,7 +641,8 @@ TEST_CASE("Store: bulk upserts of users and watches") {
     auto s = db.Open();
     auto& q = s->queries();
     std::vector<sw::User> users;
-    for (int i = 0; i < 50; ++i) users.push_back(MakeUser("u" + std::to_string(i) + "@example.com", 1000 + i, i));
+    for (int i = 0; i < 50; ++i)
+      users.push_back(MakeUser("u" + std::to_string(i) + "@example.com", 1000 + i, i));
     users.push_back(MakeUser("u0@example.com", 5000, 7));  // a later duplicate wins
     CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.PutUsers(users); }).exit_code == 0);
     CHECK(q.Users().size() == 50);
@@ -617,8 +651,10 @@ TEST_CASE("Store: bulk upserts of users and watches") {
 
     std::vector<sw::Watch> watches;
     for (int i = 0; i < 50; ++i) {
-      watches.push_back(MakeWatch("u" + std::to_string(i) + "@example.com", "AAPL", 100, std::nullopt));
-      watches.push_back(MakeWatch("u" + std::to_string(i) + "@example.com", "MSFT", std::nullopt, 500));
+      watches.push_back(
+          MakeWatch("u" + std::to_string(i) + "@example.com", "AAPL", 100, std::nullopt));
+      watches.push_back(
+          MakeWatch("u" + std::to_string(i) + "@example.com", "MSFT", std::nullopt, 500));
     }
     CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(watches); }).exit_code == 0);
     CHECK(q.Watches(std::nullopt, std::nullopt).size() == 100);
@@ -630,7 +666,8 @@ TEST_CASE("Store: bulk upserts of users and watches") {
     CHECK_FALSE(w[0].low);
     CHECK(w[0].high == 120);
     // An unknown owner fails the whole batch.
-    std::vector<sw::Watch> orphan{MakeWatch("u1@example.com", "IBM", 1, 2), MakeWatch("ghost@example.com", "AAPL", 1, 2)};
+    std::vector<sw::Watch> orphan{MakeWatch("u1@example.com", "IBM", 1, 2),
+                                  MakeWatch("ghost@example.com", "AAPL", 1, 2)};
     sw::Outcome o = Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(orphan); });
     CHECK(o.exit_code == 65);
     CHECK(o.error.rfind("email: ", 0) == 0);
@@ -646,15 +683,20 @@ TEST_CASE("Store: bulk upserts of users and watches") {
 
 TEST_CASE("Store: injection-shaped strings are stored verbatim, never executed") {
   const std::string big(10'000, 'x');
-  const std::vector<std::string> values{"'; DROP TABLE users; --", "Robert'); DROP TABLE watches;--",
-                                        "\"double\" 'single' \\back\\slash", "$1 $2 ? :name %s",
-                                        big, "\xF0\x9F\x93\x88 unicode"};
+  const std::vector<std::string> values{"'; DROP TABLE users; --",
+                                        "Robert'); DROP TABLE watches;--",
+                                        "\"double\" 'single' \\back\\slash",
+                                        "$1 $2 ? :name %s",
+                                        big,
+                                        "\xF0\x9F\x93\x88 unicode"};
   FOR_EACH_BACKEND(db) {
     auto s = db.Open();
     auto& c = s->commands();
     auto& q = s->queries();
     // A valid address may contain a quote; it is data.
-    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("o'brien--@example.com")); }).exit_code == 0);
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.AddUser(MakeUser("o'brien--@example.com"));
+          }).exit_code == 0);
     REQUIRE(q.FindUser("o'brien--@example.com"));
     for (const std::string& v : values) {
       c.PutValue(v, v);
@@ -669,7 +711,8 @@ TEST_CASE("Store: injection-shaped strings are stored verbatim, never executed")
       sw::Outcome u = Do(*s, [&](sw::CommandTx& tx) { tx.AddUser(MakeUser(v)); });
       CHECK(u.exit_code == 65);
       CHECK(u.error.rfind("email: ", 0) == 0);
-      sw::Outcome w = Do(*s, [&](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("o'brien--@example.com", v, 1, 2)); });
+      sw::Outcome w = Do(
+          *s, [&](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("o'brien--@example.com", v, 1, 2)); });
       CHECK(w.exit_code == 65);
       CHECK(w.error.rfind("ticker: ", 0) == 0);
       CHECK_FALSE(q.LastQuote(v));

@@ -1,13 +1,12 @@
 // stockctl import / quote ingest: JSON lines into the store, with the
 // bad-input policy of the stream programs (Rejecter) and a progress bar.
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "stockctl.h"
 #include "stockwatch/records.h"
@@ -17,7 +16,7 @@
 namespace stockwatch::stockctl {
 namespace {
 
-constexpr size_t kBatch = 5000;             // rows per bulk write
+constexpr size_t kBatch = 5000;                 // rows per bulk write
 constexpr size_t kMaxStoredDiagnostics = 1000;  // per outcome; the count says the rest
 constexpr int64_t kProgressMinBytes = 1 << 20;  // a bar for inputs from 1 MiB
 
@@ -68,7 +67,8 @@ class Progress {
       constexpr int kBar = 30;
       const double frac = std::min(1.0, static_cast<double>(bytes_) / static_cast<double>(total_));
       const int filled = static_cast<int>(frac * kBar);
-      s += "[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(kBar - filled), '.') + "]";
+      s += "[" + std::string(static_cast<size_t>(filled), '#') +
+           std::string(static_cast<size_t>(kBar - filled), '.') + "]";
       s += fmt::format(" {:3.0f}%  ", frac * 100);
     }
     s += fmt::format("{} lines", lines_);
@@ -181,7 +181,8 @@ int Import(const Options& opts, Store& store) {
             }
           }
           // The user's previous id becomes free.
-          if (auto prev = st.telegram_of.find(u.email); prev != st.telegram_of.end() && prev->second) {
+          if (auto prev = st.telegram_of.find(u.email);
+              prev != st.telegram_of.end() && prev->second) {
             st.telegram.erase(*prev->second);
           }
           if (u.telegram_id) st.telegram[*u.telegram_id] = u.email;
@@ -212,12 +213,15 @@ int Import(const Options& opts, Store& store) {
     const size_t rejected = in.rejecter->count();
     std::string output;
     if (opts.json) {
-      output = fmt::format(R"({{"type":"import","users":{},"watches":{},"skipped":{},"rejected":{}}})",
-                           st.users.size(), st.watches.size(), st.skipped, rejected) + "\n";
+      output =
+          fmt::format(R"({{"type":"import","users":{},"watches":{},"skipped":{},"rejected":{}}})",
+                      st.users.size(), st.watches.size(), st.skipped, rejected) +
+          "\n";
     } else {
       output = "imported " + Plural(st.users.size(), "user", "users") + " and " +
                Plural(st.watches.size(), "watch", "watches");
-      if (st.skipped > 0) output += ", skipped " + Plural(st.skipped, "record", "records") + " of other types";
+      if (st.skipped > 0)
+        output += ", skipped " + Plural(st.skipped, "record", "records") + " of other types";
       if (rejected > 0) output += ", rejected " + Plural(rejected, "line", "lines");
       output += "\n";
     }
@@ -249,14 +253,17 @@ int QuoteIngest(const Options& opts, Store& store) {
     LoopOptions lo;
     lo.checkpoint_records = kBatch;
     lo.pre_commit = flush;
-    RunLoop(*in.source, in.outs, *in.rejecter, [&](const InRecord& r) {
-      in.progress->Add(r.value.size() + 1);
-      if (parser.Parse(r.value, r.readable, rec) == RecordType::kQuote) {
-        batch.push_back(rec.quote);
-      } else {
-        ++skipped;  // other records: not quotes
-      }
-    }, lo);
+    RunLoop(
+        *in.source, in.outs, *in.rejecter,
+        [&](const InRecord& r) {
+          in.progress->Add(r.value.size() + 1);
+          if (parser.Parse(r.value, r.readable, rec) == RecordType::kQuote) {
+            batch.push_back(rec.quote);
+          } else {
+            ++skipped;  // other records: not quotes
+          }
+        },
+        lo);
     flush();
     in.progress->Clear();
     if (StopRequested()) {
@@ -267,17 +274,20 @@ int QuoteIngest(const Options& opts, Store& store) {
     std::string output;
     if (opts.json) {
       output = fmt::format(R"({{"type":"ingest","stored":{},"skipped":{},"rejected":{}}})", stored,
-                           skipped, rejected) + "\n";
+                           skipped, rejected) +
+               "\n";
     } else {
       output = "stored " + Plural(stored, "quote", "quotes");
-      if (skipped > 0) output += ", skipped " + Plural(skipped, "record", "records") + " of other types";
+      if (skipped > 0)
+        output += ", skipped " + Plural(skipped, "record", "records") + " of other types";
       if (rejected > 0) output += ", rejected " + Plural(rejected, "line", "lines");
       output += "\n";
     }
     return Outcome{in.rejecter->ExitCode(), output, in.Errors()};
   };
   if (!opts.request_id.empty()) {
-    return Print(store.commands().Execute(opts.request_id, [&](CommandTx& tx) { return ingest(&tx); }));
+    return Print(
+        store.commands().Execute(opts.request_id, [&](CommandTx& tx) { return ingest(&tx); }));
   }
   Outcome out;
   try {

@@ -40,7 +40,8 @@ int64_t ParseInteger(std::string_view field, std::string_view text) {
 // Seconds, or a duration ("30s", "5m", "1h") in whole seconds.
 int64_t ParseInterval(std::string_view text) {
   const std::optional<int64_t> ms = ParseDurationMs(text);
-  if (!ms) throw DataError("interval: not a duration (seconds, or like 30s, 5m, 1h): " + Shown(text));
+  if (!ms)
+    throw DataError("interval: not a duration (seconds, or like 30s, 5m, 1h): " + Shown(text));
   if (*ms % 1000 != 0) throw DataError("interval: must be whole seconds");
   return *ms / 1000;
 }
@@ -75,12 +76,14 @@ Outcome UserAdd(Ctx& c) {
 Outcome UserSet(Ctx& c) {
   const std::string email = NormalizeEmail(c.opts.email);
   std::optional<std::optional<int64_t>> telegram;
-  if (!c.opts.telegram_id.empty()) telegram.emplace(ParseInteger("telegram_id", c.opts.telegram_id));
+  if (!c.opts.telegram_id.empty())
+    telegram.emplace(ParseInteger("telegram_id", c.opts.telegram_id));
   if (c.opts.no_telegram) telegram.emplace(std::nullopt);
   std::optional<int64_t> interval;
   if (!c.opts.interval.empty()) interval = ParseInterval(c.opts.interval);
   if (!telegram && !interval) {
-    throw Error(exitcode::kUsage, "user set: nothing to change (give --telegram-id, --no-telegram or --interval)");
+    throw Error(exitcode::kUsage,
+                "user set: nothing to change (give --telegram-id, --no-telegram or --interval)");
   }
   c.tx->SetUser(email, telegram, interval);
   const std::optional<User> u = c.store.queries().FindUser(email);
@@ -121,7 +124,8 @@ Outcome WatchSet(Ctx& c) {
   if (!c.opts.high.empty()) high.emplace(ParseNumber("high", c.opts.high));
   if (c.opts.no_high) high.emplace(std::nullopt);
   if (!low && !high) {
-    throw Error(exitcode::kUsage, "watch set: nothing to change (give --low, --no-low, --high or --no-high)");
+    throw Error(exitcode::kUsage,
+                "watch set: nothing to change (give --low, --no-low, --high or --no-high)");
   }
   c.tx->SetWatch(email, ticker, low, high);
   const Watch stored = ReadBack(c, email, ticker);

@@ -1,9 +1,9 @@
 // stockctl's query side (R8): listings and stored quotes. Reads only; last
 // and average come from the store, never from a live fetch (R4, R5).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "format.h"
 #include "stockctl.h"
@@ -25,7 +25,8 @@ void AppendLine(std::string& out, const R& record) {
 std::string WatchTable(const std::vector<Watch>& watches, bool with_email) {
   Table t(with_email ? std::vector<std::string>{"EMAIL", "TICKER", "LOW", "HIGH"}
                      : std::vector<std::string>{"TICKER", "LOW", "HIGH"},
-          with_email ? std::vector<bool>{false, false, true, true} : std::vector<bool>{false, true, true});
+          with_email ? std::vector<bool>{false, false, true, true}
+                     : std::vector<bool>{false, true, true});
   for (const Watch& w : watches) {
     if (with_email) {
       t.Add({w.email, w.ticker, Num(w.low), Num(w.high)});
@@ -59,7 +60,8 @@ Outcome Init(Ctx& c) {
     out += ",\"schema_version\":" + std::to_string(version) + "}\n";
     return Ok(out);
   }
-  return Ok("database ready: " + c.store.url() + " (schema version " + std::to_string(version) + ")\n");
+  return Ok("database ready: " + c.store.url() + " (schema version " + std::to_string(version) +
+            ")\n");
 }
 
 Outcome UserLs(Ctx& c) {
@@ -133,7 +135,8 @@ Outcome QuoteAvg(Ctx& c) {
   if (c.opts.json) {
     std::string out = "{\"type\":\"average\",\"ticker\":";
     AppendJsonString(out, ticker);
-    out += ",\"n\":" + std::to_string(c.opts.n) + ",\"count\":" + std::to_string(count) + ",\"average\":";
+    out += ",\"n\":" + std::to_string(c.opts.n) + ",\"count\":" + std::to_string(count) +
+           ",\"average\":";
     AppendJsonNumber(out, avg);
     out += "}\n";
     return Ok(out);

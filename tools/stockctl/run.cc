@@ -65,7 +65,8 @@ const CLI::Validator kPositive(
     [](std::string& v) {
       int64_t n = 0;
       auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc() || ptr != v.data() + v.size() || n < 1) return std::string("must be a positive integer");
+      if (ec != std::errc() || ptr != v.data() + v.size() || n < 1)
+        return std::string("must be a positive integer");
       return std::string();
     },
     "N>0");
@@ -73,7 +74,8 @@ const CLI::Validator kPositive(
 void AddBulkFlags(CLI::App* sub, Options& o) {
   sub->add_flag("--strict", o.strict, "Stop at the first bad line (nothing is stored; exit 65)");
   sub->add_option("--dead-letter", o.dead_letter,
-                  "Append rejected lines to FILE as rejected records (then bad lines do not make the exit code 65)");
+                  "Append rejected lines to FILE as rejected records (then bad lines do not make "
+                  "the exit code 65)");
 }
 
 }  // namespace
@@ -98,7 +100,8 @@ void DefineCli(CLI::App& app, Options& o) {
   ua->add_option("--telegram-id", o.telegram_id, "The user's Telegram chat id")->type_name("N");
   CLI::App* us = Sub(*user, "set", "Change a user's Telegram id or interval", o, "user set");
   us->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
-  CLI::Option* tg = us->add_option("--telegram-id", o.telegram_id, "Link this Telegram chat id")->type_name("N");
+  CLI::Option* tg =
+      us->add_option("--telegram-id", o.telegram_id, "Link this Telegram chat id")->type_name("N");
   us->add_flag("--no-telegram", o.no_telegram, "Unlink the Telegram chat")->excludes(tg);
   us->add_option("--interval", o.interval,
                  "At most one message per this many seconds (or 30s, 5m, 1h); 0: no limit")
@@ -113,7 +116,9 @@ void DefineCli(CLI::App& app, Options& o) {
   watch->require_subcommand(1);
   CLI::App* wa = Sub(*watch, "add", "Watch a ticker for a user", o, "watch add");
   wa->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
-  wa->add_option("ticker", o.ticker, "The ticker (AAPL, BRK-B, ^GSPC, BTC-USD)")->required()->type_name("TICKER");
+  wa->add_option("ticker", o.ticker, "The ticker (AAPL, BRK-B, ^GSPC, BTC-USD)")
+      ->required()
+      ->type_name("TICKER");
   wa->add_option("--low", o.low, "Alert when the price goes below X")->type_name("X");
   wa->add_option("--high", o.high, "Alert when the price goes above Y")->type_name("Y");
   CLI::App* ws = Sub(*watch, "set", "Change a watch's band", o, "watch set");
@@ -132,7 +137,8 @@ void DefineCli(CLI::App& app, Options& o) {
 
   CLI::App* quote = app.add_subcommand("quote", "Stored quotes: last, average, history, ingest");
   quote->require_subcommand(1);
-  CLI::App* ql = Sub(*quote, "last", "The last stored quote of a ticker (no live fetch)", o, "quote last");
+  CLI::App* ql =
+      Sub(*quote, "last", "The last stored quote of a ticker (no live fetch)", o, "quote last");
   ql->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");
   CLI::App* qa = Sub(*quote, "avg", "The average of the last N stored prices", o, "quote avg");
   qa->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");
@@ -153,7 +159,9 @@ void DefineCli(CLI::App& app, Options& o) {
   qi->add_option("file", o.file, "Quote records as JSON lines (default: stdin)")->type_name("FILE");
   AddBulkFlags(qi, o);
 
-  CLI::App* imp = Sub(app, "import", "Import user and watch records (JSON lines); existing ones are updated", o, "import");
+  CLI::App* imp =
+      Sub(app, "import", "Import user and watch records (JSON lines); existing ones are updated", o,
+          "import");
   imp->add_option("file", o.file, "User and watch records (default: stdin)")->type_name("FILE");
   AddBulkFlags(imp, o);
   Sub(app, "export", "Print every user, then every watch, as JSON lines", o, "export");
@@ -161,7 +169,8 @@ void DefineCli(CLI::App& app, Options& o) {
 
 int RunStockctl(const Options& opts) {
   if (opts.request_id.size() > kMaxRequestId) {
-    throw Error(exitcode::kUsage, "--request-id: longer than " + std::to_string(kMaxRequestId) + " bytes");
+    throw Error(exitcode::kUsage,
+                "--request-id: longer than " + std::to_string(kMaxRequestId) + " bytes");
   }
   auto store = Store::Open(opts.common.DbUrl());
   if (opts.command == "import") return Import(opts, *store);

@@ -1,7 +1,6 @@
 #pragma once
 /// stockctl: CQRS commands and queries on the store (DESIGN.md "stockctl").
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,17 +26,17 @@ struct Options {
   // Values as typed (validated later, so errors name the field: exit 65).
   std::string telegram_id;  // --telegram-id
   bool no_telegram = false;
-  std::string interval;     // --interval
-  std::string low, high;    // --low / --high
+  std::string interval;   // --interval
+  std::string low, high;  // --low / --high
   bool no_low = false, no_high = false;
   std::string filter_email, filter_ticker;  // watch ls --email / --ticker
 
-  int64_t n = 10;      // quote avg -n
-  int64_t limit = 0;   // quote history --limit (0: the default)
-  bool plot = false;   // quote history --plot
-  int height = 12;     // quote history --plot --height
-  bool strict = false;         // import / ingest --strict
-  std::string dead_letter;     // import / ingest --dead-letter
+  int64_t n = 10;           // quote avg -n
+  int64_t limit = 0;        // quote history --limit (0: the default)
+  bool plot = false;        // quote history --plot
+  int height = 12;          // quote history --plot --height
+  bool strict = false;      // import / ingest --strict
+  std::string dead_letter;  // import / ingest --dead-letter
 };
 
 /// Defines every subcommand and flag of stockctl on `app`.
