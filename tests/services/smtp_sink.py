@@ -9,11 +9,15 @@ line:
    every line ended in CRLF, "auth_user", "t"}
 With --auth-user U and --auth-password-file F, AUTH (PLAIN/LOGIN) is
 required and a wrong password gets "535 5.7.8 Authentication credentials
-invalid". --p451 answers that share of messages with a temporary 451.
+invalid"; with --oauth2-token-file F as well, AUTH XOAUTH2 with
+"user=U^Aauth=Bearer TOKEN^A^A" is accepted too. --p451 answers that share
+of messages with a temporary 451.
 
   smtp_sink.py --port-file F --log FILE [--auth-user U --auth-password-file F]
+               [--oauth2-token-file F]
 """
 import argparse
+import base64
 import email
 import email.policy
 import json
@@ -28,7 +32,7 @@ import time
 import warnings
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
 LOCK = threading.Lock()
 
@@ -38,6 +42,23 @@ class Sink:
         self.args = args
         self.rng = random.Random(args.seed)
         self.log = open(args.log, "a", encoding="utf-8")
+        self.token = None
+        if args.oauth2_token_file:
+            with open(args.oauth2_token_file, encoding="utf-8") as f:
+                self.token = f.readline().rstrip("\r\n")
+
+    async def auth_XOAUTH2(self, server, args):
+        if len(args) == 2:
+            resp = base64.b64decode(args[1])
+        else:
+            resp = await server.challenge_auth("")
+            if resp is MISSING:
+                return AuthResult(success=False, handled=True)
+        fields = dict(p.split("=", 1) for p in resp.decode().split("\x01") if "=" in p)
+        ok = self.token is not None and fields.get("auth") == "Bearer " + self.token and \
+            fields.get("user") == self.args.auth_user
+        return AuthResult(success=ok, handled=False,
+                          auth_data=LoginPassword(fields.get("user", "").encode(), b""))
 
     async def handle_DATA(self, server, session, envelope):
         if self.rng.random() < self.args.p451:
@@ -84,6 +105,7 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--auth-user")
     ap.add_argument("--auth-password-file")
+    ap.add_argument("--oauth2-token-file")
     ap.add_argument("--p451", type=float, default=0)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
