@@ -5,8 +5,7 @@
 #   SW_BIN=build/bin examples/demo.sh
 #
 # Builds nothing: SW_BIN is the directory with the programs (default: the
-# ones on PATH). Leaves nothing behind. Later parts of the demo (the stream
-# pipeline) are appended by the issues that add those programs.
+# ones on PATH). Leaves nothing behind.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +23,8 @@ export XDG_CONFIG_HOME="$demo/config"   # ignore the user's own config file
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 note() { printf '\n# %s\n' "$*"; }
+# A pipeline, printed as typed (paths shortened) and run by the shell.
+pipe() { printf '\n%s$ %s%s\n' "$bold" "${1//$demo/\$DEMO}" "$plain"; sh -c "$1"; }
 
 note "A fresh database in $demo"
 step stockctl init
@@ -50,8 +51,16 @@ step stockctl user add dave@example.com --request-id signup-42
 step stockctl user add dave@example.com --request-id signup-42
 step stockctl user ls
 
-note "A recorded day of quotes (AAPL, MSFT, ^GSPC, BTC-USD)"
-step stockctl quote ingest "$here/quotes-sample.jsonl"
+note "The main job: collect a recorded day (replayed), store it, alert on crossings, notify"
+pipe "stock-collect --source replay:$here/quotes-sample.jsonl | stock-alert | stock-notify --to file:$demo/messages.txt > $demo/deliveries.jsonl"
+step cat "$demo/messages.txt"
+step jq -c '{alert_id, channel, status}' "$demo/deliveries.jsonl"
+
+note "Edge-triggered: the same day again stores nothing new and alerts nobody twice"
+pipe "stock-collect --source replay:$here/quotes-sample.jsonl | stock-alert | wc -l"
+
+note "A simulated feed (seeded random walk) as JSON lines, not stored"
+step stock-collect --source sim --seed 7 --tickers AAPL,MSFT --count 3 --no-store
 
 note "The last stored value and averages: from the database, never a live fetch"
 step stockctl quote last AAPL

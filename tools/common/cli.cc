@@ -120,8 +120,11 @@ int Parse(CLI::App& app, int argc, char** argv, CommonOptions& opts) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? exitcode::kOk : exitcode::kUsage;
+    // --help and --version print to stdout and succeed; usage errors go to
+    // stderr in the same "program: message" shape as every other error.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    Diag(opts.program, std::string(e.what()) + " (see --help)");
+    return exitcode::kUsage;
   }
   std::string path = opts.config.empty() ? DefaultConfigPath() : opts.config;
   if (path.empty()) return -1;
