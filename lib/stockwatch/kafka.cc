@@ -5,7 +5,9 @@
 // waits for every delivery report; the source is a group consumer with
 // auto-commit off that commits, per partition, the offset after the last
 // record marked Done(), and only after the pre-commit hook has flushed the
-// outputs (also when partitions are revoked in a rebalance).
+// outputs (also when partitions are revoked in a rebalance). Newly assigned
+// partitions are announced to the program (Source::set_on_assign) before
+// any of their records is returned, so it can reload per-key state.
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -382,6 +384,7 @@ class KafkaSource final : public Source {
       }
       if (blocking && idle_) idle_();
       rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk_, blocking ? kPollMs : 0);
+      if (pending_ && msg != nullptr) rd_kafka_message_destroy(msg);
       RethrowPending();
       if (msg == nullptr) {
         blocking = true;
@@ -509,6 +512,7 @@ class KafkaSource final : public Source {
   }
 
   void Assign(rd_kafka_topic_partition_list_t* partitions, bool cooperative) {
+    const bool owned_before = !parts_.empty();
     for (int i = 0; i < partitions->cnt; ++i) {
       parts_[partitions->elems[i].partition] = PartState{};
     }
@@ -524,6 +528,19 @@ class KafkaSource final : public Source {
       }
     }
     log::Debug("{}: assigned {} partition(s)", name_, partitions->cnt);
+    // Their messages are fetched now but only returned by a later poll,
+    // so the program reloads its per-key state before it sees any of them.
+    if (on_assign_ && partitions->cnt > 0 && !closing_) {
+      try {
+        // Partitions kept through a cooperative rebalance: make their state
+        // durable first, so that a reload from the store loses nothing.
+        if (owned_before && pre_commit_) pre_commit_();
+        on_assign_();
+      } catch (...) {
+        // As in Revoke(): never through librdkafka's C frames.
+        if (!pending_) pending_ = std::current_exception();
+      }
+    }
   }
 
   void Revoke(rd_kafka_topic_partition_list_t* partitions, bool cooperative) {

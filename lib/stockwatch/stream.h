@@ -61,10 +61,19 @@ class Source {
   void set_pre_commit(std::function<void()> f) { pre_commit_ = std::move(f); }
   /// Called before the source blocks waiting for input (flush pipes here).
   void set_idle(std::function<void()> f) { idle_ = std::move(f); }
+  /// Kafka: called each time partitions are newly assigned to this consumer
+  /// (eager and cooperative rebalancing), before Next() returns any record
+  /// of them, from inside Next(). When the consumer still owns other
+  /// partitions (cooperative), the pre-commit hook runs just before, so what
+  /// the program saved is current for every partition: it may then reload
+  /// per-key state (alert edge states) that the previous owner saved. An
+  /// exception thrown here is rethrown by Next(). Never called elsewhere.
+  void set_on_assign(std::function<void()> f) { on_assign_ = std::move(f); }
 
  protected:
   std::function<void()> pre_commit_;
   std::function<void()> idle_;
+  std::function<void()> on_assign_;
 };
 
 class Sink {
