@@ -48,10 +48,12 @@ void AppendTs(std::string& out, int64_t ms_since_base) {
   s %= 86400;
   char buf[40];
   if (ms == 0) {
-    std::snprintf(buf, sizeof buf, "2026-11-%02" PRId64 "T%02" PRId64 ":%02" PRId64 ":%02" PRId64 "Z", day,
-                  s / 3600, s / 60 % 60, s % 60);
+    std::snprintf(buf, sizeof buf,
+                  "2026-11-%02" PRId64 "T%02" PRId64 ":%02" PRId64 ":%02" PRId64 "Z", day, s / 3600,
+                  s / 60 % 60, s % 60);
   } else {
-    std::snprintf(buf, sizeof buf, "2026-11-%02" PRId64 "T%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%03" PRId64 "Z",
+    std::snprintf(buf, sizeof buf,
+                  "2026-11-%02" PRId64 "T%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%03" PRId64 "Z",
                   day, s / 3600, s / 60 % 60, s % 60, ms);
   }
   out += buf;
@@ -61,7 +63,8 @@ void WriteWatches(const std::string& dir, const std::vector<W>& ws) {
   FILE* f = Open(dir + "/watches.jsonl");
   std::map<std::string, std::vector<const W*>> by_ticker;
   for (const W& w : ws) {
-    std::fprintf(f, "{\"type\":\"watch\",\"email\":\"%s\",\"ticker\":\"%s\"", w.email.c_str(), w.ticker.c_str());
+    std::fprintf(f, "{\"type\":\"watch\",\"email\":\"%s\",\"ticker\":\"%s\"", w.email.c_str(),
+                 w.ticker.c_str());
     if (w.has_low) std::fprintf(f, ",\"low\":%.4f", w.low);
     if (w.has_high) std::fprintf(f, ",\"high\":%.4f", w.high);
     std::fprintf(f, "}\n");
@@ -77,8 +80,14 @@ void WriteWatches(const std::string& dir, const std::vector<W>& ws) {
     for (size_t i = 0; i < list.size(); ++i) {
       const W& w = *list[i];
       std::fprintf(f, "%s[", i ? "," : "");
-      if (w.has_low) std::fprintf(f, "%.4f", w.low); else std::fprintf(f, "null");
-      if (w.has_high) std::fprintf(f, ",%.4f", w.high); else std::fprintf(f, ",null");
+      if (w.has_low)
+        std::fprintf(f, "%.4f", w.low);
+      else
+        std::fprintf(f, "null");
+      if (w.has_high)
+        std::fprintf(f, ",%.4f", w.high);
+      else
+        std::fprintf(f, ",null");
       std::fprintf(f, ",\"%s\"]", w.email.c_str());
     }
     std::fputc(']', f);
@@ -87,11 +96,13 @@ void WriteWatches(const std::string& dir, const std::vector<W>& ws) {
   std::fclose(f);
 }
 
-void WriteQuote(FILE* f, std::string& line, const std::string& ticker, double price, int64_t ms, int decimals) {
+void WriteQuote(FILE* f, std::string& line, const std::string& ticker, double price, int64_t ms,
+                int decimals) {
   line.assign("{\"type\":\"quote\",\"ticker\":\"");
   line += ticker;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "\",\"price\":%.*f,\"currency\":\"USD\",\"ts\":\"", decimals, price);
+  std::snprintf(buf, sizeof buf, "\",\"price\":%.*f,\"currency\":\"USD\",\"ts\":\"", decimals,
+                price);
   line += buf;
   AppendTs(line, ms);
   line += "\",\"source\":\"sim\"}\n";
@@ -120,8 +131,10 @@ int Spread(const std::string& dir, long quotes, int tickers, long watches, unsig
     w.low = p * (1 - pct(rng));
     w.high = p * (1 + pct(rng));
     double k = u(rng);
-    if (k < 0.1) w.has_low = false;
-    else if (k < 0.2) w.has_high = false;
+    if (k < 0.1)
+      w.has_low = false;
+    else if (k < 0.2)
+      w.has_high = false;
   }
   WriteWatches(dir, ws);
   FILE* f = Open(dir + "/quotes.jsonl");
@@ -135,7 +148,8 @@ int Spread(const std::string& dir, long quotes, int tickers, long watches, unsig
   return 0;
 }
 
-int One(const std::string& dir, long quotes, long watches, unsigned seed, double step_size, double jump_size) {
+int One(const std::string& dir, long quotes, long watches, unsigned seed, double step_size,
+        double jump_size) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> low_d(60, 100), high_d(100, 140), u(0, 1);
   std::normal_distribution<double> step(0, step_size), jump(0, jump_size);
@@ -147,8 +161,10 @@ int One(const std::string& dir, long quotes, long watches, unsigned seed, double
     w.low = low_d(rng);
     w.high = high_d(rng);
     double k = u(rng);
-    if (k < 0.05) w.has_low = false;
-    else if (k < 0.1) w.has_high = false;
+    if (k < 0.05)
+      w.has_low = false;
+    else if (k < 0.1)
+      w.has_high = false;
   }
   WriteWatches(dir, ws);
   FILE* f = Open(dir + "/quotes.jsonl");
@@ -178,8 +194,8 @@ int main(int argc, char** argv) {
   }
   auto real = [&](int i, double dflt) { return argc > i ? std::strtod(argv[i], nullptr) : dflt; };
   if (mode == "one") {
-    return One(dir, arg(3, 100000), arg(4, 1000000), static_cast<unsigned>(arg(5, 1)), real(6, 0.00002),
-               real(7, 0.05));
+    return One(dir, arg(3, 100000), arg(4, 1000000), static_cast<unsigned>(arg(5, 1)),
+               real(6, 0.00002), real(7, 0.05));
   }
   std::fprintf(stderr, "gen_alert_data: unknown mode %s\n", mode.c_str());
   return 64;

@@ -85,7 +85,8 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
   });
   std::vector<bool> keep(watches.size(), true);
   for (size_t k = 0; k + 1 < order.size(); ++k) {
-    if (CompareKey(watches[order[k]], watches[order[k + 1]].email, watches[order[k + 1]].ticker) == 0) {
+    if (CompareKey(watches[order[k]], watches[order[k + 1]].email, watches[order[k + 1]].ticker) ==
+        0) {
       keep[order[k]] = false;
       ++diff.duplicates;
     }
@@ -298,7 +299,8 @@ size_t AlertEngine::RestoreStates(std::span<const WatchState> states) {
     if (!i) continue;
     Slot& s = slots_[*i];
     BandState b = st.state;
-    if ((b == BandState::kAbove && std::isnan(s.high)) || (b == BandState::kBelow && std::isnan(s.low)) ||
+    if ((b == BandState::kAbove && std::isnan(s.high)) ||
+        (b == BandState::kBelow && std::isnan(s.low)) ||
         (b != BandState::kAbove && b != BandState::kBelow)) {
       b = BandState::kInside;
     }
@@ -370,7 +372,8 @@ void AlertEngine::SetGap(TickerSlot& t, double price) const {
 void AlertEngine::CheckEdge(TickerSlot& t, double price, TimeMs ts) {
   if (!(t.flags & kHasPrev)) {
     const TickerCold& c = tickers_[IdOf(t)];
-    for (uint32_t k = 0; k < c.watches_count; ++k) Evaluate(ticker_watches_[c.watches_begin + k], price, ts);
+    for (uint32_t k = 0; k < c.watches_count; ++k)
+      Evaluate(ticker_watches_[c.watches_begin + k], price, ts);
   } else if (price != t.prev) {
     const double lo = std::min(price, t.prev), hi = std::max(price, t.prev);
     const double* v = values_.data() + t.begin;
@@ -394,7 +397,7 @@ void AlertEngine::CheckEdge(TickerSlot& t, double price, TimeMs ts) {
     open_closed(t.n_low);
     closed_open(t.n_high);
     if (hysteresis_) {
-      open_closed(t.n_low);  // re-arm lows
+      open_closed(t.n_low);   // re-arm lows
       closed_open(t.n_high);  // re-arm highs
     }
   }
@@ -453,7 +456,8 @@ QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
     CheckEdge(*t, p, q.ts);
   }
   if (fired_.size() > 1) {
-    std::sort(fired_.begin(), fired_.end(), [](const Fired& a, const Fired& b) { return a.watch < b.watch; });
+    std::sort(fired_.begin(), fired_.end(),
+              [](const Fired& a, const Fired& b) { return a.watch < b.watch; });
   }
   return QuoteOutcome::kChecked;
 }

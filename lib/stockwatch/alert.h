@@ -52,8 +52,8 @@ enum class QuoteOutcome {
 
 /// What SetWatches() changed, for logging.
 struct WatchDiff {
-  size_t kept = 0;        // same email, ticker, low and high as before: state kept
-  size_t changed = 0;     // same email and ticker, other band (or telegram id)
+  size_t kept = 0;     // same email, ticker, low and high as before: state kept
+  size_t changed = 0;  // same email and ticker, other band (or telegram id)
   size_t added = 0;
   size_t removed = 0;
   size_t duplicates = 0;  // same email and ticker given twice: the later one is used
@@ -119,13 +119,13 @@ class AlertEngine {
 
  private:
   struct Slot {
-    double low, high;                // NaN when absent
-    double rearm_low, rearm_high;    // hysteresis re-arm points (NaN when absent)
-    TimeMs state_ts = 0;             // ts of the quote that set the state
+    double low, high;              // NaN when absent
+    double rearm_low, rearm_high;  // hysteresis re-arm points (NaN when absent)
+    TimeMs state_ts = 0;           // ts of the quote that set the state
     uint32_t ticker = 0;
     BandState state = BandState::kInside;
-    bool changed = false;            // listed in changed_
-    bool unsettled = false;          // state may not be a fixed point of the previous price
+    bool changed = false;    // listed in changed_
+    bool unsettled = false;  // state may not be a fixed point of the previous price
   };
   /// What a quote needs of its ticker, in one cache line, stored in an
   /// open-addressing table keyed by the ticker itself (tickers have at most
@@ -137,8 +137,8 @@ class AlertEngine {
   /// a quote inside that gap crosses nothing and reads nothing else.
   struct alignas(64) TickerSlot {
     char key[16] = {};
-    double prev = 0;  // the last checked price (kHasPrev)
-    TimeMs last_ts = 0;  // the newest quote ts (kHasTs)
+    double prev = 0;                      // the last checked price (kHasPrev)
+    TimeMs last_ts = 0;                   // the newest quote ts (kHasTs)
     double gap_below = 0, gap_above = 0;  // (kHasPrev)
     uint32_t begin = 0;
     uint32_t n_low = 0, n_high = 0;
@@ -146,15 +146,16 @@ class AlertEngine {
     uint8_t flags = 0;
   };
   static_assert(sizeof(TickerSlot) == 64, "one cache line");
-  static constexpr uint8_t kHasPrev = 1;    // edge: every watch not unsettled is a fixed point of prev
+  static constexpr uint8_t kHasPrev =
+      1;  // edge: every watch not unsettled is a fixed point of prev
   static constexpr uint8_t kHasTs = 2;
   static constexpr uint8_t kUnsettled = 4;  // the ticker's unsettled list is not empty
   static constexpr uint8_t kQuiet = 8;      // level: no watch fires inside the gap
   /// The rest of a ticker's data.
   struct TickerCold {
-    uint32_t slot = 0;  // position in table_
+    uint32_t slot = 0;                              // position in table_
     uint32_t watches_begin = 0, watches_count = 0;  // in ticker_watches_
-    std::vector<uint32_t> unsettled;  // watches to check at the next quote
+    std::vector<uint32_t> unsettled;                // watches to check at the next quote
   };
 
   TickerSlot* FindTicker(std::string_view ticker);
@@ -167,14 +168,16 @@ class AlertEngine {
   void CheckLevel(TickerSlot& t, double price);
   void CheckEdge(TickerSlot& t, double price, TimeMs ts);
   void SetGap(TickerSlot& t, double price) const;
-  uint32_t IdOf(const TickerSlot& t) const { return id_of_pos_[static_cast<size_t>(&t - table_.data())]; }
+  uint32_t IdOf(const TickerSlot& t) const {
+    return id_of_pos_[static_cast<size_t>(&t - table_.data())];
+  }
 
   AlertConfig config_;
   bool hysteresis_ = false;
   std::vector<Watch> watches_;
   std::vector<Slot> slots_;
-  std::vector<uint32_t> by_key_;  // watch indices sorted by (email, ticker)
-  std::vector<TickerSlot> table_;  // power-of-two size, at most 80% full
+  std::vector<uint32_t> by_key_;     // watch indices sorted by (email, ticker)
+  std::vector<TickerSlot> table_;    // power-of-two size, at most 80% full
   std::vector<uint32_t> id_of_pos_;  // the ticker id of each table position
   std::vector<TickerCold> tickers_;
   std::vector<uint32_t> ticker_watches_;  // watch indices grouped by ticker, ascending

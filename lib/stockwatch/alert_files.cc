@@ -4,12 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "stockwatch/stream.h"
@@ -73,9 +72,12 @@ bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t\r") == std::s
 
 std::string_view StateName(BandState s) {
   switch (s) {
-    case BandState::kAbove: return "above";
-    case BandState::kBelow: return "below";
-    case BandState::kInside: break;
+    case BandState::kAbove:
+      return "above";
+    case BandState::kBelow:
+      return "below";
+    case BandState::kInside:
+      break;
   }
   return "inside";
 }
@@ -187,10 +189,14 @@ SavedState ParseStateJson(std::string_view line) {
   s.state.email = NormalizeEmail(str("email"));
   s.state.ticker = NormalizeTicker(str("ticker"));
   std::string st = str("state");
-  if (st == "above") s.state.state = BandState::kAbove;
-  else if (st == "below") s.state.state = BandState::kBelow;
-  else if (st == "inside") s.state.state = BandState::kInside;
-  else throw DataError("state: must be above, below or inside");
+  if (st == "above")
+    s.state.state = BandState::kAbove;
+  else if (st == "below")
+    s.state.state = BandState::kBelow;
+  else if (st == "inside")
+    s.state.state = BandState::kInside;
+  else
+    throw DataError("state: must be above, below or inside");
   auto ts = ParseRfc3339(str("ts"));
   if (!ts) throw DataError("ts: not an RFC 3339 timestamp");
   s.state.ts = *ts;
@@ -232,7 +238,8 @@ void WriteStateFile(const std::string& path, const AlertEngine& engine) {
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     int err = errno;
-    throw Error(err == EACCES ? exitcode::kNoPerm : exitcode::kIoErr, tmp + ": " + std::strerror(err));
+    throw Error(err == EACCES ? exitcode::kNoPerm : exitcode::kIoErr,
+                tmp + ": " + std::strerror(err));
   }
   auto fail = [&](int err) {
     close(fd);

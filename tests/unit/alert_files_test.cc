@@ -42,7 +42,8 @@ int ExitCodeOf(const std::function<void()>& fn) {
   return 0;
 }
 
-Watch W(std::string email, std::string ticker, std::optional<double> low, std::optional<double> high) {
+Watch W(std::string email, std::string ticker, std::optional<double> low,
+        std::optional<double> high) {
   Watch w;
   w.email = std::move(email);
   w.ticker = std::move(ticker);
@@ -63,13 +64,14 @@ Quote Q(std::string ticker, double price, TimeMs ts) {
 
 TEST_CASE("ReadWatchesFile: watch records, users' telegram ids, normalisation") {
   TempDir d;
-  std::string p = d.Write("w.jsonl",
-                          "{\"type\":\"user\",\"email\":\"a@x.io\",\"telegram_id\":7}\n"
-                          "{\"type\":\"watch\",\"email\":\"a@X.IO\",\"ticker\":\"brk-b\",\"low\":1}\n"
-                          "\n"
-                          "{\"type\":\"watch\",\"email\":\"b@x.io\",\"ticker\":\"T\",\"high\":5,\"telegram_id\":9}\r\n"
-                          "{\"type\":\"quote\",\"ticker\":\"T\",\"price\":1,\"ts\":\"2026-11-27T14:30:00Z\"}\n"
-                          "{\"type\":\"watch\",\"email\":\"c@x.io\",\"ticker\":\"T\",\"high\":null}");
+  std::string p = d.Write(
+      "w.jsonl",
+      "{\"type\":\"user\",\"email\":\"a@x.io\",\"telegram_id\":7}\n"
+      "{\"type\":\"watch\",\"email\":\"a@X.IO\",\"ticker\":\"brk-b\",\"low\":1}\n"
+      "\n"
+      "{\"type\":\"watch\",\"email\":\"b@x.io\",\"ticker\":\"T\",\"high\":5,\"telegram_id\":9}\r\n"
+      "{\"type\":\"quote\",\"ticker\":\"T\",\"price\":1,\"ts\":\"2026-11-27T14:30:00Z\"}\n"
+      "{\"type\":\"watch\",\"email\":\"c@x.io\",\"ticker\":\"T\",\"high\":null}");
   std::vector<Watch> ws = ReadWatchesFile(p);
   REQUIRE(ws.size() == 3);
   CHECK(ws[0].email == "a@x.io");
@@ -85,9 +87,10 @@ TEST_CASE("ReadWatchesFile: watch records, users' telegram ids, normalisation") 
 
 TEST_CASE("ReadWatchesFile: errors name the file and line; a missing file is 66") {
   TempDir d;
-  std::string p = d.Write("w.jsonl",
-                          "{\"type\":\"watch\",\"email\":\"a@x.io\",\"ticker\":\"T\",\"low\":1}\n"
-                          "{\"type\":\"watch\",\"email\":\"a@x.io\",\"ticker\":\"T\",\"low\":5,\"high\":2}\n");
+  std::string p =
+      d.Write("w.jsonl",
+              "{\"type\":\"watch\",\"email\":\"a@x.io\",\"ticker\":\"T\",\"low\":1}\n"
+              "{\"type\":\"watch\",\"email\":\"a@x.io\",\"ticker\":\"T\",\"low\":5,\"high\":2}\n");
   try {
     ReadWatchesFile(p);
     FAIL("no error");
@@ -101,8 +104,9 @@ TEST_CASE("State lines: round trip and field errors") {
   SavedState s{{"a@x.io", "^GSPC", BandState::kBelow, 1796817000123}, 4000.5, std::nullopt};
   std::string line;
   AppendStateJson(line, s);
-  CHECK(line ==
-        R"({"type":"watch_state","email":"a@x.io","ticker":"^GSPC","state":"below","ts":"2026-12-09T11:50:00.123Z","low":4000.5})");
+  CHECK(
+      line ==
+      R"({"type":"watch_state","email":"a@x.io","ticker":"^GSPC","state":"below","ts":"2026-12-09T11:50:00.123Z","low":4000.5})");
   SavedState r = ParseStateJson(line);
   CHECK(r.state.email == "a@x.io");
   CHECK(r.state.ticker == "^GSPC");
@@ -110,10 +114,13 @@ TEST_CASE("State lines: round trip and field errors") {
   CHECK(r.state.ts == 1796817000123);
   CHECK(r.low == 4000.5);
   CHECK(!r.high);
-  CHECK_THROWS_WITH_AS(ParseStateJson(R"({"type":"watch_state","email":"a@x.io","ticker":"T","state":"up","ts":"2026-12-09T14:30:00Z"})"),
-                       "state: must be above, below or inside", DataError);
-  CHECK_THROWS_WITH_AS(ParseStateJson(R"({"type":"watch_state","email":"a@x.io","ticker":"T","state":"above"})"),
-                       "ts: missing", DataError);
+  CHECK_THROWS_WITH_AS(
+      ParseStateJson(
+          R"({"type":"watch_state","email":"a@x.io","ticker":"T","state":"up","ts":"2026-12-09T14:30:00Z"})"),
+      "state: must be above, below or inside", DataError);
+  CHECK_THROWS_WITH_AS(
+      ParseStateJson(R"({"type":"watch_state","email":"a@x.io","ticker":"T","state":"above"})"),
+      "ts: missing", DataError);
   CHECK_THROWS_AS(ParseStateJson("{"), DataError);
 }
 
@@ -123,7 +130,8 @@ TEST_CASE("State file: written atomically, read back, missing means empty") {
   CHECK(ReadStateFile(p).empty());
 
   AlertEngine e;
-  e.SetWatches({W("a@x.io", "T", 10, 20), W("b@x.io", "T", 10, 30), W("c@x.io", "U", std::nullopt, 5)});
+  e.SetWatches(
+      {W("a@x.io", "T", 10, 20), W("b@x.io", "T", 10, 30), W("c@x.io", "U", std::nullopt, 5)});
   e.OnQuote(Q("T", 25, 1000));
   e.OnQuote(Q("U", 4, 1001));
   WriteStateFile(p, e);
@@ -171,5 +179,6 @@ TEST_CASE("State file: a bad line names the file and line; an unwritable place i
     CHECK(std::string(e.what()).find(p + ":2: ") == 0);
   }
   AlertEngine e;
-  CHECK(ExitCodeOf([&] { WriteStateFile((d.path / "no/such/dir/state").string(), e); }) == exitcode::kIoErr);
+  CHECK(ExitCodeOf([&] { WriteStateFile((d.path / "no/such/dir/state").string(), e); }) ==
+        exitcode::kIoErr);
 }

@@ -13,8 +13,8 @@ using namespace stockwatch;
 
 namespace {
 
-Watch W(std::string email, std::string ticker, std::optional<double> low, std::optional<double> high,
-        std::optional<int64_t> telegram = std::nullopt) {
+Watch W(std::string email, std::string ticker, std::optional<double> low,
+        std::optional<double> high, std::optional<int64_t> telegram = std::nullopt) {
   Watch w;
   w.email = std::move(email);
   w.ticker = std::move(ticker);
@@ -79,7 +79,8 @@ TEST_CASE("AlertEngine: a price equal to a threshold is inside (strict on both s
 
 TEST_CASE("AlertEngine: the first quote outside the band counts as a crossing") {
   AlertEngine e;
-  e.SetWatches({W("a@x.io", "AAPL", 150, 200), W("b@x.io", "AAPL", 100, 120), W("c@x.io", "AAPL", 100, 140)});
+  e.SetWatches({W("a@x.io", "AAPL", 150, 200), W("b@x.io", "AAPL", 100, 120),
+                W("c@x.io", "AAPL", 100, 140)});
   CHECK(Fire(e, Q("AAPL", 130, 1)) == V{"a@x.io:below", "b@x.io:above"});
   CHECK(Fire(e, Q("AAPL", 131, 2)) == V{});
 }
@@ -95,7 +96,8 @@ TEST_CASE("AlertEngine: low only and high only") {
 
 TEST_CASE("AlertEngine: level mode alerts on every out-of-band quote") {
   AlertEngine e({AlertMode::kLevel, 0});
-  e.SetWatches({W("a@x.io", "T", 10, 20), W("b@x.io", "T", kNone, 15), W("c@x.io", "T", 12, kNone)});
+  e.SetWatches(
+      {W("a@x.io", "T", 10, 20), W("b@x.io", "T", kNone, 15), W("c@x.io", "T", 12, kNone)});
   CHECK(Fire(e, Q("T", 13, 1)) == V{});
   CHECK(Fire(e, Q("T", 16, 2)) == V{"b@x.io:above"});
   CHECK(Fire(e, Q("T", 16, 3)) == V{"b@x.io:above"});
@@ -179,7 +181,8 @@ TEST_CASE("AlertEngine: FillAlert builds the alert record") {
 
 TEST_CASE("AlertEngine: duplicate watches: the later one wins") {
   AlertEngine e;
-  WatchDiff d = e.SetWatches({W("a@x.io", "T", 10, 20), W("b@x.io", "T", 1, 2), W("a@x.io", "T", 30, 40)});
+  WatchDiff d =
+      e.SetWatches({W("a@x.io", "T", 10, 20), W("b@x.io", "T", 1, 2), W("a@x.io", "T", 30, 40)});
   CHECK(d.duplicates == 1);
   CHECK(d.added == 2);
   REQUIRE(e.watches().size() == 2);
@@ -194,14 +197,15 @@ TEST_CASE("AlertEngine: SetWatches keeps the states of unchanged watches") {
   AlertEngine e;
   e.SetWatches({W("a@x.io", "T", 10, 20), W("b@x.io", "T", 10, 20), W("c@x.io", "T", 10, 20),
                 W("d@x.io", "T", 10, 20)});
-  CHECK(Fire(e, Q("T", 25, 1)) == V{"a@x.io:above", "b@x.io:above", "c@x.io:above", "d@x.io:above"});
+  CHECK(Fire(e, Q("T", 25, 1)) ==
+        V{"a@x.io:above", "b@x.io:above", "c@x.io:above", "d@x.io:above"});
   WatchDiff d = e.SetWatches({
-      W("a@x.io", "T", 10, 20),      // unchanged: stays above
-      W("b@x.io", "T", 10, 22),      // high changed: inside again, 25 > 22 alerts again
-      W("c@x.io", "T", 5, 20),       // only low changed: keeps "above"
-      W("e@x.io", "T", 10, 20),      // new: alerts at the next quote
-      W("f@x.io", "T", 10, 30),      // new, inside
-  });                                // d removed
+      W("a@x.io", "T", 10, 20),  // unchanged: stays above
+      W("b@x.io", "T", 10, 22),  // high changed: inside again, 25 > 22 alerts again
+      W("c@x.io", "T", 5, 20),   // only low changed: keeps "above"
+      W("e@x.io", "T", 10, 20),  // new: alerts at the next quote
+      W("f@x.io", "T", 10, 30),  // new, inside
+  });                            // d removed
   CHECK(d.kept == 1);
   CHECK(d.changed == 2);
   CHECK(d.added == 2);
@@ -276,7 +280,8 @@ TEST_CASE("AlertEngine: a quote visits only the watches whose thresholds it cros
   // after the first quote, a move across k thresholds checks about k watches.
   std::vector<Watch> ws;
   const int n = 100000;
-  for (int i = 0; i < n; ++i) ws.push_back(W("u" + std::to_string(i) + "@x.io", "ONE", i, i + 1000));
+  for (int i = 0; i < n; ++i)
+    ws.push_back(W("u" + std::to_string(i) + "@x.io", "ONE", i, i + 1000));
   AlertEngine e;
   e.SetWatches(std::move(ws));
   REQUIRE(e.OnQuote(Q("ONE", 50000.5, 1)) == QuoteOutcome::kChecked);
@@ -288,7 +293,8 @@ TEST_CASE("AlertEngine: a quote visits only the watches whose thresholds it cros
   CHECK(e.evaluations() == before);
   CHECK(e.fired().empty());
   before = e.evaluations();
-  REQUIRE(e.OnQuote(Q("ONE", 50003.5, 3)) == QuoteOutcome::kChecked);  // lows 50001..50003, highs 49001..49003
+  REQUIRE(e.OnQuote(Q("ONE", 50003.5, 3)) ==
+          QuoteOutcome::kChecked);  // lows 50001..50003, highs 49001..49003
   CHECK(e.evaluations() - before == 6);
   CHECK(e.fired().size() == 3);  // the three highs crossed upwards fire; the lows re-arm
   before = e.evaluations();
@@ -491,7 +497,8 @@ TEST_CASE("AlertEngine: randomized against a brute-force reference (edge, restar
 
 TEST_CASE("AlertEngine: randomized against a brute-force reference (hysteresis)") {
   for (uint32_t seed = 1; seed <= 40; ++seed) RunRandom({AlertMode::kEdge, 3, true, false}, seed);
-  for (uint32_t seed = 41; seed <= 60; ++seed) RunRandom({AlertMode::kEdge, 1.5, false, true}, seed);
+  for (uint32_t seed = 41; seed <= 60; ++seed)
+    RunRandom({AlertMode::kEdge, 1.5, false, true}, seed);
 }
 
 TEST_CASE("AlertEngine: randomized against a brute-force reference (level)") {

@@ -106,7 +106,9 @@ class NoStates final : public StateKeeper {
 class StoreStates final : public StateKeeper {
  public:
   explicit StoreStates(Store& store) : store_(store) {}
-  std::vector<WatchState> Load(const AlertEngine&) override { return store_.queries().WatchStates(); }
+  std::vector<WatchState> Load(const AlertEngine&) override {
+    return store_.queries().WatchStates();
+  }
   void Save(AlertEngine& engine, bool) override {
     changed_.clear();
     engine.TakeChangedStates(changed_);
@@ -181,15 +183,17 @@ void AddStockAlertFlags(CLI::App& app, StockAlertOptions& opts) {
   app.add_option("--state", opts.state_file,
                  "Keep edge states in FILE instead of the store (rewritten atomically)")
       ->type_name("FILE");
-  app.add_option("--mode", opts.mode,
-                 "edge: one alert when the price leaves the band (default); level: one per quote outside")
+  app.add_option(
+         "--mode", opts.mode,
+         "edge: one alert when the price leaves the band (default); level: one per quote outside")
       ->type_name("MODE")
       ->check(CLI::IsMember({"edge", "level"}));
   app.add_option("--hysteresis", opts.hysteresis,
                  "Edge mode: re-arm only once the price is back inside by PCT percent of the bound")
       ->type_name("PCT");
-  app.add_option("--reload", opts.reload,
-                 "How often to look for watch changes in the store or the --watches file (default 1s)")
+  app.add_option(
+         "--reload", opts.reload,
+         "How often to look for watch changes in the store or the --watches file (default 1s)")
       ->type_name("DURATION");
 }
 
@@ -322,11 +326,13 @@ int RunStockAlert(const StockAlertOptions& o) {
   const auto started = std::chrono::steady_clock::now();
   RunLoop(*in, outs, rejecter, handle, lo);
   states->Save(engine, true);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  log::Info("{} quote(s), {} alert(s), {} for unwatched tickers, {} out of order, {} passed through, "
-            "{} rejected, {} watch reload(s)",
-            counts.quotes, counts.alerts, counts.unknown, counts.out_of_order, counts.passed,
-            rejecter.count(), counts.reloads);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  log::Info(
+      "{} quote(s), {} alert(s), {} for unwatched tickers, {} out of order, {} passed through, "
+      "{} rejected, {} watch reload(s)",
+      counts.quotes, counts.alerts, counts.unknown, counts.out_of_order, counts.passed,
+      rejecter.count(), counts.reloads);
   log::Info("read for {:.3f} s: {:.0f} quote(s)/s", secs,
             secs > 0 ? static_cast<double>(counts.quotes) / secs : 0.0);
   return rejecter.ExitCode();
