@@ -11,7 +11,8 @@ with N (e.g. 400 or 401) without recording it.
 Every request is appended to --log FILE as one JSON line:
   {"kind": "post", "path", "content_type", "idempotency_key", "body": <the JSON>, "t"}
   {"kind": "429"|"500"|"drop"|"status", "t"}
-(--no-body leaves "body" out, for benchmarks.)
+(--no-body leaves "body" out, for benchmarks.) --delay-ms N answers each
+POST after N ms (a slow receiver).
 
   webhook_sink.py --port-file F --log FILE [options]
 """
@@ -64,6 +65,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
+        if ARGS.delay_ms:
+            time.sleep(ARGS.delay_ms / 1000)
         with LOCK:
             r = RNG.random()
         if r < ARGS.p_drop:
@@ -107,6 +110,7 @@ def main():
     ap.add_argument("--status", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-body", action="store_true")
+    ap.add_argument("--delay-ms", type=int, default=0)
     ARGS = ap.parse_args()
     RNG.seed(ARGS.seed)
     LOG = open(ARGS.log, "a", encoding="utf-8")
