@@ -102,8 +102,7 @@ class HttpCollector {
       : opts_(opts),
         source_(std::move(source)),
         client_(HttpOptions{opts.jobs, source_->user_agent()}),
-        breaker_(source_->name(),
-                 BreakerOptions{opts.breaker_failures, opts.breaker_cooldown_ms}),
+        breaker_(source_->name(), BreakerOptions{opts.breaker_failures, opts.breaker_cooldown_ms}),
         store_(store),
         rng_(static_cast<uint64_t>(NowMs()) | 1) {
     // The breaker outlives a cron run: its state is kept in the store.
@@ -114,7 +113,8 @@ class HttpCollector {
 
   /// Fetches `tickers`; reports each one that got no quote through `diag`.
   /// Returns the worst outcome.
-  FetchOutcome Cycle(const std::vector<std::string>& tickers, StoringSink& out, const DiagFn& diag) {
+  FetchOutcome Cycle(const std::vector<std::string>& tickers, StoringSink& out,
+                     const DiagFn& diag) {
     struct Job {
       SourceCall call;
       int attempt = 0;
@@ -216,8 +216,9 @@ class HttpCollector {
             pending.push_back(std::move(again));
           } else {
             int attempts = job.attempt + 1;
-            std::string why = attempts > 1 ? fmt::format("{} (after {} attempts)", r.failure, attempts)
-                                           : r.failure;
+            std::string why = attempts > 1
+                                  ? fmt::format("{} (after {} attempts)", r.failure, attempts)
+                                  : r.failure;
             for (const auto& t : job.call.tickers)
               if (!covered.count(t)) note(t, r.outcome, why);
           }
@@ -239,7 +240,7 @@ class HttpCollector {
       worst = std::max(worst, s.worst);
       diag(fmt::format("{}: {}", t, s.error));
     }
-    log::Info("{}: {} of {} tickers quoted, {} without a quote; {} calls, {} refused by the breaker, {} ms",
+    log::Info("{}: {} of {} tickers quoted, {} not; {} calls, {} refused by the breaker; {} ms",
               source_->name(), ok, tickers.size(), bad, calls, denied, NowMs() - cycle_start);
     return worst;
   }
@@ -268,7 +269,7 @@ class HttpCollector {
     long long until = 0;
     if (std::sscanf(v->c_str(), "%15s %d %lld", state, &failures, &until) != 3) return;
     std::string_view s(state);
-    BreakerState bs = s == "open" ? BreakerState::kOpen
+    BreakerState bs = s == "open"        ? BreakerState::kOpen
                       : s == "half-open" ? BreakerState::kHalfOpen
                                          : BreakerState::kClosed;
     breaker_.Restore(bs, failures, until);
@@ -354,11 +355,15 @@ int Replay(const CollectOptions& opts, const std::string& input,
 
 int ExitCodeFor(FetchOutcome worst) {
   switch (worst) {
-    case FetchOutcome::kOk: return exitcode::kOk;
-    case FetchOutcome::kUnknown: return exitcode::kDataErr;
+    case FetchOutcome::kOk:
+      return exitcode::kOk;
+    case FetchOutcome::kUnknown:
+      return exitcode::kDataErr;
     case FetchOutcome::kRateLimited:
-    case FetchOutcome::kNotCalled: return exitcode::kTempFail;
-    case FetchOutcome::kFailed: return exitcode::kUnavailable;
+    case FetchOutcome::kNotCalled:
+      return exitcode::kTempFail;
+    case FetchOutcome::kFailed:
+      return exitcode::kUnavailable;
   }
   return exitcode::kSoftware;
 }
@@ -486,7 +491,8 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
     } else if (walk) {
       // Back-to-back cycles are spread over time like a real feed; with
       // --every each cycle is stamped when it runs (unless --sim-start).
-      TimeMs ts = opts.every_ms > 0 && !opts.sim_start ? NowMs() : sim_base + cycle * opts.sim_step_ms;
+      TimeMs ts =
+          opts.every_ms > 0 && !opts.sim_start ? NowMs() : sim_base + cycle * opts.sim_step_ms;
       worst = SimCycle(*walk, tickers, ts, out);
     } else {
       worst = http->Cycle(tickers, out, diag);

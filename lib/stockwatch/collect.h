@@ -20,27 +20,27 @@ class Store;
 
 struct CollectOptions {
   std::string program = "stock-collect";
-  std::string db_url;      // the store; unused with no_store
-  bool no_store = false;   // neither read watches nor store quotes
-  StreamOptions stream;    // -o, --dead-letter, Kafka; -i for --source replay
-  bool input_given = false;        // -i was given (only --source replay reads it)
-  std::string source = "yahoo";    // yahoo | stooq | sim | replay | replay:FILE
-  std::string source_url;          // base URL of yahoo / stooq; empty: the real one
-  std::string tickers;             // "A,B", "-" (one per line on stdin), empty: the store's
-  int64_t every_ms = 0;            // 0: one cycle (--once)
-  int64_t count = 0;               // cycles; 0: 1 without every, unlimited with it
-  int jobs = 8;                    // requests in flight at once
-  int64_t timeout_ms = 10'000;     // per request, whole transfer
-  int64_t slow_call_ms = 0;        // a slower successful call counts as a failure; 0: off
-  int retries = 2;                 // extra attempts after a transport error, timeout or 5xx
-  bool batch = true;               // spark / Stooq batches
+  std::string db_url;            // the store; unused with no_store
+  bool no_store = false;         // neither read watches nor store quotes
+  StreamOptions stream;          // -o, --dead-letter, Kafka; -i for --source replay
+  bool input_given = false;      // -i was given (only --source replay reads it)
+  std::string source = "yahoo";  // yahoo | stooq | sim | replay | replay:FILE
+  std::string source_url;        // base URL of yahoo / stooq; empty: the real one
+  std::string tickers;           // "A,B", "-" (one per line on stdin), empty: the store's
+  int64_t every_ms = 0;          // 0: one cycle (--once)
+  int64_t count = 0;             // cycles; 0: 1 without every, unlimited with it
+  int jobs = 8;                  // requests in flight at once
+  int64_t timeout_ms = 10'000;   // per request, whole transfer
+  int64_t slow_call_ms = 0;      // a slower successful call counts as a failure; 0: off
+  int retries = 2;               // extra attempts after a transport error, timeout or 5xx
+  bool batch = true;             // spark / Stooq batches
   int batch_size = 20;
   int breaker_failures = 5;
   int64_t breaker_cooldown_ms = 30'000;
-  uint64_t seed = 1;               // sim
-  int64_t sim_step_ms = 60'000;    // sim: ts step between back-to-back cycles
-  std::optional<TimeMs> sim_start; // sim: ts of the first cycle (default: now)
-  double pace = 0;                 // replay: speed factor against the recorded ts; 0: no pacing
+  uint64_t seed = 1;                // sim
+  int64_t sim_step_ms = 60'000;     // sim: ts step between back-to-back cycles
+  std::optional<TimeMs> sim_start;  // sim: ts of the first cycle (default: now)
+  double pace = 0;                  // replay: speed factor against the recorded ts; 0: no pacing
 };
 
 /// Gets one diagnostic line without the "PROGRAM: " prefix

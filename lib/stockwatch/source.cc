@@ -19,10 +19,9 @@ std::optional<CallResult> ClassifyHttpFailure(const HttpResponse& resp, std::str
     r.source_ok = false;
     r.outcome = FetchOutcome::kRateLimited;
     r.retry_after_ms = resp.retry_after_ms;
-    r.failure = resp.retry_after_ms
-                    ? fmt::format("rate limited (HTTP 429, Retry-After {} s)",
-                                  (*resp.retry_after_ms + 999) / 1000)
-                    : std::string("rate limited (HTTP 429)");
+    r.failure = resp.retry_after_ms ? fmt::format("rate limited (HTTP 429, Retry-After {} s)",
+                                                  (*resp.retry_after_ms + 999) / 1000)
+                                    : std::string("rate limited (HTTP 429)");
     return r;
   }
   if (resp.status >= 500) {

@@ -124,10 +124,10 @@ struct TickerResult {
 
 /// What a call's answer means.
 struct CallResult {
-  bool source_ok = true;   // for the breaker: false counts as a failure
-  std::string failure;     // why it failed (for the breaker's log and the tickers)
+  bool source_ok = true;                  // for the breaker: false counts as a failure
+  std::string failure;                    // why it failed (for the breaker's log and the tickers)
   std::optional<int64_t> retry_after_ms;  // the source said when to come back
-  bool retryable = false;  // the same call may succeed if repeated (transport, 5xx)
+  bool retryable = false;                 // the same call may succeed if repeated (transport, 5xx)
   /// For the call's tickers that neither `results` nor `follow_up` covers:
   /// kFailed or kRateLimited when the whole call failed.
   FetchOutcome outcome = FetchOutcome::kOk;

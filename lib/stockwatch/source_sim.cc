@@ -14,9 +14,7 @@ uint64_t SplitMix64(uint64_t& state) {
 }
 
 /// Uniform in [0, 1).
-double Uniform(uint64_t& state) {
-  return static_cast<double>(SplitMix64(state) >> 11) * 0x1.0p-53;
-}
+double Uniform(uint64_t& state) { return static_cast<double>(SplitMix64(state) >> 11) * 0x1.0p-53; }
 
 /// Standard normal (Box-Muller).
 double Gaussian(uint64_t& state) {

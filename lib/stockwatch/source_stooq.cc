@@ -195,11 +195,16 @@ std::vector<StooqRow> ParseStooqCsv(std::string_view body) {
   for (size_t i = 0; i < header.size(); ++i) {
     std::string h = Lower(TrimCr(header[i]));
     int idx = static_cast<int>(i);
-    if (h == "symbol") col_symbol = idx;
-    else if (h == "date") col_date = idx;
-    else if (h == "time") col_time = idx;
-    else if (h == "close") col_close = idx;
-    else if (h == "volume") col_volume = idx;
+    if (h == "symbol")
+      col_symbol = idx;
+    else if (h == "date")
+      col_date = idx;
+    else if (h == "time")
+      col_time = idx;
+    else if (h == "close")
+      col_close = idx;
+    else if (h == "volume")
+      col_volume = idx;
   }
   if (col_symbol < 0 || col_date < 0 || col_close < 0) {
     std::string first(lines[0].substr(0, 80));
@@ -241,7 +246,8 @@ std::optional<TimeMs> WarsawToUtc(std::string_view date, std::string_view time) 
   if (date.size() != 10 || time.size() != 8) return std::nullopt;
   auto local = ParseRfc3339(fmt::format("{}T{}Z", date, time));
   if (!local) return std::nullopt;
-  int year = (date[0] - '0') * 1000 + (date[1] - '0') * 100 + (date[2] - '0') * 10 + (date[3] - '0');
+  int year =
+      (date[0] - '0') * 1000 + (date[1] - '0') * 100 + (date[2] - '0') * 10 + (date[3] - '0');
   TimeMs summer_start = EuChange(year, 3), summer_end = EuChange(year, 10);
   TimeMs as_summer = *local - 2 * 3'600'000;  // CEST = UTC+2
   if (as_summer >= summer_start && as_summer < summer_end) return as_summer;

@@ -31,7 +31,8 @@ simdjson::dom::parser& Parser() {
 element ParseOrThrow(std::string_view body, std::string_view what) {
   element doc;
   auto err = Parser().parse(body.data(), body.size()).get(doc);
-  if (err != SUCCESS) throw DataError(fmt::format("{}: not JSON ({})", what, simdjson::error_message(err)));
+  if (err != SUCCESS)
+    throw DataError(fmt::format("{}: not JSON ({})", what, simdjson::error_message(err)));
   return doc;
 }
 
@@ -190,8 +191,8 @@ class YahooSource : public HttpQuoteSource {
     SourceCall c;
     c.tickers = std::move(tickers);
     c.kind = kSpark;
-    c.request = Request(opts_.base_url + "/v7/finance/spark?symbols=" + symbols +
-                        "&range=1d&interval=5m");
+    c.request =
+        Request(opts_.base_url + "/v7/finance/spark?symbols=" + symbols + "&range=1d&interval=5m");
     return c;
   }
 
@@ -223,10 +224,10 @@ class YahooSource : public HttpQuoteSource {
     } else if (resp.status >= 400 && resp.status < 500) {
       // The source answered; the ticker is the problem.
       tr.outcome = FetchOutcome::kUnknown;
-      tr.error = resp.status == 404
-                     ? fmt::format("unknown ticker (yahoo: {})", detail.empty() ? "not found" : detail)
-                     : fmt::format("rejected by yahoo (HTTP {}{}{})", resp.status,
-                                   detail.empty() ? "" : ": ", detail);
+      tr.error = resp.status == 404 ? fmt::format("unknown ticker (yahoo: {})",
+                                                  detail.empty() ? "not found" : detail)
+                                    : fmt::format("rejected by yahoo (HTTP {}{}{})", resp.status,
+                                                  detail.empty() ? "" : ": ", detail);
     } else {
       r.source_ok = false;
       r.outcome = FetchOutcome::kFailed;

@@ -150,8 +150,9 @@ class MiniServer {
         out = "{\"error\":\"no\"}";
         extra = "Content-Type: application/json\r\n";
       }
-      std::string resp = "HTTP/1.1 " + status + "\r\nContent-Length: " +
-                         std::to_string(out.size()) + "\r\n" + extra + "\r\n" + out;
+      std::string resp = "HTTP/1.1 " + status +
+                         "\r\nContent-Length: " + std::to_string(out.size()) + "\r\n" + extra +
+                         "\r\n" + out;
       if (write(fd, resp.data(), resp.size()) < 0 || close_after) break;
     }
     close(fd);

@@ -58,7 +58,8 @@ TEST_CASE("Stooq CSV: N/D rows for unknown symbols") {
 
 TEST_CASE("Stooq CSV: not CSV, bad numbers, the daily limit") {
   CHECK_THROWS_AS(stockwatch::ParseStooqCsv(""), stockwatch::DataError);
-  CHECK_THROWS_AS(stockwatch::ParseStooqCsv("<html><body>Error</body></html>"), stockwatch::DataError);
+  CHECK_THROWS_AS(stockwatch::ParseStooqCsv("<html><body>Error</body></html>"),
+                  stockwatch::DataError);
   CHECK_THROWS_AS(stockwatch::ParseStooqCsv("Symbol,Date,Time,Open,High,Low,Close,Volume\n"
                                             "AAPL.US,2025-06-13,22:00:10,1,2,3,abc,5\n"),
                   stockwatch::DataError);
@@ -66,7 +67,8 @@ TEST_CASE("Stooq CSV: not CSV, bad numbers, the daily limit") {
   CHECK_FALSE(stockwatch::StooqLimitReached(Fixture("stooq_quote_aapl_msft.csv")));
   // Windows line ends and a missing volume (indices, currencies).
   auto rows = stockwatch::ParseStooqCsv(
-      "Symbol,Date,Time,Open,High,Low,Close,Volume\r\nEURUSD,2025-01-15,10:30:00,1,1,1,1.0301,\r\n");
+      "Symbol,Date,Time,Open,High,Low,Close,Volume\r\nEURUSD,2025-01-15,10:30:00,1,1,1,1.0301,"
+      "\r\n");
   REQUIRE(rows.size() == 1);
   CHECK_FALSE(rows[0].volume.has_value());
   CHECK(stockwatch::FormatRfc3339(rows[0].ts) == "2025-01-15T09:30:00Z");

@@ -92,14 +92,19 @@ TEST_CASE("Yahoo chart: the 404 payload has no quote and names the error") {
 }
 
 TEST_CASE("Yahoo chart: bodies that are not charts") {
-  CHECK_THROWS_AS(stockwatch::ParseYahooChart("Too Many Requests\r\n", "AAPL"), stockwatch::DataError);
-  CHECK_THROWS_AS(stockwatch::ParseYahooChart("<html>consent</html>", "AAPL"), stockwatch::DataError);
-  CHECK_THROWS_AS(stockwatch::ParseYahooChart("{\"quoteResponse\":{}}", "AAPL"), stockwatch::DataError);
+  CHECK_THROWS_AS(stockwatch::ParseYahooChart("Too Many Requests\r\n", "AAPL"),
+                  stockwatch::DataError);
+  CHECK_THROWS_AS(stockwatch::ParseYahooChart("<html>consent</html>", "AAPL"),
+                  stockwatch::DataError);
+  CHECK_THROWS_AS(stockwatch::ParseYahooChart("{\"quoteResponse\":{}}", "AAPL"),
+                  stockwatch::DataError);
   CHECK(stockwatch::ParseYahooError("Too Many Requests\r\n").empty());
-  CHECK(stockwatch::ParseYahooError(R"({"finance":{"result":null,"error":{"code":"Unauthorized","description":"Invalid Crumb"}}})") ==
-        "Invalid Crumb");
-  CHECK(stockwatch::ParseYahooError(R"({"chart":{"result":null,"error":{"code":"Bad Request"}}})") ==
-        "Bad Request");
+  CHECK(
+      stockwatch::ParseYahooError(
+          R"({"finance":{"result":null,"error":{"code":"Unauthorized","description":"Invalid Crumb"}}})") ==
+      "Invalid Crumb");
+  CHECK(stockwatch::ParseYahooError(
+            R"({"chart":{"result":null,"error":{"code":"Bad Request"}}})") == "Bad Request");
 }
 
 TEST_CASE("Yahoo spark: v7 shape (fixture)") {
@@ -136,8 +141,9 @@ TEST_CASE("Yahoo spark: nulls and missing symbols") {
   CHECK(stockwatch::ParseYahooSpark(R"({"spark":{"result":null,"error":null}})").empty());
   CHECK_THROWS_AS(stockwatch::ParseYahooSpark("[1,2]"), stockwatch::DataError);
   CHECK_THROWS_AS(stockwatch::ParseYahooSpark(R"({"AAPL":[1]})"), stockwatch::DataError);
-  CHECK_THROWS_AS(stockwatch::ParseYahooSpark(R"({"finance":{"error":{"description":"Invalid Crumb"}}})"),
-                  stockwatch::DataError);
+  CHECK_THROWS_AS(
+      stockwatch::ParseYahooSpark(R"({"finance":{"error":{"description":"Invalid Crumb"}}})"),
+      stockwatch::DataError);
 }
 
 TEST_CASE("Yahoo source: plans chart calls per ticker, spark batches where it pays") {
@@ -178,10 +184,15 @@ TEST_CASE("Yahoo source: chart answers") {
   CHECK(nf.results[0].outcome == FetchOutcome::kUnknown);
   CHECK(nf.results[0].error == "unknown ticker (yahoo: No data found, symbol may be delisted)");
 
-  auto bad = y->Interpret(call, Resp(400, R"({"chart":{"result":null,"error":{"code":"Bad Request","description":"Invalid input - interval=7m is not supported"}}})"));
+  auto bad = y->Interpret(
+      call,
+      Resp(
+          400,
+          R"({"chart":{"result":null,"error":{"code":"Bad Request","description":"Invalid input - interval=7m is not supported"}}})"));
   REQUIRE(bad.results.size() == 1);
   CHECK(bad.results[0].outcome == FetchOutcome::kUnknown);
-  CHECK(bad.results[0].error.find("Invalid input - interval=7m is not supported") != std::string::npos);
+  CHECK(bad.results[0].error.find("Invalid input - interval=7m is not supported") !=
+        std::string::npos);
 
   auto throttled = y->Interpret(call, Resp(429, "Too Many Requests\r\n"));
   CHECK_FALSE(throttled.source_ok);
@@ -215,7 +226,9 @@ TEST_CASE("Yahoo source: chart answers") {
   CHECK_FALSE(garbage.source_ok);
   CHECK(garbage.outcome == FetchOutcome::kFailed);
 
-  auto refused = y->Interpret(call, Resp(401, R"({"finance":{"error":{"code":"Unauthorized","description":"Invalid Crumb"}}})"));
+  auto refused = y->Interpret(
+      call,
+      Resp(401, R"({"finance":{"error":{"code":"Unauthorized","description":"Invalid Crumb"}}})"));
   CHECK_FALSE(refused.source_ok);
   CHECK(refused.failure == "refused (HTTP 401): Invalid Crumb");
 }
@@ -234,7 +247,8 @@ TEST_CASE("Yahoo source: spark answers; what a batch leaves out is asked per tic
   CHECK(r.follow_up[0].request.url.find("/v8/finance/chart/ZZZZ?") != std::string::npos);
 
   // 404: none known; each is asked through the chart API; spark stays on.
-  auto nf = y->Interpret(call, Resp(404, R"({"spark":{"result":null,"error":{"code":"Not Found"}}})"));
+  auto nf =
+      y->Interpret(call, Resp(404, R"({"spark":{"result":null,"error":{"code":"Not Found"}}})"));
   CHECK(nf.follow_up.size() == 3);
   CHECK(y->Plan({"A", "B"}).at(0).request.url.find("/v7/finance/spark") != std::string::npos);
 

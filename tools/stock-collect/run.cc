@@ -29,8 +29,8 @@ void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
   app.add_option("--tickers", o.tickers,
                  "Tickers A,B (or - for one per line on stdin); default: every watched ticker");
   auto* once = app.add_flag("--once", f.once, "Run one cycle and exit (the default; for cron)");
-  auto* every = app.add_option("--every", f.every,
-                               "Run a cycle every DURATION until SIGTERM (for systemd)");
+  auto* every =
+      app.add_option("--every", f.every, "Run a cycle every DURATION until SIGTERM (for systemd)");
   once->excludes(every);
   app.add_option("--count", o.count, "Stop after N cycles (sim: N quotes per ticker)");
   app.add_option("-j,--jobs", o.jobs, "Requests in flight at once")->capture_default_str();
@@ -38,8 +38,7 @@ void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
       ->capture_default_str();
   app.add_option("--slow-call", f.slow_call,
                  "A successful call slower than DURATION counts as a breaker failure");
-  app.add_option("--retries", o.retries,
-                 "Extra attempts after a transport error, timeout or 5xx")
+  app.add_option("--retries", o.retries, "Extra attempts after a transport error, timeout or 5xx")
       ->capture_default_str();
   app.add_flag("--no-batch", f.no_batch, "One request per ticker (Yahoo chart API), no batches");
   app.add_option("--batch-size", o.batch_size, "Tickers per batched request (Yahoo spark, Stooq)")
@@ -54,7 +53,8 @@ void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
   app.add_option("--seed", o.seed, "sim: random seed")->capture_default_str();
   app.add_option("--sim-step", f.sim_step, "sim: time between back-to-back cycles' quotes")
       ->capture_default_str();
-  app.add_option("--sim-start", f.sim_start, "sim: RFC 3339 time of the first quotes (default: now)");
+  app.add_option("--sim-start", f.sim_start,
+                 "sim: RFC 3339 time of the first quotes (default: now)");
   app.add_option("--pace", o.pace,
                  "replay: replay at SPEED times the recorded pace (1 = real time; 0 = at once)");
 }
