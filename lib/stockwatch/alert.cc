@@ -80,9 +80,13 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
   // Identity is (email, ticker); of duplicates the later one wins.
   std::vector<uint32_t> order(watches.size());
   std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+  auto by_key_less = [&](uint32_t a, uint32_t b) {
     return CompareKey(watches[a], watches[b].email, watches[b].ticker) < 0;
-  });
+  };
+  // The store lists watches by (email, ticker) already.
+  if (!std::is_sorted(order.begin(), order.end(), by_key_less)) {
+    std::stable_sort(order.begin(), order.end(), by_key_less);
+  }
   std::vector<bool> keep(watches.size(), true);
   for (size_t k = 0; k + 1 < order.size(); ++k) {
     if (CompareKey(watches[order[k]], watches[order[k + 1]].email, watches[order[k + 1]].ticker) ==
@@ -378,11 +382,20 @@ void AlertEngine::CheckEdge(TickerSlot& t, double price, TimeMs ts) {
     const double lo = std::min(price, t.prev), hi = std::max(price, t.prev);
     const double* v = values_.data() + t.begin;
     const uint32_t* w = owners_.data() + t.begin;
+    // The candidates' slots are scattered: fetch a few ahead of their turn.
+    auto evaluate_range = [&](size_t from, size_t to) {
+      constexpr size_t kAhead = 8;
+      for (size_t k = from; k < std::min(to, from + kAhead); ++k) __builtin_prefetch(&slots_[w[k]]);
+      for (size_t k = from; k < to; ++k) {
+        if (k + kAhead < to) __builtin_prefetch(&slots_[w[k + kAhead]]);
+        Evaluate(w[k], price, ts);
+      }
+    };
     // "p < v" (and "p >= v") flips between lo and hi iff lo < v <= hi.
     auto open_closed = [&](uint32_t n) {
       const double* b = std::upper_bound(v, v + n, lo);
       const double* e = std::upper_bound(b, v + n, hi);
-      for (const double* k = b; k < e; ++k) Evaluate(w[k - v], price, ts);
+      evaluate_range(static_cast<size_t>(b - v), static_cast<size_t>(e - v));
       v += n;
       w += n;
     };
@@ -390,7 +403,7 @@ void AlertEngine::CheckEdge(TickerSlot& t, double price, TimeMs ts) {
     auto closed_open = [&](uint32_t n) {
       const double* b = std::lower_bound(v, v + n, lo);
       const double* e = std::lower_bound(b, v + n, hi);
-      for (const double* k = b; k < e; ++k) Evaluate(w[k - v], price, ts);
+      evaluate_range(static_cast<size_t>(b - v), static_cast<size_t>(e - v));
       v += n;
       w += n;
     };
@@ -459,6 +472,8 @@ QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
     std::sort(fired_.begin(), fired_.end(),
               [](const Fired& a, const Fired& b) { return a.watch < b.watch; });
   }
+  // FillAlert() reads these next: start the cache misses now, together.
+  for (const Fired& f : fired_) __builtin_prefetch(&watches_[f.watch]);
   return QuoteOutcome::kChecked;
 }
 
@@ -477,12 +492,22 @@ void AlertEngine::FillAlert(const Fired& f, const Quote& q, Alert& out) const {
 }
 
 void AlertEngine::TakeChangedStates(std::vector<WatchState>& out) {
-  for (uint32_t i : changed_) {
-    Slot& s = slots_[i];
+  out.resize(changed_.size());
+  for (size_t k = 0; k < changed_.size(); ++k) {
+    Slot& s = slots_[changed_[k]];
     s.changed = false;
-    const Watch& w = watches_[i];
-    out.push_back({w.email, w.ticker, s.state, s.state_ts});
+    const Watch& w = watches_[changed_[k]];
+    WatchState& st = out[k];
+    st.email.assign(w.email);
+    st.ticker.assign(w.ticker);
+    st.state = s.state;
+    st.ts = s.state_ts;
   }
+  changed_.clear();
+}
+
+void AlertEngine::DiscardChangedStates() {
+  for (uint32_t i : changed_) slots_[i].changed = false;
   changed_.clear();
 }
 

@@ -99,9 +99,12 @@ class AlertEngine {
   /// Fills `out` (reusing its strings) with the alert record for `f` on `q`.
   void FillAlert(const Fired& f, const Quote& q, Alert& out) const;
 
-  /// Appends the states changed since the last call (by quotes or by
-  /// SetWatches) and forgets them. Level mode keeps no states.
+  /// Replaces the content of `out` (reusing its elements' strings) with the
+  /// states changed since the last call (by quotes or by SetWatches), and
+  /// forgets them. Level mode keeps no states.
   void TakeChangedStates(std::vector<WatchState>& out);
+  /// Forgets the changed states without copying them (nowhere to save them).
+  void DiscardChangedStates();
   bool has_changed_states() const { return !changed_.empty(); }
   /// Appends every state set by a quote so far (ts != 0), in watch order.
   void SnapshotStates(std::vector<WatchState>& out) const;

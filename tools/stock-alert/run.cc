@@ -93,13 +93,7 @@ class StateKeeper {
 class NoStates final : public StateKeeper {
  public:
   std::vector<WatchState> Load(const AlertEngine&) override { return {}; }
-  void Save(AlertEngine& engine, bool) override {
-    scratch_.clear();
-    engine.TakeChangedStates(scratch_);
-  }
-
- private:
-  std::vector<WatchState> scratch_;
+  void Save(AlertEngine& engine, bool) override { engine.DiscardChangedStates(); }
 };
 
 /// The store's watch_states (Commands::SaveWatchStates): only what changed.
@@ -110,7 +104,6 @@ class StoreStates final : public StateKeeper {
     return store_.queries().WatchStates();
   }
   void Save(AlertEngine& engine, bool) override {
-    changed_.clear();
     engine.TakeChangedStates(changed_);
     if (changed_.empty()) return;
     store_.commands().SaveWatchStates(changed_);
@@ -134,8 +127,7 @@ class FileStates final : public StateKeeper {
   }
   void Save(AlertEngine& engine, bool final) override {
     if (engine.has_changed_states()) {
-      scratch_.clear();
-      engine.TakeChangedStates(scratch_);
+      engine.DiscardChangedStates();  // the whole state is written
       dirty_ = true;
     }
     if (!dirty_) return;
@@ -152,7 +144,6 @@ class FileStates final : public StateKeeper {
   bool every_checkpoint_;
   bool dirty_ = false;
   TimeMs last_write_ = 0;
-  std::vector<WatchState> scratch_;
 };
 
 // ---------------------------------------------------------------- the loop
