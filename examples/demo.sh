@@ -59,9 +59,6 @@ step jq -c '{alert_id, channel, status}' "$demo/deliveries.jsonl"
 note "Edge-triggered: the same day again stores nothing new and alerts nobody twice"
 pipe "stock-collect --source replay:$here/quotes-sample.jsonl | stock-alert | wc -l"
 
-note "A simulated feed (seeded random walk) as JSON lines, not stored"
-step stock-collect --source sim --seed 7 --tickers AAPL,MSFT --count 3 --no-store
-
 note "The last stored value and averages: from the database, never a live fetch"
 step stockctl quote last AAPL
 step stockctl quote avg AAPL -n 12
@@ -71,6 +68,10 @@ step stockctl quote history MSFT --limit 5
 note "A chart of the stored prices"
 step stockctl quote history AAPL --plot
 step stockctl quote history BTC-USD --plot --height 8
+
+note "A simulated feed (seeded random walk) continuing the stored history, 30 cycles, same pipeline"
+pipe "stock-collect --source sim --seed 7 --count 30 | stock-alert | stock-notify --to file:/dev/stderr > /dev/null"
+step stockctl quote history AAPL --limit 3
 
 note "user rm removes the user and everything of theirs"
 step stockctl user rm alice@example.com

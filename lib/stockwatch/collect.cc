@@ -301,9 +301,14 @@ class HttpCollector {
 // ------------------------------------------------------------ sim
 
 FetchOutcome SimCycle(SimWalk& walk, const std::vector<std::string>& tickers, TimeMs ts,
-                      StoringSink& out) {
+                      Store* store, StoringSink& out) {
   for (const auto& t : tickers) {
     if (StopRequested() || out.closed()) break;
+    // A ticker with stored history walks on from its last value, so a demo
+    // or a cron-driven simulation looks like the real thing and continues.
+    if (store != nullptr && !walk.Started(t)) {
+      if (std::optional<Quote> last = store->queries().LastQuote(t)) walk.Start(t, last->price);
+    }
     Quote q;
     q.ticker = t;
     q.price = walk.Next(t);
@@ -479,7 +484,9 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
   }
 
   const int64_t cycles = opts.count > 0 ? opts.count : opts.every_ms > 0 ? 0 : 1;
-  const TimeMs sim_base = opts.sim_start.value_or(NowMs());
+  // Back-to-back sim cycles end now rather than run into the future.
+  const TimeMs sim_base =
+      opts.sim_start.value_or(NowMs() - (cycles > 1 ? (cycles - 1) * opts.sim_step_ms : 0));
   TimeMs next_start = NowMs();
   int rc = exitcode::kOk;
   for (int64_t cycle = 0; cycles == 0 || cycle < cycles; ++cycle) {
@@ -493,7 +500,7 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
       // --every each cycle is stamped when it runs (unless --sim-start).
       TimeMs ts =
           opts.every_ms > 0 && !opts.sim_start ? NowMs() : sim_base + cycle * opts.sim_step_ms;
-      worst = SimCycle(*walk, tickers, ts, out);
+      worst = SimCycle(*walk, tickers, ts, store.get(), out);
     } else {
       worst = http->Cycle(tickers, out, diag);
     }

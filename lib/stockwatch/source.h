@@ -86,6 +86,11 @@ class SimWalk {
   /// its starting price, between 5 and 1000). Steps are log-normal with a
   /// 0.5 % standard deviation.
   double Next(const std::string& ticker);
+  /// True once `ticker` has a price (from Next() or Start()).
+  bool Started(const std::string& ticker) const { return walks_.count(ticker) != 0; }
+  /// Starts `ticker`'s walk at `price` (e.g. its last stored value), so the
+  /// next call to Next() takes one step from there. No-op once started.
+  void Start(const std::string& ticker, double price);
 
  private:
   struct Walk {

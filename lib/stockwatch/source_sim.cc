@@ -36,6 +36,13 @@ double Cents(double v) { return std::max(0.01, std::round(v * 100.0) / 100.0); }
 
 }  // namespace
 
+void SimWalk::Start(const std::string& ticker, double price) {
+  auto [it, fresh] = walks_.try_emplace(ticker);
+  if (!fresh) return;
+  it->second.state = seed_ ^ (Fnv1a(ticker) * 0x9E3779B97F4A7C15ULL);
+  it->second.price = Cents(price);
+}
+
 double SimWalk::Next(const std::string& ticker) {
   auto [it, fresh] = walks_.try_emplace(ticker);
   Walk& w = it->second;

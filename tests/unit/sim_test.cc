@@ -52,3 +52,17 @@ TEST_CASE("SimWalk: plausible prices: in cents, positive, small steps") {
     CHECK(moved);
   }
 }
+
+TEST_CASE("SimWalk: Start continues a walk from a given price, once") {
+  stockwatch::SimWalk a(7), b(7);
+  a.Start("AAPL", 190.0);
+  CHECK(a.Started("AAPL"));
+  CHECK_FALSE(b.Started("AAPL"));
+  double p = a.Next("AAPL");
+  CHECK(p > 190.0 * 0.9);
+  CHECK(p < 190.0 * 1.1);
+  a.Start("AAPL", 5.0);  // already started: ignored
+  double q = a.Next("AAPL");
+  CHECK(q > p * 0.9);
+  CHECK(q < p * 1.1);
+}
