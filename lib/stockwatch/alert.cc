@@ -321,6 +321,14 @@ size_t AlertEngine::RestoreStates(std::span<const WatchState> states) {
   return applied;
 }
 
+void AlertEngine::ForgetPrices() {
+  for (TickerCold& c : tickers_) {
+    for (uint32_t i : c.unsettled) slots_[i].unsettled = false;
+    c.unsettled.clear();
+    table_[c.slot].flags &= static_cast<uint8_t>(~(kHasPrev | kUnsettled | kQuiet));
+  }
+}
+
 void AlertEngine::SetState(uint32_t i, BandState b, TimeMs ts) {
   Slot& s = slots_[i];
   s.state = b;

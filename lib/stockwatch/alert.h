@@ -89,6 +89,12 @@ class AlertEngine {
   /// mark states changed. Returns how many states were applied.
   size_t RestoreStates(std::span<const WatchState> states);
 
+  /// Forgets every ticker's previous price (not its newest timestamp), so
+  /// the next quote of each ticker checks all its watches against their
+  /// states. For when the states may have been changed elsewhere (another
+  /// consumer owned the ticker's partition): call before RestoreStates().
+  void ForgetPrices();
+
   /// Checks one validated quote. On kChecked, fired() holds the alerts to
   /// emit, in watch order. A quote older than the newest one seen for its
   /// ticker is kOutOfOrder and changes nothing; an equal ts is checked.

@@ -275,6 +275,22 @@ TEST_CASE("AlertEngine: restore into a running engine re-checks those watches") 
   CHECK(Fire(e, Q("T", 25, 2)) == V{"a@x.io:above"});
 }
 
+TEST_CASE("AlertEngine: ForgetPrices then RestoreStates takes states saved elsewhere") {
+  // Another consumer owned T for a while: it re-armed a and saw b cross.
+  AlertEngine e;
+  e.SetWatches({W("a@x.io", "T", 10, 20), W("b@x.io", "T", 10, 30)});
+  CHECK(Fire(e, Q("T", 25, 1)) == V{"a@x.io:above"});
+  e.ForgetPrices();
+  std::vector<WatchState> elsewhere = {{"a@x.io", "T", BandState::kInside, 5},
+                                       {"b@x.io", "T", BandState::kAbove, 6}};
+  CHECK(e.RestoreStates(elsewhere) == 2);
+  uint64_t before = e.evaluations();
+  CHECK(Fire(e, Q("T", 4, 5)) == V{});  // older than the states: ignored
+  CHECK(Fire(e, Q("T", 31, 7)) == V{"a@x.io:above"});  // a was re-armed; b stays above
+  CHECK(e.evaluations() - before == 2);  // the first quote after ForgetPrices checks them all
+  CHECK(Fire(e, Q("T", 5, 8)) == V{"a@x.io:below", "b@x.io:below"});
+}
+
 TEST_CASE("AlertEngine: a quote visits only the watches whose thresholds it crosses") {
   // 100k watches on one ticker with highs 1000..100999 and lows 0..99999 (step 1):
   // after the first quote, a move across k thresholds checks about k watches.

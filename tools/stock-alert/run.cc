@@ -87,6 +87,8 @@ class StateKeeper {
   /// Persists what changed; called at every checkpoint (before offsets are
   /// committed) and at the end (`final`).
   virtual void Save(AlertEngine& engine, bool final) = 0;
+  /// True when other processes (consumers of the same group) save here too.
+  virtual bool shared() const { return false; }
 };
 
 /// No persistence (`--watches` without `--state`, or level mode).
@@ -109,6 +111,7 @@ class StoreStates final : public StateKeeper {
     store_.commands().SaveWatchStates(changed_);
     log::Debug("saved {} watch state(s) to the store", changed_.size());
   }
+  bool shared() const override { return true; }
 
  private:
   Store& store_;
@@ -236,6 +239,16 @@ int RunStockAlert(const StockAlertOptions& o) {
     outs.push_back(dead_letter.get());
   }
   std::unique_ptr<Source> in = OpenSource(o.stream, o.stream.input);
+  if (edge && states->shared()) {
+    // Kafka: partitions (tickers) that another consumer of the group owned
+    // until now come with the states it saved before its offsets were
+    // committed; ours were saved by the pre-commit hook just before.
+    in->set_on_assign([&] {
+      engine.ForgetPrices();
+      size_t n = engine.RestoreStates(states->Load(engine));
+      log::Info("{}: partitions assigned: reloaded {} watch state(s)", in->name(), n);
+    });
+  }
   Rejecter rejecter(o.stream.program, dead_letter.get(), o.stream.strict,
                     [&](std::string_view msg) { cli::Diag(o.stream.program, msg); });
 
