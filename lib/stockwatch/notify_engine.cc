@@ -191,7 +191,7 @@ struct Notifier::Impl {
     r.raw.assign(raw);
     r.ts = hooks.now();
     if (hooks.on_dead_letter) hooks.on_dead_letter(r);
-    log::Warn("{}:{}: alert {} not delivered ({})", origin.input, origin.line, alert_id, reason);
+    log::Info("{}:{}: alert {} not delivered ({})", origin.input, origin.line, alert_id, reason);
     cs.pending_ids.erase(alert_id);
     Record(cs, alert_id, DeliveryStatus::kFailed, attempts, reason);
   }
@@ -489,8 +489,8 @@ struct Notifier::Impl {
             stats.fatal_exit_code = r.exit_code;
             stats.fatal_error = cs.target->channel + ": " + r.error;
           }
-          log::Error("{}: {}; every alert for this target goes to the dead letter",
-                     cs.target->channel, r.error);
+          log::Error("{}: {} (no more attempts on this target in this run)", cs.target->channel,
+                     r.error);
         }
         FailPending(cs, p, r.error);
         g.queue.pop_front();

@@ -36,7 +36,10 @@ class LockedSink : public Sink {
     std::lock_guard<std::mutex> lock(mu_);
     inner_.Flush();
   }
-  bool closed() const override { return inner_.closed(); }
+  bool closed() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return inner_.closed();
+  }
   const std::string& name() const override { return inner_.name(); }
 
  private:
@@ -303,10 +306,7 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
   const NotifierStats& st = notifier.stats();
   log::Info("{} alerts: {} sent, {} duplicate, {} batched, {} failed ({} messages, {} retries)",
             st.alerts, st.sent, st.duplicate, st.batched, st.failed, st.messages, st.retries);
-  if (st.fatal_exit_code != 0) {
-    diag(st.fatal_error);
-    return st.fatal_exit_code;
-  }
+  if (st.fatal_exit_code != 0) return st.fatal_exit_code;  // the error was logged when it happened
   if (int rc = rejecter.ExitCode(); rc != 0) return rc;
   if (st.failed > 0 && !locked_dl) return exitcode::kUnavailable;
   return exitcode::kOk;
