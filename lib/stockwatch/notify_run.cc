@@ -139,8 +139,9 @@ class Worker {
           TimeMs now = NowMs();
           int64_t sleep = wake_at <= now ? 0 : std::min<int64_t>(wake_at - now, kMaxSleepMs);
           if (!did_ && sleep > 0) {
-            wake_.wait_for(lock, std::chrono::milliseconds(sleep),
-                           [&] { return !inbox_.empty() || stop_ || park_; });
+            wake_.wait_for(lock, std::chrono::milliseconds(sleep), [&] {
+              return (!inbox_.empty() && notifier_.InMemory() < kMaxInMemory) || stop_ || park_;
+            });
           }
           if (stop_) return;
           if (notifier_.InMemory() < kMaxInMemory) jobs.swap(inbox_);
