@@ -315,6 +315,16 @@ class KafkaSink final : public Sink {
 
 // ---------------------------------------------------------------- source
 
+// "0,2,3" (or "none"), for the rebalance log lines.
+std::string PartitionIds(const rd_kafka_topic_partition_list_t* partitions) {
+  std::string s;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(partitions->elems[i].partition);
+  }
+  return s.empty() ? "none" : s;
+}
+
 // Owns an rd_kafka_topic_partition_list_t.
 class PartitionList {
  public:
@@ -527,7 +537,7 @@ class KafkaSource final : public Source {
         log::Warn("{}: assign: {}", name_, rd_kafka_err2str(err));
       }
     }
-    log::Debug("{}: assigned {} partition(s)", name_, partitions->cnt);
+    log::Info("{}: assigned partition(s) {}", name_, PartitionIds(partitions));
     // Their messages are fetched now but only returned by a later poll,
     // so the program reloads its per-key state before it sees any of them.
     if (on_assign_ && partitions->cnt > 0 && !closing_) {
@@ -578,7 +588,7 @@ class KafkaSource final : public Source {
       parts_.clear();
       rd_kafka_assign(rk_, nullptr);
     }
-    log::Debug("{}: revoked {} partition(s)", name_, partitions->cnt);
+    log::Info("{}: revoked partition(s) {}", name_, PartitionIds(partitions));
   }
 
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
