@@ -104,3 +104,38 @@ rand_s() {
   local ms=$((lo + (RANDOM * 32768 + RANDOM) % span))
   printf '%d.%03d' $((ms / 1000)) $((ms % 1000))
 }
+
+# compare_ids TARGET DELIVERED KILL_POS WINDOW: compares the ids in file
+# DELIVERED (in delivery order) with $TMP/expected.ids (sorted) as
+# multisets; 1 (with the differences on stderr) when they differ. A repeat
+# is tolerated only for an id first delivered among the last WINDOW before
+# stock-notify was killed (after KILL_POS deliveries) and once more after.
+compare_ids() {
+  local target=$1 delivered=$2 kill_pos=$3 window=$4
+  awk -v k="$kill_pos" -v w="$window" '
+    { n[$1]++; if (n[$1] == 1) first[$1] = NR; else if (n[$1] == 2) second[$1] = NR }
+    END {
+      for (id in n) {
+        if (n[id] == 2 && first[id] > k - w && first[id] <= k && second[id] > k) {
+          print id > "/dev/stderr"; tolerated++; print id
+        } else {
+          for (i = 0; i < n[id]; i++) print id
+        }
+      }
+    }' "$delivered" 2>"$TMP/$target.tolerated" | LC_ALL=C sort >"$TMP/$target.ids"
+  local tol missing extra unknown
+  tol=$(wc -l <"$TMP/$target.tolerated")
+  [ "$tol" -eq 0 ] || step "$target: $tol alert(s) repeated by the kill of stock-notify (acknowledged, not yet recorded): tolerated"
+  missing=$(LC_ALL=C comm -23 "$TMP/expected.ids" "$TMP/$target.ids" | wc -l)
+  extra=$(LC_ALL=C comm -13 "$TMP/expected.ids" "$TMP/$target.ids" | wc -l)
+  if [ "$missing" -ne 0 ] || [ "$extra" -ne 0 ]; then
+    {
+      echo "$target: $missing expected alert(s) missing, $extra delivered that were not expected (or repeated):"
+      LC_ALL=C comm -23 "$TMP/expected.ids" "$TMP/$target.ids" | head -n 5 | sed 's/^/  missing: /'
+      LC_ALL=C comm -13 "$TMP/expected.ids" "$TMP/$target.ids" | head -n 5 | sed 's/^/  extra:   /'
+      unknown=$(grep -c '^?' "$TMP/$target.ids" || true)
+      [ "$unknown" -eq 0 ] || echo "  ($unknown line(s) match no expected alert at all)"
+    } >&2
+    return 1
+  fi
+}
