@@ -446,7 +446,7 @@ struct Notifier::Impl {
       case SendStatus::kOk: {
         ++stats.messages;
         for (const Alert& a : p.msg.alerts) {
-          commands.RecordDelivery(a.id, cs.target->key, now);
+          commands.RecordDelivery(a.id, cs.target->key, now, a.email);
           cs.pending_ids.erase(a.id);
           Record(cs, a.id, DeliveryStatus::kSent, p.attempts);
         }

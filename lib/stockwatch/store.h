@@ -95,11 +95,8 @@ class Commands {
   virtual void StoreQuotes(std::span<const Quote> quotes) = 0;
   /// Upserts edge-trigger states.
   virtual void SaveWatchStates(std::span<const WatchState> states) = 0;
-  /// Records that alert_id was delivered on channel; false when it already was.
-  virtual bool RecordDelivery(std::string_view alert_id, std::string_view channel,
-                              TimeMs ts) = 0;
-  /// As above, remembering whose alert it was so that RemoveUser deletes the
-  /// record too (R3). Prefer this one. Added by issue 3.
+  /// Records that alert_id (of user `email`) was delivered on channel; false
+  /// when it already was. RemoveUser deletes the user's records (R3).
   virtual bool RecordDelivery(std::string_view alert_id, std::string_view channel,
                               TimeMs ts, std::string_view email) = 0;
   /// Small persistent values (bot update offset, per-user last-sent times).

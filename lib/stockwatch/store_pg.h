@@ -148,7 +148,6 @@ class PgCommands : public Commands {
                   const std::function<Outcome(CommandTx&)>& fn) override;
   void StoreQuotes(std::span<const Quote> quotes) override;
   void SaveWatchStates(std::span<const WatchState> states) override;
-  bool RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts) override;
   bool RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
                       std::string_view email) override;
   void PutValue(std::string_view key, std::string_view value) override;

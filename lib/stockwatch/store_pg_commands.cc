@@ -407,10 +407,6 @@ void PgCommands::SaveWatchStates(std::span<const WatchState> states) {
   });
 }
 
-bool PgCommands::RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts) {
-  return RecordDelivery(alert_id, channel, ts, {});
-}
-
 bool PgCommands::RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
                                 std::string_view email) {
   return conn_.Auto([&](pqxx::transaction_base& tx) {

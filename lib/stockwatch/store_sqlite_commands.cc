@@ -304,11 +304,6 @@ void SqliteCommands::SaveWatchStates(std::span<const WatchState> states) {
   tx.Commit();
 }
 
-bool SqliteCommands::RecordDelivery(std::string_view alert_id, std::string_view channel,
-                                    TimeMs ts) {
-  return RecordDelivery(alert_id, channel, ts, {});
-}
-
 bool SqliteCommands::RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
                                     std::string_view email) {
   std::lock_guard<std::recursive_mutex> lock(db_.mu());

@@ -604,9 +604,9 @@ TEST_CASE("Store: watch states, deliveries, values and the outbox") {
     CHECK(q.WatchStates().empty());
 
     CHECK_FALSE(q.Delivered("id1", "telegram"));
-    CHECK(c.RecordDelivery("id1", "telegram", kT0));
-    CHECK_FALSE(c.RecordDelivery("id1", "telegram", kT0 + 5));
-    CHECK(c.RecordDelivery("id1", "email", kT0));
+    CHECK(c.RecordDelivery("id1", "telegram", kT0, "alice@example.com"));
+    CHECK_FALSE(c.RecordDelivery("id1", "telegram", kT0 + 5, "alice@example.com"));
+    CHECK(c.RecordDelivery("id1", "email", kT0, "alice@example.com"));
     CHECK(q.Delivered("id1", "telegram"));
     CHECK_FALSE(q.Delivered("id2", "telegram"));
 
