@@ -151,7 +151,8 @@ done <"$TMP/watches.txt"
 step "webhook sink"
 $PY "$SW_SRC/tests/services/webhook_sink.py" --port-file "$TMP/hook.port" --log "$TMP/hook.log" \
   2>"$TMP/hook.err" &
-BG_PIDS+=("$!")
+HOOK_PID=$!
+BG_PIDS+=("$HOOK_PID")
 for _ in $(seq 100); do [ -s "$TMP/hook.port" ] && break; sleep 0.1; done
 [ -s "$TMP/hook.port" ] || fail "the webhook sink did not start"
 HOOK="http://127.0.0.1:$(cat "$TMP/hook.port")/hook"
@@ -262,6 +263,8 @@ dump_topic "$QUOTES" "$TMP/topic-quotes.jsonl"
 nq=$(wc -l <"$TMP/topic-quotes.jsonl")
 [ "$nq" -eq "$(topic_size "$QUOTES")" ] || fail "read $nq quotes, the topic holds $(topic_size "$QUOTES")"
 [ "$nq" -ge 400 ] || fail "only $nq quotes on the topic: the collector hardly ran"
+dups=$(jq -r '"\(.ticker) \(.ts)"' "$TMP/topic-quotes.jsonl" | LC_ALL=C sort | uniq -d | wc -l)
+[ "$dups" -eq 0 ] || fail "$dups quote(s) twice on $QUOTES: the idempotent producer repeated them"
 "$SW_BIN/stock-alert" --watches "$TMP/watches.jsonl" --state "$TMP/fresh.state" \
   <"$TMP/topic-quotes.jsonl" >"$TMP/expected.jsonl" 2>"$TMP/offline.err" ||
   fail "offline stock-alert failed: $(cat "$TMP/offline.err")"
@@ -334,4 +337,6 @@ for s in alert1 alert2; do
   step "  $s (run ${RUNS[$s]}): $n quote(s)"
 done
 
+kill -TERM "$HOOK_PID" 2>/dev/null || true
+wait "$HOOK_PID" 2>/dev/null || true
 echo "PASS: $TEST_NAME ($nq quotes, $ne alerts, seed $SEED)"
