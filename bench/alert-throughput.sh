@@ -25,6 +25,7 @@ if [ ! -s "$S/quotes.jsonl" ] || [ "$(wc -l < "$S/quotes.jsonl")" -ne $QUOTES ];
 fi
 head -n "$JQ_LINES" "$S/quotes.jsonl" > "$S/quotes-jq.jsonl"
 
+load0=$(cut -d' ' -f1 /proc/loadavg)
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # run NAME CMD...: RUNS runs; records the median wall time and max RSS, and
 # the median in-loop time that stock-alert -v reports ("read for X s").
@@ -60,12 +61,12 @@ jq_alerts=$(wc -l < "$D/out")
 # The same band test by stock-alert on the prefix, for a sanity check of the jq filter.
 sa_alerts=$("$B/stock-alert" -q --watches "$S/watches.jsonl" --mode level -i "$S/quotes-jq.jsonl" | wc -l)
 
-rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.2f", n / t / 1e6; else print "-" }'; }
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.3f", n / t / 1e6; else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
 jq_rate=$(rate "$JQ_LINES" "${wall[jq]}")
 parse_rate=$(rate $QUOTES "${wall[parse]}")
 echo "2M quotes (10k tickers, $(du -m "$S/quotes.jsonl" | cut -f1) MB) against 100k watches; file in, file out;"
-echo "median of $RUNS runs (jq: 1 run on the first $JQ_LINES lines); $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg) at the end."
+echo "median of $RUNS runs (jq: 1 run on the first $JQ_LINES lines); $(nproc) cores, load $load0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end."
 echo
 echo "| what | wall s | M quotes/s (wall) | M quotes/s (read loop) | alerts | max RSS MB | x jq | % of parse-only |"
 echo "|---|---|---|---|---|---|---|---|"

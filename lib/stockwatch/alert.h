@@ -4,11 +4,14 @@
 /// optional hysteresis, and the edge states that survive restarts.
 /// Pure logic: no I/O, no clock, no logging.
 ///
-/// Cost per quote: O(log n + c) for the quote's ticker, where n is the
-/// number of watches on that ticker and c the number of watches whose state
-/// changes (alerts fired plus re-arms); watches that neither fire nor re-arm
-/// are never visited. The first quote of a ticker after SetWatches() on a
-/// fresh engine (no previous price) visits every watch of that ticker once.
+/// Cost per quote: one hash probe into a cache-line-per-ticker table, then
+/// O(log n + c) for the quote's ticker, where n is the number of watches on
+/// that ticker and c the number of watches whose state changes (alerts
+/// fired plus re-arms; level mode: alerts fired). Watches that neither fire
+/// nor re-arm are never visited, and a quote that crosses no threshold reads
+/// nothing beyond its ticker's cache line. The first quote of a ticker with
+/// no previous price (fresh engine, ForgetPrices()) visits every watch of
+/// that ticker once; SetWatches() costs O(N log N) for N watches.
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -65,6 +68,7 @@ struct WatchDiff {
 ///   if (e.OnQuote(q) == QuoteOutcome::kChecked)
 ///     for (const Fired& f : e.fired()) { e.FillAlert(f, q, alert); ... }
 ///   e.TakeChangedStates(changed);  // at checkpoints: save them
+/// A quote that fires k watches also costs O(k log k) to list them in watch order.
 class AlertEngine {
  public:
   /// Throws Error(64) when hysteresis_pct is negative, not finite, >= 100,

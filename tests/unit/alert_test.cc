@@ -285,7 +285,7 @@ TEST_CASE("AlertEngine: ForgetPrices then RestoreStates takes states saved elsew
                                        {"b@x.io", "T", BandState::kAbove, 6}};
   CHECK(e.RestoreStates(elsewhere) == 2);
   uint64_t before = e.evaluations();
-  CHECK(Fire(e, Q("T", 4, 5)) == V{});  // older than the states: ignored
+  CHECK(Fire(e, Q("T", 4, 5)) == V{});                 // older than the states: ignored
   CHECK(Fire(e, Q("T", 31, 7)) == V{"a@x.io:above"});  // a was re-armed; b stays above
   CHECK(e.evaluations() - before == 2);  // the first quote after ForgetPrices checks them all
   CHECK(Fire(e, Q("T", 5, 8)) == V{"a@x.io:below", "b@x.io:below"});
