@@ -48,6 +48,7 @@ parse_loop=$(awk '{print $3}' "$D/out")
 run edge "$B/stock-alert" -v --watches "$S/watches.jsonl" -i "$S/quotes.jsonl" -o "$S/alerts-edge.jsonl"
 run hyst "$B/stock-alert" -v --watches "$S/watches.jsonl" --hysteresis 1 -i "$S/quotes.jsonl" -o "$S/alerts-hyst.jsonl"
 run level "$B/stock-alert" -v --watches "$S/watches.jsonl" --mode level -i "$S/quotes.jsonl" -o "$S/alerts-level.jsonl"
+# shellcheck disable=SC2016  # a jq program, not shell
 JQ_FILTER='. as $q | $w[0][$q.ticker] // empty | .[]
   | if (.[1] != null and $q.price > .[1]) then
       {type:"alert", email:.[2], ticker:$q.ticker, condition:"above", price:$q.price, threshold:.[1], ts:$q.ts}
@@ -71,17 +72,17 @@ echo
 echo "| what | wall s | M quotes/s (wall) | M quotes/s (read loop) | alerts | max RSS MB | x jq | % of parse-only |"
 echo "|---|---|---|---|---|---|---|---|"
 printf "| parse only (RecordParser, same reader) | %s | %s | %s | - | %d | %s | 100 |\n" \
-  "${wall[parse]}" "$parse_rate" "$(rate $QUOTES "$parse_loop")" $(( ${rss[parse]} / 1024 )) \
+  "${wall[parse]}" "$parse_rate" "$(rate $QUOTES "$parse_loop")" $(( rss[parse] / 1024 )) \
   "$(ratio "$parse_rate" "$jq_rate")"
 for m in edge hyst level; do
   case $m in edge) label="stock-alert (edge)";; hyst) label="stock-alert --hysteresis 1";; level) label="stock-alert --mode level";; esac
   r=$(rate $QUOTES "${wall[$m]}")
   printf "| %s | %s | %s | %s | %s | %d | %s | %s |\n" "$label" "${wall[$m]}" "$r" "$(rate $QUOTES "${loop[$m]}")" \
-    "$(wc -l < "$S/alerts-$m.jsonl")" $(( ${rss[$m]} / 1024 )) "$(ratio "$r" "$jq_rate")" \
+    "$(wc -l < "$S/alerts-$m.jsonl")" $(( rss[$m] / 1024 )) "$(ratio "$r" "$jq_rate")" \
     "$(awk -v a="$r" -v b="$parse_rate" 'BEGIN { printf "%.0f", 100 * a / b }')"
 done
 printf "| jq 1.6 (same band test, lookup object) | %s | %s | - | %s | %d | 1 | %s |\n" "${wall[jq]}" "$jq_rate" \
-  "$jq_alerts" $(( ${rss[jq]} / 1024 )) "$(awk -v a="$jq_rate" -v b="$parse_rate" 'BEGIN { printf "%.1f", 100 * a / b }')"
+  "$jq_alerts" $(( rss[jq] / 1024 )) "$(awk -v a="$jq_rate" -v b="$parse_rate" 'BEGIN { printf "%.1f", 100 * a / b }')"
 echo
 echo "Wall time includes start-up (reading the 100k watches); the read-loop rate is what"
 echo "stock-alert -v reports for the quote loop alone. jq and stock-alert --mode level agree"
