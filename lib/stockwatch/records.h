@@ -130,8 +130,9 @@ struct AnyRecord {
   Watch watch;
 };
 
-/// Parses JSON lines into records (simdjson on-demand: the hot path of every
-/// stream program). Not thread-safe; keep one per thread.
+/// Parses JSON lines into records (simdjson's DOM parser, whose kernels are
+/// picked at run time: the hot path of every stream program). Not
+/// thread-safe; keep one per thread.
 class RecordParser {
  public:
   RecordParser();

@@ -1,6 +1,7 @@
 #pragma once
 /// Internals shared by the store backends (not part of the public API).
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,12 @@ std::unique_ptr<Store> OpenPostgres(const std::string& masked_url, const std::st
 
 /// The message of an unreachable database: "database unavailable: URL: why".
 std::string UnavailableMessage(std::string_view masked_url, std::string_view why);
+
+/// Which saved edge states a band edit makes stale: bit 1 when `high`
+/// changed (a saved "above" no longer holds), bit 2 when `low` changed.
+inline int StaleStateMask(const std::optional<double>& old_low, const std::optional<double>& old_high,
+                          const std::optional<double>& new_low, const std::optional<double>& new_high) {
+  return (old_high != new_high ? 1 : 0) | (old_low != new_low ? 2 : 0);
+}
 
 }  // namespace stockwatch::store_internal

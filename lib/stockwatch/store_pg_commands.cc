@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "stockwatch/records.h"
+#include "stockwatch/store_internal.h"
 #include "stockwatch/store_pg.h"
 
 namespace stockwatch::pg {
@@ -163,14 +164,24 @@ class PgCommandTx : public CommandTx {
       if (!UserExists(c_, tx, email)) ThrowNoSuchUser(email);
       throw DataError("ticker: no such watch: " + email + " " + ticker);
     }
-    std::optional<double> cur_low = Opt<double>(r[0][0]);
-    std::optional<double> cur_high = Opt<double>(r[0][1]);
+    const std::optional<double> old_low = Opt<double>(r[0][0]);
+    const std::optional<double> old_high = Opt<double>(r[0][1]);
+    std::optional<double> cur_low = old_low, cur_high = old_high;
     if (low) cur_low = *low;
     if (high) cur_high = *high;
     ValidateBand(cur_low, cur_high);
     c_.Run(tx, "watch_update",
            "UPDATE watches SET low = $1, high = $2 WHERE email = $3 AND ticker = $4", cur_low,
            cur_high, email, ticker);
+    // A saved edge state is about the bound that set it: once that bound
+    // changes, the watch is re-armed (what a running stock-alert does too).
+    const int stale = store_internal::StaleStateMask(old_low, old_high, cur_low, cur_high);
+    if (stale != 0) {
+      c_.Run(tx, "watch_state_rearm",
+             "DELETE FROM watch_states WHERE email = $1 AND ticker = $2 AND "
+             "((state = 1 AND ($3::int & 1) <> 0) OR (state = 2 AND ($3::int & 2) <> 0))",
+             email, ticker, stale);
+    }
     BumpWatchesVersion(c_, tx);
   }
 

@@ -4,6 +4,7 @@
 
 #include "stockwatch/error.h"
 #include "stockwatch/records.h"
+#include "stockwatch/store_internal.h"
 #include "stockwatch/store_sqlite.h"
 
 namespace stockwatch::sqlite {
@@ -126,7 +127,7 @@ class SqliteCommandTx : public CommandTx {
                 std::optional<std::optional<double>> high) override {
     const std::string email = NormalizeEmail(email_in);
     const std::string ticker = NormalizeTicker(ticker_in);
-    std::optional<double> cur_low, cur_high;
+    std::optional<double> cur_low, cur_high, old_low, old_high;
     {
       Stmt s = db_.Prepare("SELECT low, high FROM watches WHERE email = ? AND ticker = ?");
       s.Text(1, email).Text(2, ticker);
@@ -134,8 +135,8 @@ class SqliteCommandTx : public CommandTx {
         if (!UserExists(db_, email)) ThrowNoSuchUser(email);
         throw DataError("ticker: no such watch: " + email + " " + ticker);
       }
-      cur_low = s.ColOptDouble(0);
-      cur_high = s.ColOptDouble(1);
+      old_low = cur_low = s.ColOptDouble(0);
+      old_high = cur_high = s.ColOptDouble(1);
     }
     if (low) cur_low = *low;
     if (high) cur_high = *high;
@@ -146,6 +147,18 @@ class SqliteCommandTx : public CommandTx {
         .Text(3, email)
         .Text(4, ticker)
         .Run();
+    // A saved edge state is about the bound that set it: once that bound
+    // changes, the watch is re-armed (what a running stock-alert does too).
+    int stale = store_internal::StaleStateMask(old_low, old_high, cur_low, cur_high);
+    if (stale != 0) {
+      db_.Prepare("DELETE FROM watch_states WHERE email = ? AND ticker = ? AND "
+                  "((state = 1 AND ? & 1) OR (state = 2 AND ? & 2))")
+          .Text(1, email)
+          .Text(2, ticker)
+          .Int(3, stale)
+          .Int(4, stale)
+          .Run();
+    }
     BumpWatchesVersion(db_);
   }
 

@@ -4,11 +4,7 @@
 # nothing is missed and nothing but exact duplicates (same id) is repeated.
 # Needs STOCKWATCH_TEST_BROKERS (a mock cluster; `make test` starts one).
 source "$(dirname "$0")/../lib/common.sh"
-if [ -z "${STOCKWATCH_TEST_BROKERS:-}" ]; then
-  echo "# STOCKWATCH_TEST_BROKERS is not set: nothing to test here (make test sets it)"
-  finish
-  exit 0
-fi
+require_env STOCKWATCH_TEST_BROKERS
 BS=$STOCKWATCH_TEST_BROKERS
 GX=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 id="$(date +%s%N)-$$"

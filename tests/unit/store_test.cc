@@ -599,7 +599,24 @@ TEST_CASE("Store: watch states, deliveries, values and the outbox") {
     REQUIRE(states.size() == 1);
     CHECK(states[0].state == sw::BandState::kInside);
     CHECK(states[0].ts == kT0 + 1);
+    // Editing the bound that set a state re-arms the watch; the other bound does not.
+    st[0].state = sw::BandState::kAbove;
+    st[0].ts = kT0 + 2;
+    c.SaveWatchStates(std::span(st).first(1));
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.SetWatch("alice@example.com", "AAPL", std::make_optional(std::optional<double>(0.5)),
+                  std::nullopt);
+    });
+    REQUIRE(q.WatchStates().size() == 1);
+    CHECK(q.WatchStates()[0].state == sw::BandState::kAbove);
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.SetWatch("alice@example.com", "AAPL", std::nullopt,
+                  std::make_optional(std::optional<double>(3.0)));
+    });
+    CHECK(q.WatchStates().empty());
     // Removing the watch removes its state.
+    c.SaveWatchStates(std::span(st).first(1));
+    REQUIRE(q.WatchStates().size() == 1);
     Do(*s, [](sw::CommandTx& tx) { tx.RemoveWatch("alice@example.com", "AAPL"); });
     CHECK(q.WatchStates().empty());
 
