@@ -496,7 +496,8 @@ void AlertEngine::FillAlert(const Fired& f, const Quote& q, Alert& out) const {
   out.low = w.low;
   out.high = w.high;
   out.ts = q.ts;
-  out.id = AlertId(w.email, q.ticker, f.condition, q.ts);
+  out.id.clear();
+  AppendAlertId(out.id, w.email, q.ticker, f.condition, q.ts);
 }
 
 void AlertEngine::TakeChangedStates(std::vector<WatchState>& out) {

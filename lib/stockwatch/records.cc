@@ -108,7 +108,8 @@ void Validate(User& u) {
 
 // ---------------------------------------------------------------- alert id
 
-std::string AlertId(std::string_view email, std::string_view ticker, Condition c, TimeMs ts) {
+void AppendAlertId(std::string& out, std::string_view email, std::string_view ticker,
+                   Condition c, TimeMs ts) {
   // FNV-1a over the fields (separated by a byte that cannot occur in them),
   // then a splitmix64 finaliser for a well-mixed 64-bit value.
   uint64_t h = 1469598103934665603ULL;
@@ -132,11 +133,17 @@ std::string AlertId(std::string_view email, std::string_view ticker, Condition c
   h *= 0x94d049bb133111ebULL;
   h ^= h >> 31;
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(16, '0');
+  char id[16];
   for (int i = 15; i >= 0; --i) {
-    id[static_cast<size_t>(i)] = kHex[h & 0xf];
+    id[i] = kHex[h & 0xf];
     h >>= 4;
   }
+  out.append(id, sizeof id);
+}
+
+std::string AlertId(std::string_view email, std::string_view ticker, Condition c, TimeMs ts) {
+  std::string id;
+  AppendAlertId(id, email, ticker, c, ts);
   return id;
 }
 
