@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Scale-out of stock-alert over Kafka: 1 and 2 instances in one consumer
+# group split a quotes topic (16 partitions, key: ticker) on a fresh 3-broker
+# mock cluster (build/bin/mock_kafka, started here) and write alerts to a
+# second topic. The quotes are produced first (a backlog, as after an outage);
+# each run starts the instances in a new group and measures from the group's
+# first commit to its last (kafka_offsets polled every 20 ms), so start-up
+# and the group join are left out. Next to it: stock-alert over the same
+# quotes from a file (no Kafka) and kcat consuming the topic (the transport).
+# Each is run with librdkafka's default prefetch and with a larger one.
+#
+#   bench/scale-alert.sh [BIN_DIR]
+#   env: QUOTES (default 600000), TICKERS (1000), WATCHES (20000), RUNS (2,
+#   the median is shown), BENCH_DIR (default /tmp/sw-bench-scale-alert)
+# Prints a markdown table.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+B=$(cd "${1:-${SW_BIN:-$here/../build/bin}}" && pwd)
+D=${BENCH_DIR:-/tmp/sw-bench-scale-alert}
+QUOTES=${QUOTES:-600000} TICKERS=${TICKERS:-1000} WATCHES=${WATCHES:-20000} RUNS=${RUNS:-2}
+PARTITIONS=16
+for p in stock-alert mock_kafka kafka_offsets gen_alert_data; do
+  [ -x "$B/$p" ] || { echo "scale-alert: $B/$p is not built" >&2; exit 69; }
+done
+command -v kcat >/dev/null || { echo "scale-alert: kcat is not installed" >&2; exit 69; }
+mkdir -p "$D/data"
+W=$(mktemp -d /tmp/sw-scale-alert.XXXXXX)
+pids=()
+mock=""
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  if [ -n "$mock" ]; then kill -TERM "$mock" 2>/dev/null || true; wait "$mock" 2>/dev/null || true; fi
+  rm -rf "$W"
+}
+trap cleanup EXIT
+die() { echo "scale-alert: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+# cpu PID: user + system CPU seconds used so far.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
+median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+load0=$(cut -d' ' -f1 /proc/loadavg)
+
+# ---------------------------------------------------------------- data
+S=$D/data
+if [ ! -s "$S/keyed.tsv" ] || [ "$(wc -l <"$S/quotes.jsonl")" -ne "$QUOTES" ]; then
+  "$B/gen_alert_data" spread "$S" "$QUOTES" "$TICKERS" "$WATCHES" 1
+  awk '{ match($0, /"ticker":"[^"]*"/); print substr($0, RSTART + 10, RLENGTH - 11) "\t" $0 }' \
+    "$S/quotes.jsonl" >"$S/keyed.tsv"
+fi
+
+# ---------------------------------------------------------------- cluster
+"$B/mock_kafka" --brokers 3 --topic "quotes:$PARTITIONS" --bootstrap-file "$W/bootstrap" 2>"$W/mock.err" &
+mock=$!
+for _ in $(seq 100); do [ -s "$W/bootstrap" ] && break; sleep 0.1; done
+[ -s "$W/bootstrap" ] || die "mock_kafka did not start: $(cat "$W/mock.err")"
+BS=$(cat "$W/bootstrap")
+GROUP_X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
+lag() { "$B/kafka_offsets" -b "$BS" -t quotes -G "$1" --lag; }
+
+t0=$(now)
+kcat -P -b "$BS" -t quotes -K $'\t' -z lz4 <"$S/keyed.tsv" || die "kcat -P failed"
+t1=$(now)
+kcat_p_rate=$(awk -v n="$QUOTES" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+[ "$("$B/kafka_offsets" -b "$BS" -t quotes --lag)" -eq "$QUOTES" ] || die "the topic does not hold $QUOTES quotes"
+
+# ---------------------------------------------------------------- references
+# stock-alert from the file: the engine and JSON, no transport.
+: >"$W/file.rates"
+for _ in $(seq "$RUNS"); do
+  "$B/stock-alert" -v --watches "$S/watches.jsonl" -i "$S/quotes.jsonl" -o "$W/alerts.jsonl" 2>"$W/file.err" ||
+    die "stock-alert (file) failed: $(tail -n 3 "$W/file.err")"
+  sed -n 's/.*read for .* s: \([0-9]*\) quote(s)\/s.*/\1/p' "$W/file.err" >>"$W/file.rates"
+done
+file_rate=$(median <"$W/file.rates")
+file_alerts=$(wc -l <"$W/alerts.jsonl")
+
+# kcat consuming the topic (one consumer, no group), with its defaults and
+# with the prefetch stock-alert uses (see lib/stockwatch/kafka.cc).
+kcat_rate() {
+  : >"$W/kcat.rates"
+  for _ in $(seq "$RUNS"); do
+    local a b n
+    a=$(now)
+    n=$(kcat -C -b "$BS" -t quotes -o beginning -e -q "$@" | wc -l)
+    b=$(now)
+    [ "$n" -eq "$QUOTES" ] || die "kcat consumed $n of $QUOTES quotes"
+    awk -v n="$n" -v a="$a" -v b="$b" 'BEGIN { printf "%.0f\n", n / (b - a) }' >>"$W/kcat.rates"
+  done
+  median <"$W/kcat.rates"
+}
+kcat_c_rate=$(kcat_rate)
+kcat_c2_rate=$(kcat_rate -X queued.min.messages=1000000)
+
+# ---------------------------------------------------------------- stock-alert in a group
+# one_run CONFIG N RUN [-X K=V]...: N instances in group g-CONFIG-N-RUN;
+# appends rate, CPU and RSS to $W/*.CONFIG.N. Returns 1 when the group
+# rebalanced while it was consuming.
+one_run() {
+  local c=$1 n=$2 r=$3 g="g-$1-$2-$3" i p lag0 left t0 t1 revoked0
+  shift 3
+  local -a cpu0=()
+  pids=()
+  rm -f "$W"/alert.*.err
+  for i in $(seq "$n"); do
+    "$B/stock-alert" -v -i kafka:quotes -o "kafka:alerts-$c-$n-$r" -b "$BS" -G "$g" "${GROUP_X[@]}" \
+      -X compression.codec=lz4 "$@" --watches "$S/watches.jsonl" 2>"$W/alert.$i.err" &
+    pids+=("$!")
+  done
+  # The first commit of the group starts the clock.
+  for _ in $(seq 1500); do
+    lag0=$(lag "$g")
+    [ "$lag0" -lt "$QUOTES" ] && break
+    sleep 0.02
+  done
+  t0=$(now)
+  [ "$lag0" -lt "$QUOTES" ] || die "$n instance(s) committed nothing in 30 s"
+  revoked0=$(cat "$W"/alert.*.err | grep -c 'revoked partition' || true)
+  for p in "${pids[@]}"; do cpu0+=("$(cpu "$p")"); done
+  for _ in $(seq 6000); do
+    left=$(lag "$g")
+    [ "$left" -eq 0 ] && break
+    sleep 0.02
+  done
+  t1=$(now)
+  [ "$left" -eq 0 ] || die "$n instance(s): $left quotes still uncommitted after 120 s"
+  i=0
+  : >"$W/try.rss"
+  : >"$W/try.cpu"
+  for p in "${pids[@]}"; do
+    awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" >>"$W/try.rss"  # peak RSS, kB
+    awk -v a="${cpu0[$i]}" -v b="$(cpu "$p")" 'BEGIN { print b - a }' >>"$W/try.cpu"
+    i=$((i + 1))
+    kill -TERM "$p"
+  done
+  for p in "${pids[@]}"; do wait "$p" || die "stock-alert exited $? on SIGTERM"; done
+  pids=()
+  # Instances that got no partition would make the split a fiction.
+  for i in $(seq "$n"); do
+    grep -q 'assigned partition' "$W/alert.$i.err" || die "instance $i of $n never got a partition"
+  done
+  [ "$(cat "$W"/alert.*.err | grep -c 'revoked partition' || true)" -eq $((revoked0 + n)) ] || return 1
+  awk -v n="$lag0" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f %.2f\n", n / (b - a), b - a }' >>"$W/rates.$c.$n"
+  cat "$W/try.rss" >>"$W/rss.$c.$n"
+  cat "$W/try.cpu" >>"$W/cpu.$c.$n"
+  alerts[$c.$n]=$("$B/kafka_offsets" -b "$BS" -t "alerts-$c-$n-$r" --lag)
+}
+
+declare -A rate rss alerts cpus wall
+TUNED=(-X queued.min.messages=1000000)
+for c in default tuned; do
+  for n in 1 2; do
+    : >"$W/rates.$c.$n"
+    : >"$W/rss.$c.$n"
+    : >"$W/cpu.$c.$n"
+    for r in $(seq "$RUNS"); do
+      for attempt in 1 2 3; do
+        if [ "$c" = tuned ]; then
+          one_run "$c" "$n" "$r.$attempt" "${TUNED[@]}" && break
+        else
+          one_run "$c" "$n" "$r.$attempt" && break
+        fi
+        echo "scale-alert: the group rebalanced during run $r with $n instance(s): again" >&2
+        [ "$attempt" -lt 3 ] || die "the group kept rebalancing"
+      done
+    done
+    rate[$c.$n]=$(awk '{ print $1 }' "$W/rates.$c.$n" | median)
+    wall[$c.$n]=$(awk '{ print $2 }' "$W/rates.$c.$n" | median)
+    rss[$c.$n]=$(median <"$W/rss.$c.$n")
+    cpus[$c.$n]=$(median <"$W/cpu.$c.$n")
+  done
+done
+
+# ---------------------------------------------------------------- report
+k() { awk -v r="$1" 'BEGIN { printf "%.0f k", r / 1000 }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", 100 * a / b }'; }
+echo "$QUOTES quotes ($TICKERS tickers, key: ticker) against $WATCHES watches, produced beforehand to a"
+echo "topic of $PARTITIONS partitions on a 3-broker mock cluster (one process on this machine); median"
+echo "of $RUNS runs; $(nproc) cores, load $load0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end."
+echo
+echo "| what | quotes/s | vs 1 instance | wall s | CPU s per instance | alerts | max RSS per instance |"
+echo "|---|---|---|---|---|---|---|"
+printf "| stock-alert, file in and out (no Kafka) | %s | - | - | - | %s | - |\n" "$(k "$file_rate")" "$file_alerts"
+printf "| kcat -P (produce the backlog, lz4) | %s | - | - | - | - | - |\n" "$(k "$kcat_p_rate")"
+printf "| kcat -C -e (consume, librdkafka defaults) | %s | - | - | - | - | - |\n" "$(k "$kcat_c_rate")"
+printf "| kcat -C -e -X queued.min.messages=1000000 | %s | - | - | - | - | - |\n" "$(k "$kcat_c2_rate")"
+for c in default tuned; do
+  for n in 1 2; do
+    label="$n x stock-alert in one group"
+    [ "$c" = tuned ] && label="$label, -X queued.min.messages=1000000"
+    printf "| %s | %s | %s | %s | %s | %s | %d MB |\n" "$label" \
+      "$(k "${rate[$c.$n]}")" "$(pct "${rate[$c.$n]}" "${rate[$c.1]}")" "${wall[$c.$n]}" "${cpus[$c.$n]}" \
+      "${alerts[$c.$n]}" $((rss[$c.$n] / 1024))
+  done
+done
+echo
+echo "stock-alert rows: from the group's first commit to its last (the quotes of the first"
+echo "checkpoint are left out); CPU per instance over that time. kcat rows include its start."
+echo "Alerts: messages on the alerts topic (the file run gives the same count). librdkafka 2.0"
+echo "stops fetching for up to 1 s whenever a consumer's local queue holds queued.min.messages"
+echo "(default 100000, all partitions together; librdkafka #2879): with a backlog, a consumer"
+echo "faster than that mostly waits. A larger value trades memory (up to"
+echo "queued.max.messages.kbytes = 64 MB of payload prefetched) for catch-up speed."
