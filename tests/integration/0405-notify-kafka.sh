@@ -50,8 +50,10 @@ total=$(grep -c '"kind": "post"' "$T/hook.log")
 check "at most the in-flight requests arrived twice ($total for $N alerts)" test "$total" -le $((N + 4))
 expect_eq "no alert is recorded as sent by both runs" "" \
   "$(comm -12 <(jq -r 'select(.status == "sent") | .alert_id' "$T/run1.jsonl" | sort) <(jq -r 'select(.status == "sent") | .alert_id' "$T/run2.jsonl" | sort) | head -3)"
-check "alerts delivered but not committed before the kill came back as duplicates" \
-  test "$(jq -r 'select(.status == "duplicate") | .alert_id' "$T/run2.jsonl" | wc -l)" -ge 1
+# How many delivered-but-uncommitted alerts run 2 re-read depends on when the
+# kill landed relative to the last checkpoint (possibly none): report it; the
+# de-duplication itself is asserted above and by 0402's replay.
+echo "# run 2 re-read $(jq -r 'select(.status == "duplicate") | .alert_id' "$T/run2.jsonl" | wc -l) alerts already delivered by run 1 (recorded as duplicate)"
 expect_eq "run 2's records cover the rest of the topic" "" \
   "$(comm -23 <(jq -r .id "$T/alerts.jsonl" | sort) <(cat "$T/run1.jsonl" "$T/run2.jsonl" | jq -r .alert_id | sort -u) | head -3)"
 finish
