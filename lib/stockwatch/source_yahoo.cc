@@ -67,7 +67,8 @@ std::optional<std::pair<double, int64_t>> LastBar(std::optional<element> timesta
   std::vector<std::optional<int64_t>> ts;
   for (element e : ts_arr) {
     double d;
-    ts.push_back(e.get_double().get(d) == SUCCESS && std::isfinite(d)
+    // Seconds, kept only when in range (a huge value would overflow as ms).
+    ts.push_back(e.get_double().get(d) == SUCCESS && EpochSecondsToMs(d)
                      ? std::optional<int64_t>(static_cast<int64_t>(d))
                      : std::nullopt);
   }
@@ -112,7 +113,9 @@ std::optional<Quote> QuoteFromChart(element result, std::string_view ticker) {
   Quote q;
   q.ticker = std::string(ticker);
   q.price = *price;
-  q.ts = static_cast<TimeMs>(std::llround(*time * 1000.0));
+  std::optional<TimeMs> ts = EpochSecondsToMs(*time);
+  if (!ts) throw DataError("chart: regularMarketTime out of range");
+  q.ts = *ts;
   if (meta) {
     q.currency = String(*meta, "currency");
     q.prev_close = Number(*meta, "previousClose");

@@ -45,7 +45,8 @@ SendResult ClassifyTelegram(const HttpResponse& r) {
   } else if (code == 429) {
     res.status = SendStatus::kRetry;
     if (a.retry_after_s) {
-      res.retry_after_ms = *a.retry_after_s * 1000;
+      // Clamped: a day is already absurd, and a huge value would overflow.
+      res.retry_after_ms = std::clamp<int64_t>(*a.retry_after_s, 0, 86'400) * 1000;
     } else {
       res.retry_after_ms = r.retry_after_ms;
     }

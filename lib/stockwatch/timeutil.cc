@@ -132,6 +132,12 @@ std::string FormatRfc3339(TimeMs t) {
   return s;
 }
 
+std::optional<TimeMs> EpochSecondsToMs(double seconds) {
+  constexpr double kMax = 253'402'300'799.0;  // 9999-12-31T23:59:59Z
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > kMax) return std::nullopt;
+  return static_cast<TimeMs>(std::llround(seconds * 1000.0));
+}
+
 TimeMs NowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();

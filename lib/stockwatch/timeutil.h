@@ -16,6 +16,9 @@ std::optional<TimeMs> ParseRfc3339(std::string_view s);
 /// Appends `t` as UTC: "2026-11-27T14:30:00Z", with ".mmm" only when t has milliseconds.
 void AppendRfc3339(std::string& out, TimeMs t);
 std::string FormatRfc3339(TimeMs t);
+/// Seconds since the epoch (as sources send them) to TimeMs; nullopt when
+/// not finite or outside 1970..9999 (so the multiplication cannot overflow).
+std::optional<TimeMs> EpochSecondsToMs(double seconds);
 /// Wall-clock now.
 TimeMs NowMs();
 

@@ -6,9 +6,10 @@ set -euo pipefail
 secs=${1:-20}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 out=${FUZZ_OUT:-$(mktemp -d /tmp/sw-fuzz.XXXXXX)}
+mkdir -p "$out"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -I"$src/lib" -DSTOCKWATCH_VERSION=\"fuzz\")
-libs=(-lsimdjson -lfmt)
+libs=(-lsimdjson -lfmt -lcurl)
 status=0
 for target in "$src"/tests/fuzz/*_fuzz.cc; do
   name=$(basename "$target" _fuzz.cc)

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "stockwatch/timeutil.h"
 
 using namespace stockwatch;
@@ -43,4 +45,13 @@ TEST_CASE("ParseDurationMs: units and plain seconds") {
   CHECK_FALSE(ParseDurationMs("-1s"));
   CHECK_FALSE(ParseDurationMs("5 minutes"));
   CHECK_FALSE(ParseDurationMs("s"));
+}
+
+TEST_CASE("EpochSecondsToMs: in range, or nullopt (regression: fuzzed Yahoo time overflowed)") {
+  CHECK(EpochSecondsToMs(1'749'824'137) == 1'749'824'137'000);
+  CHECK(EpochSecondsToMs(0.5) == 500);
+  CHECK_FALSE(EpochSecondsToMs(-1));
+  CHECK_FALSE(EpochSecondsToMs(174982291749824096.0));
+  CHECK_FALSE(EpochSecondsToMs(1e300));
+  CHECK_FALSE(EpochSecondsToMs(std::nan("")));
 }

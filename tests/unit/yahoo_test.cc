@@ -260,3 +260,14 @@ TEST_CASE("Yahoo source: spark answers; what a batch leaves out is asked per tic
   REQUIRE(plan.size() == 2);
   CHECK(plan[0].request.url.find("/v8/finance/chart/A?") != std::string::npos);
 }
+
+TEST_CASE("regression (fuzz): Yahoo chart with an absurd regularMarketTime is a DataError, not UB") {
+  const std::string body =
+      R"({"chart":{"result":[{"meta":{"symbol":"AAPL","regularMarketPrice":1.5,"regularMarketTime":174982291749824096}}],"error":null}})";
+  CHECK_THROWS_AS(stockwatch::ParseYahooChart(body, "AAPL"), stockwatch::DataError);
+  const std::string spark =
+      R"({"AAPL":{"symbol":"AAPL","timestamp":[1e300,1749824137],"close":[1.0,2.0]}})";
+  auto quotes = stockwatch::ParseYahooSpark(spark);
+  REQUIRE(quotes.count("AAPL") == 1);
+  CHECK(quotes["AAPL"].ts == 1'749'824'137'000);
+}
