@@ -2,19 +2,27 @@
 // watermarks, without joining the group (so it can watch running services).
 // Test and benchmark infrastructure.
 //
-//   kafka_offsets -b BROKERS -t TOPIC [-G GROUP] [--lag] [-X KEY=VALUE]...
+//   kafka_offsets -b BROKERS -t TOPIC [-G GROUP] [--lag | --wait SECONDS] [-X KEY=VALUE]...
 //
 // Prints one line per partition, "PARTITION LOW HIGH COMMITTED" (COMMITTED
 // is -1 when the group has none, or without -G); with --lag only the total
-// lag: the sum over partitions of HIGH - max(COMMITTED, LOW). Exit 69 when
-// the cluster does not answer, 66 when the topic does not exist.
+// lag: the sum over partitions of HIGH - max(COMMITTED, LOW). With --wait,
+// polls the group's committed offsets every 10 ms (one request each; the
+// watermarks are read once, so the topic must not grow meanwhile) until the
+// lag is 0, and prints "FIRST LAG DONE": seconds until the lag first went
+// down, the lag then, and seconds until it reached 0 (exit 1 after SECONDS).
+// On the mock cluster, asking about a topic that does not exist creates it
+// (4 partitions). Exit 69 when the cluster does not answer, 66 when the
+// topic does not exist.
 #include <librdkafka/rdkafka.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -32,13 +40,17 @@ int main(int argc, char** argv) {
   std::string brokers, topic, group;
   std::vector<std::string> props;
   bool lag_only = false;
+  double wait_s = 0;
   CLI::App app{"kafka_offsets - committed offsets of a group and watermarks of a topic"};
   app.add_option("-b,--brokers", brokers, "Bootstrap servers")->required();
   app.add_option("-t,--topic", topic, "Topic")->required();
   app.add_option("-G,--group", group, "Consumer group whose committed offsets to show");
   app.add_option("-X", props, "librdkafka property KEY=VALUE (repeatable)");
   app.add_flag("--lag", lag_only, "Print only the group's total lag");
+  app.add_option("--wait", wait_s, "Wait up to SECONDS for the group's lag to reach 0")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  if (wait_s > 0 && group.empty()) return Fail(64, "--wait needs -G GROUP");
 
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -88,25 +100,64 @@ int main(int argc, char** argv) {
       rc = Fail(69, std::string("committed offsets: ") + rd_kafka_err2str(e));
     }
   }
-  int64_t total_lag = 0;
+  std::vector<int64_t> lows, highs;
   for (int i = 0; rc == 0 && i < committed->cnt; ++i) {
-    const rd_kafka_topic_partition_t& tp = committed->elems[i];
     int64_t low = 0, high = 0;
-    e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), tp.partition, &low, &high,
-                                         kTimeoutMs);
+    e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), committed->elems[i].partition, &low,
+                                         &high, kTimeoutMs);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rc = Fail(69, "watermarks of partition " + std::to_string(tp.partition) + ": " +
-                        rd_kafka_err2str(e));
-      break;
+      rc = Fail(69, "watermarks of partition " + std::to_string(committed->elems[i].partition) +
+                        ": " + rd_kafka_err2str(e));
     }
-    int64_t done = group.empty() || tp.offset < 0 ? -1 : tp.offset;
-    total_lag += high - std::max(done, low);
-    if (!lag_only) {
-      std::printf("%d %lld %lld %lld\n", tp.partition, static_cast<long long>(low),
-                  static_cast<long long>(high), static_cast<long long>(done));
+    lows.push_back(low);
+    highs.push_back(high);
+  }
+  // The lag of the committed offsets in `committed`.
+  auto lag = [&] {
+    int64_t total = 0;
+    for (int i = 0; i < committed->cnt; ++i) {
+      int64_t done = group.empty() || committed->elems[i].offset < 0 ? -1 : committed->elems[i].offset;
+      total += highs[static_cast<size_t>(i)] - std::max(done, lows[static_cast<size_t>(i)]);
+    }
+    return total;
+  };
+  if (rc == 0 && wait_s > 0) {
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point start = Clock::now();
+    auto since = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+    const int64_t initial = lag();
+    int64_t left = initial, first_lag = -1;
+    double first = -1;
+    while (left > 0 && since() < wait_s) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      e = rd_kafka_committed(rk, committed, kTimeoutMs);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // e.g. during a rebalance
+      left = lag();
+      if (first < 0 && left < initial) {
+        first = since();
+        first_lag = left;
+      }
+    }
+    if (left > 0) {
+      rc = Fail(1, "lag still " + std::to_string(left) + " after " + std::to_string(wait_s) + " s");
+    } else {
+      if (first < 0) {  // nothing to wait for
+        first_lag = 0;
+        first = since();
+      }
+      std::printf("%.3f %lld %.3f\n", first, static_cast<long long>(first_lag), since());
+    }
+  } else if (rc == 0 && lag_only) {
+    std::printf("%lld\n", static_cast<long long>(lag()));
+  } else {
+    for (int i = 0; rc == 0 && i < committed->cnt; ++i) {
+      const rd_kafka_topic_partition_t& tp = committed->elems[i];
+      std::printf("%d %lld %lld %lld\n", tp.partition,
+                  static_cast<long long>(lows[static_cast<size_t>(i)]),
+                  static_cast<long long>(highs[static_cast<size_t>(i)]),
+                  static_cast<long long>(group.empty() || tp.offset < 0 ? -1 : tp.offset));
     }
   }
-  if (rc == 0 && lag_only) std::printf("%lld\n", static_cast<long long>(total_lag));
   rd_kafka_topic_partition_list_destroy(committed);
   rd_kafka_topic_destroy(rkt);
   rd_kafka_destroy(rk);
