@@ -77,6 +77,11 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+/// curl_global_init, once per process (every libcurl user calls this first).
+void GlobalCurlInit();
+/// ASCII case-insensitive equality (header names, bot usernames).
+bool IEquals(std::string_view a, std::string_view b);
+
 /// Percent-encodes for a URL path segment or query value.
 std::string UrlEncode(std::string_view s);
 

@@ -1,5 +1,7 @@
 #include "stockwatch/smtp.h"
 
+#include "stockwatch/http.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -297,8 +299,7 @@ class SmtpChannel : public Channel {
 }  // namespace
 
 std::unique_ptr<Channel> MakeSmtpChannel(const Target& target, const ChannelOptions& opts) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  GlobalCurlInit();
   if (opts.smtp_url.empty())
     throw Error(exitcode::kConfig, "mailto: needs --smtp URL (smtp://USER@HOST:587 or smtps://USER@HOST:465)");
   if (opts.mail_from.empty()) throw Error(exitcode::kConfig, "mailto: needs --mail-from ADDRESS");

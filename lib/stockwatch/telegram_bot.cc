@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "stockwatch/http.h"
 #include "stockwatch/log.h"
 #include "stockwatch/notify_engine.h"
 #include "stockwatch/signals.h"
@@ -14,17 +15,6 @@
 namespace stockwatch {
 
 namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string IntervalText(int64_t s) {
   if (s <= 0) return "every alert is sent at once";
