@@ -5,6 +5,7 @@
 //
 //   sw_cat -i SPEC -o SPEC [-b BROKERS] [-G GROUP] [-X k=v]... [--dead-letter SPEC]
 //          [--strict] [--exit-at-eof] [--validate] [--commit-limit N] [--max-records N]
+//          [--mark-assign]
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <memory>
@@ -24,6 +25,7 @@ struct CatOptions {
   bool validate = false;
   uint64_t commit_limit = 0;  // 0: commit as usual
   uint64_t max_records = 0;   // 0: no limit
+  bool mark_assign = false;   // write {"type":"x-assigned","n":N} at each assignment
 };
 
 // Wraps the input for --max-records and --commit-limit. With a commit limit
@@ -39,6 +41,9 @@ class LimitedSource final : public Source {
     });
     inner_->set_idle([this] {
       if (idle_) idle_();
+    });
+    inner_->set_on_assign([this] {
+      if (on_assign_) on_assign_();
     });
   }
 
@@ -87,6 +92,13 @@ int RunCat(const StreamOptions& sopts, const CatOptions& copts) {
   Rejecter rejecter(sopts.program, dead_letter.get(), sopts.strict,
                     [&](std::string_view msg) { cli::Diag(sopts.program, msg); });
 
+  uint64_t assignments = 0;
+  if (copts.mark_assign) {
+    // Written from inside Next(), before any record of the new partitions.
+    in.set_on_assign([&] {
+      out->Write("", "{\"type\":\"x-assigned\",\"n\":" + std::to_string(++assignments) + "}");
+    });
+  }
   RecordParser parser;
   AnyRecord any;
   std::string buf;
@@ -145,6 +157,8 @@ int main(int argc, char** argv) {
   app.add_option("--commit-limit", copts.commit_limit,
                  "Commit once after N records, then never again (crash tests)");
   app.add_option("--max-records", copts.max_records, "Stop after N records");
+  app.add_flag("--mark-assign", copts.mark_assign,
+               "Kafka input: write an x-assigned record each time partitions are assigned");
   if (int rc = cli::Parse(app, argc, argv, common); rc >= 0) return rc;
   return cli::Run(common, [&] { return stockwatch::RunCat(sopts, copts); });
 }
