@@ -392,7 +392,10 @@ class KafkaSource final : public Source {
         log::Debug("{}: every assigned partition is at its end", name_);
         return false;
       }
-      if (blocking && idle_) idle_();
+      if (blocking) {
+        if (idle_) idle_();
+        RetryCommits();
+      }
       rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk_, blocking ? kPollMs : 0);
       if (pending_ && msg != nullptr) rd_kafka_message_destroy(msg);
       RethrowPending();
@@ -436,6 +439,7 @@ class KafkaSource final : public Source {
     if (pre_commit_) pre_commit_();
     PartitionList offsets(static_cast<int>(parts_.size()));
     for (auto& [partition, st] : parts_) {
+      st.durable = st.done;
       // A synchronous commit resends offsets an asynchronous one may still
       // be carrying, so that it alone is enough at shutdown.
       if (st.done < 0 || (!sync && st.done == st.committed)) continue;
@@ -462,7 +466,8 @@ class KafkaSource final : public Source {
   struct PartState {
     bool eof = false;
     int64_t done = -1;       // offset after the last record marked Done()
-    int64_t committed = -1;  // last offset sent in a commit
+    int64_t committed = -1;  // last offset sent in a commit (-1 again if it failed)
+    int64_t durable = -1;    // `done` when the pre-commit hook last returned
   };
 
   const std::string& PartitionName(int32_t partition) {
@@ -510,6 +515,29 @@ class KafkaSource final : public Source {
       throw Error(exitcode::kNoPerm, name_ + ": " + what);
     }
     warn_.Warn(msg->err, name_ + ": " + what + (IsTransportError(msg->err) ? " (retrying)" : ""));
+  }
+
+  // A commit that failed (refused during a rebalance, say) is otherwise only
+  // sent again with the next records' commit: while the input is idle,
+  // send the offsets whose outputs are known durable again, once a second.
+  void RetryCommits() {
+    Clock::time_point now = Clock::now();
+    if (now - last_retry_ < std::chrono::seconds(1)) return;
+    PartitionList offsets(static_cast<int>(parts_.size()));
+    for (auto& [partition, st] : parts_) {
+      if (st.durable < 0 || st.durable == st.committed) continue;
+      rd_kafka_topic_partition_list_add(offsets.get(), topic_.c_str(), partition)->offset =
+          st.durable;
+      st.committed = st.durable;
+    }
+    if (offsets.get()->cnt == 0) return;
+    last_retry_ = now;
+    log::Debug("{}: committing {} partition(s) again", name_, offsets.get()->cnt);
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets.get(), 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      LogCommitFailure(name_, err, "");
+      ForgetCommitted(offsets.get());
+    }
   }
 
   void ForgetCommitted(const rd_kafka_topic_partition_list_t* offsets) {
@@ -638,6 +666,7 @@ class KafkaSource final : public Source {
   std::map<int32_t, std::string> names_;  // "kafka:TOPIC/N"; never erased (InRecord::input)
   std::exception_ptr pending_;            // thrown in a callback, rethrown by Next()
   bool closing_ = false;
+  Clock::time_point last_retry_;  // of RetryCommits()
   WarnLimiter warn_;
 };
 
