@@ -125,7 +125,7 @@ one_run() {
   a0=$(cpu "$alert")
   n0=$(cpu "$notify")
   t0=$(now)
-  /usr/bin/time -f "%U %S" -o "$W/collect.time" \
+  /usr/bin/time -f "%U %S %M" -o "$W/collect.time" \
     "$B/stock-collect" "${SIM[@]}" --count "$CYCLES" -o "kafka:quotes-$m-$r" -b "$BS" 2>"$W/collect.err" ||
     die "stock-collect failed: $(tail -n 3 "$W/collect.err")"
   tc=$(now)
@@ -137,6 +137,11 @@ one_run() {
   t1=$(now)
   awk -v a="$a0" -v b="$(cpu "$alert")" -v c="$n0" -v d="$(cpu "$notify")" -v e="$(cpu_of "$W/collect.time")" \
     'BEGIN { print e + b - a + d - c, e, b - a, d - c }' >>"$W/cpu-e2e.$m"
+  # Peak RSS (MB) of collect, alert, notify.
+  awk -v c="$(awk '{ print $3 }' "$W/collect.time")" \
+    -v a="$(awk '/^VmHWM:/ { print $2 }' "/proc/$alert/status")" \
+    -v n="$(awk '/^VmHWM:/ { print $2 }' "/proc/$notify/status")" \
+    'BEGIN { printf "%d %d %d\n", c / 1024, a / 1024, n / 1024 }' >>"$W/rss.$m"
   kill -TERM "$alert" "$notify"
   wait "$alert" || die "stock-alert exited $? on SIGTERM"
   wait "$notify" || die "stock-notify exited $? on SIGTERM"
@@ -151,7 +156,7 @@ one_run() {
 }
 
 for m in "${MODES[@]}"; do
-  for f in kcat e2e collect cpu-kcat cpu-e2e; do : >"$W/$f.$m"; done
+  for f in kcat e2e collect cpu-kcat cpu-e2e rss; do : >"$W/$f.$m"; done
   for r in $(seq "$RUNS"); do one_run "$m" "$r"; done
 done
 
@@ -164,21 +169,21 @@ echo "$(cat "$W/nalerts") alerts. Topics of $PARTITIONS partitions on a 3-broker
 echo "this machine); the lower median of $RUNS runs; $(nproc) cores, load $load0 at the start,"
 echo "$(cut -d' ' -f1 /proc/loadavg) at the end."
 echo
-echo "| consumers' fetch.wait.max.ms | what | quotes/s | % of kcat | CPU s |"
-echo "|---|---|---|---|---|"
+echo "| consumers' fetch.wait.max.ms | what | quotes/s | % of kcat | CPU s | max RSS MB |"
+echo "|---|---|---|---|---|---|"
 for m in "${MODES[@]}"; do
   label="500 (default)"
   [ "$m" = wait20 ] && label=20
   kr=$(median <"$W/kcat.$m")
   er=$(median <"$W/e2e.$m")
   cr=$(median <"$W/collect.$m")
-  printf "| %s | kcat -P while kcat -C reads (one hop: the transport) | %s | 100 %% | %s |\n" \
+  printf "| %s | kcat -P while kcat -C reads (one hop: the transport) | %s | 100 %% | %s | - |\n" \
     "$label" "$(k "$kr")" "$(median <"$W/cpu-kcat.$m")"
-  printf "| %s | stock-collect --source sim -o kafka: (while the others run) | %s | %s | %s |\n" \
-    "$label" "$(k "$cr")" "$(pct "$cr" "$kr")" "$(col 2 "$W/cpu-e2e.$m")"
-  printf "| %s | **end to end**: collect, alert, notify (file target), all committed | **%s** | **%s** | %s (alert %s, notify %s) |\n" \
+  printf "| %s | stock-collect --source sim -o kafka: (while the others run) | %s | %s | %s | %s |\n" \
+    "$label" "$(k "$cr")" "$(pct "$cr" "$kr")" "$(col 2 "$W/cpu-e2e.$m")" "$(col 1 "$W/rss.$m")"
+  printf "| %s | **end to end**: collect, alert, notify (file target), all committed | **%s** | **%s** | %s (alert %s, notify %s) | alert %s, notify %s |\n" \
     "$label" "$(k "$er")" "$(pct "$er" "$kr")" "$(col 1 "$W/cpu-e2e.$m")" "$(col 3 "$W/cpu-e2e.$m")" \
-    "$(col 4 "$W/cpu-e2e.$m")"
+    "$(col 4 "$W/cpu-e2e.$m")" "$(col 2 "$W/rss.$m")" "$(col 3 "$W/rss.$m")"
 done
 echo
 echo "End to end: from the collector's start until stock-alert has committed every quote and"

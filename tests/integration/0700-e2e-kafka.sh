@@ -83,12 +83,14 @@ alive() {
     fail "$1 (run ${RUNS[$1]}) died: $(tail -n 3 "$TMP/$1.${RUNS[$1]}.err" | tr '\n' ' ')"
 }
 
-# wait_log NAME ERE SECONDS: waits until the current run's stderr of NAME
-# has a line matching ERE.
+# count_log NAME ERE: lines matching ERE in the current run's stderr of NAME.
+count_log() { grep -Ec "$2" "$TMP/$1.${RUNS[$1]}.err" || true; }
+
+# wait_log NAME ERE N SECONDS: waits until the current run's stderr of NAME
+# has more than N lines matching ERE.
 wait_log() {
-  local f="$TMP/$1.${RUNS[$1]}.err"
-  for _ in $(seq $(($3 * 10))); do
-    grep -Eq "$2" "$f" && return 0
+  for _ in $(seq $(($4 * 10))); do
+    [ "$(count_log "$1" "$2")" -gt "$3" ] && return 0
     alive "$1"
     sleep 0.1
   done
@@ -197,8 +199,11 @@ start collect "${collect_cmd[@]}"
 
 pause 2 5
 step "kill -9 stock-alert #1; restarted once #2 has taken over its partitions"
+wait_log alert1 'assigned partition\(s\) [0-9]' 0 30 || fail "stock-alert #1 got no partitions in 30 s"
+ALL4='assigned partition\(s\) [0-9]+,[0-9]+,[0-9]+,[0-9]+$'
+before=$(count_log alert2 "$ALL4")
 crash alert1
-wait_log alert2 'assigned partition\(s\) [0-9]+,[0-9]+,[0-9]+,[0-9]+$' 40 ||
+wait_log alert2 "$ALL4" "$before" 40 ||
   fail "stock-alert #2 did not take over all partitions within 40 s of the kill"
 pause 1 3
 start alert1 "${alert_cmd[@]}"
