@@ -244,6 +244,10 @@ int RunStockAlert(const StockAlertOptions& o) {
     // until now come with the states it saved before its offsets were
     // committed; ours were saved by the pre-commit hook just before.
     in->set_on_assign([&] {
+      // Changes not yet saved belong to partitions we may no longer own (a
+      // lost assignment saves nothing on revoke): saving them later would
+      // overwrite what the new owner saved. The store is the truth now.
+      engine.DiscardChangedStates();
       engine.ForgetPrices();
       size_t n = engine.RestoreStates(states->Load(engine));
       log::Info("{}: partitions assigned: reloaded {} watch state(s)", in->name(), n);
