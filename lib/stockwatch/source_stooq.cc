@@ -232,7 +232,9 @@ std::vector<StooqRow> ParseStooqCsv(std::string_view body) {
     if (!ts) throw DataError(fmt::format("stooq: line {}: bad date or time", n + 1));
     row.close = *price;
     row.ts = *ts;
-    if (auto v = ParseNumber(get(col_volume)); v && *v >= 0) row.volume = static_cast<int64_t>(*v);
+    // A volume beyond 2^53 is not a real volume (and would not fit int64).
+    if (auto v = ParseNumber(get(col_volume)); v && *v >= 0 && *v < 9e15)
+      row.volume = static_cast<int64_t>(*v);
     rows.push_back(std::move(row));
   }
   return rows;

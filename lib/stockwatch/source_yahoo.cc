@@ -120,7 +120,8 @@ std::optional<Quote> QuoteFromChart(element result, std::string_view ticker) {
     q.currency = String(*meta, "currency");
     q.prev_close = Number(*meta, "previousClose");
     if (!q.prev_close) q.prev_close = Number(*meta, "chartPreviousClose");
-    if (auto v = Number(*meta, "regularMarketVolume"); v && *v >= 0)
+    // A volume beyond 2^53 is not a real volume (and would not fit int64).
+    if (auto v = Number(*meta, "regularMarketVolume"); v && *v >= 0 && *v < 9e15)
       q.volume = static_cast<int64_t>(*v);
   }
   return q;

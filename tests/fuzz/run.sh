@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for a
-# short time on its committed seed corpus. Usage: run.sh [SECONDS_PER_TARGET]
-# Crashes are written to $OUT/crash-*; the run fails if any target crashes.
+# Builds the libFuzzer targets with clang (ASan+UBSan) and runs each on its
+# committed seed corpus. Crashes are written to $OUT/<target>-crash-*; the
+# run fails if any target crashes.
+#   run.sh SECONDS        explore: each target for SECONDS (random seed)
+#   run.sh --runs N       reproducible (make test): N inputs each, seed 1
 set -euo pipefail
-secs=${1:-20}
+limit=(-max_total_time="${1:-20}")
+if [ "${1:-}" == "--runs" ]; then limit=(-runs="${2:?--runs needs a count}" -seed=1); fi
 src=$(cd "$(dirname "$0")/../.." && pwd)
 out=${FUZZ_OUT:-$(mktemp -d /tmp/sw-fuzz.XXXXXX)}
 mkdir -p "$out"
@@ -21,8 +24,8 @@ for target in "$src"/tests/fuzz/*_fuzz.cc; do
     { cat "$out/$name.build.log"; exit 1; }
   corpus="$src/tests/fuzz/corpus/$name"
   mkdir -p "$out/$name.corpus"
-  echo "== fuzz $name: ${secs}s"
-  if ! (cd "$out" && ./"$name" -max_total_time="$secs" -max_len=4096 -timeout=10 \
+  echo "== fuzz $name: ${limit[*]}"
+  if ! (cd "$out" && ./"$name" "${limit[@]}" -max_len=4096 -timeout=10 \
           -artifact_prefix="$out/$name-" "$out/$name.corpus" "$corpus" > "$out/$name.log" 2>&1); then
     echo "fuzz $name: CRASH (see below and $out)"; tail -40 "$out/$name.log"; status=1
   else

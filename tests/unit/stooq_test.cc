@@ -145,3 +145,12 @@ TEST_CASE("Stooq source: one batched request; answers per ticker") {
   o.batch = false;
   CHECK(stockwatch::MakeStooqSource(o)->Plan({"AAPL", "MSFT"}).size() == 2);
 }
+
+TEST_CASE("regression (fuzz): an absurd Stooq volume is dropped, not cast out of range") {
+  auto rows = stockwatch::ParseStooqCsv(
+      "Symbol,Date,Time,Open,High,Low,Close,Volume\r\n"
+      "AAPL.US,2025-06-13,22:00:10,199.73,200.1,196.4,196.45,1e92\r\n");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].close == doctest::Approx(196.45));
+  CHECK_FALSE(rows[0].volume.has_value());
+}

@@ -271,3 +271,11 @@ TEST_CASE("regression (fuzz): Yahoo chart with an absurd regularMarketTime is a 
   REQUIRE(quotes.count("AAPL") == 1);
   CHECK(quotes["AAPL"].ts == 1'749'824'137'000);
 }
+
+TEST_CASE("regression (fuzz): an absurd Yahoo volume is dropped, not cast out of range") {
+  const std::string body =
+      R"({"chart":{"result":[{"meta":{"symbol":"AAPL","regularMarketPrice":1.5,"regularMarketTime":1749824137,"regularMarketVolume":1e92}}],"error":null}})";
+  auto q = stockwatch::ParseYahooChart(body, "AAPL");
+  REQUIRE(q.has_value());
+  CHECK_FALSE(q->volume.has_value());
+}
