@@ -337,6 +337,7 @@ std::unordered_map<std::string, Quote> ParseYahooSpark(std::string_view body) {
     if (!value.is_object()) throw DataError("spark: neither the v7 nor the flat shape");
     std::string symbol = Upper(String(value, "symbol"));
     if (symbol.empty()) symbol = Upper(key);
+    if (symbol.empty()) continue;  // no name to file it under: not a quote
     auto bar = LastBar(Field(value, "timestamp"), Field(value, "close"));
     if (!bar) continue;
     Quote q;

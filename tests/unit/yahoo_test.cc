@@ -279,3 +279,11 @@ TEST_CASE("regression (fuzz): an absurd Yahoo volume is dropped, not cast out of
   REQUIRE(q.has_value());
   CHECK_FALSE(q->volume.has_value());
 }
+
+TEST_CASE("regression (fuzz): a spark entry without any symbol gives no quote") {
+  auto quotes = stockwatch::ParseYahooSpark(
+      R"({"": {"timestamp": [1749824137], "close": [1.5]}, "MSFT": {"timestamp": [1749824137], "close": [2.5]}})");
+  CHECK(quotes.size() == 1);
+  CHECK(quotes.count("MSFT") == 1);
+  CHECK(quotes.count("") == 0);
+}
