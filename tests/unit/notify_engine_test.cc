@@ -10,44 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "temp_store.h"
 #include "stockwatch/notify_engine.h"
 
 namespace sw = stockwatch;
 
 namespace {
 
-class TempStore {
- public:
-  TempStore() {
-    std::mt19937_64 rng(std::random_device{}() ^ static_cast<uint64_t>(getpid()));
-    dir_ = std::filesystem::temp_directory_path() / ("sw-notify-test-" + std::to_string(rng()));
-    std::filesystem::create_directories(dir_);
-    store_ = sw::Store::Open("sqlite:" + (dir_ / "t.db").string());
-  }
-  ~TempStore() {
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  sw::Commands& commands() { return store_->commands(); }
-  sw::Queries& queries() { return store_->queries(); }
-
-  void AddUser(const std::string& email, std::optional<int64_t> chat, int64_t interval = 0) {
-    sw::Outcome o = commands().Execute("", [&](sw::CommandTx& tx) {
-      sw::User u;
-      u.email = email;
-      u.telegram_id = chat;
-      u.interval = interval;
-      tx.AddUser(u);
-      return sw::Outcome{};
-    });
-    REQUIRE(o.exit_code == 0);
-  }
-
- private:
-  std::filesystem::path dir_;
-  std::unique_ptr<sw::Store> store_;
-};
+using stockwatch::test::TempStore;
 
 /// Records every attempt; answers from a script (default: delivered).
 class FakeChannel : public sw::Channel {
