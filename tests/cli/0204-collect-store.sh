@@ -7,17 +7,7 @@
 # (make test), the same on PostgreSQL.
 source "$(dirname "$0")/../lib/common.sh"
 
-start_fake() {
-  rm -f "$T/fake.port"
-  $PY "$SW_SRC/tests/services/fake_quotes.py" --port-file "$T/fake.port" "$@" 2> "$T/fake.err" &
-  local pid=$!
-  on_exit "kill $pid"
-  wait_for "the fake quote server" 20 test -s "$T/fake.port"
-  U="http://127.0.0.1:$(cat "$T/fake.port")"
-}
-stats() { curl -s "$U/_stats" | jq -c "$1"; }
-reset() { curl -s -X POST "$U/_reset" > /dev/null; }
-config() { curl -s -X POST -d "$1" "$U/_config" > /dev/null; }
+source "$(dirname "$0")/../lib/fake_quotes.sh"
 lines() { jq -r "$1" "$2" | tr '\n' ' ' | sed 's/ $//'; }
 
 start_fake --ticker ZZZZ=404
