@@ -140,6 +140,17 @@ class Channel {
   }
   /// Called after a 429 with retry_after for `m` (e.g. to slow its chat down).
   virtual void Throttled(const Message& m, TimeMs until_ms) { (void)m, (void)until_ms; }
+  /// What the target holds after the messages sent so far, as a mark that
+  /// is stored with their delivery records in one transaction (the file
+  /// target: the file's identity and size); nullopt: nothing to mark.
+  virtual std::optional<std::string> Checkpoint() const { return std::nullopt; }
+  /// At start, given the mark an earlier run stored: undoes what was sent
+  /// after it (written, but its delivery never recorded, so it will be sent
+  /// again), where the target can. Returns what it did, for the log ("": nothing).
+  virtual std::string Rollback(std::string_view mark) {
+    (void)mark;
+    return {};
+  }
   /// Sends every message (possibly concurrently) and calls done(i, result)
   /// once for each, in any order. Never throws for delivery failures.
   virtual void SendBatch(std::span<const Message* const> msgs,

@@ -1,10 +1,14 @@
 // The webhook and file channels, and MakeChannel for every target kind.
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
+#include "stockwatch/log.h"
 #include "stockwatch/http.h"
 #include "stockwatch/notify.h"
 #include "stockwatch/smtp.h"
@@ -82,6 +86,12 @@ class WebhookChannel : public Channel {
 
 /// Appends one rendered line per alert (O_APPEND: whole lines even when
 /// several writers share the file). /dev/stderr works.
+/// Appends each message's lines to a file. A regular file is also a
+/// journal: Checkpoint() names its size after the last write, stored with
+/// the delivery records, and Rollback() cuts off what a crashed run wrote
+/// after its last checkpoint (delivered again, so in the file once). That
+/// needs the file to itself: it holds an exclusive flock(2) on it, and
+/// without the lock (another stock-notify writes there) it only appends.
 class FileChannel : public Channel {
  public:
   explicit FileChannel(Target target) : target_(std::move(target)) {
@@ -95,23 +105,75 @@ class FileChannel : public Channel {
       throw Error(err == EACCES ? exitcode::kNoPerm : exitcode::kIoErr,
                   target_.spec + ": " + std::strerror(err));
     }
+    struct stat st {};
+    if (fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) {
+      if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+        journal_ = true;
+        dev_ = static_cast<uint64_t>(st.st_dev);
+        ino_ = static_cast<uint64_t>(st.st_ino);
+        end_ = static_cast<int64_t>(st.st_size);
+      } else {
+        log::Warn("{}: another process holds a lock on it: appending only (a crash may repeat "
+                  "the last lines written)", target_.spec);
+      }
+    }
   }
   ~FileChannel() override {
     if (fd_ >= 0) close(fd_);
   }
 
   const Target& target() const override { return target_; }
+  /// One write(2) for the whole batch: the file does not care who is next.
+  size_t max_parallel() const override { return 4096; }
 
   void SendBatch(std::span<const Message* const> msgs,
                  const std::function<void(size_t, SendResult)>& done) override {
-    for (size_t i = 0; i < msgs.size(); ++i) {
-      std::string text;
-      for (const Alert& a : msgs[i]->alerts) text += AlertLine(a) + "\n";
-      done(i, Write(text));
+    std::string text;
+    for (const Message* m : msgs)
+      for (const Alert& a : m->alerts) {
+        text += AlertLine(a);
+        text += '\n';
+      }
+    SendResult r = Write(text);
+    for (size_t i = 0; i < msgs.size(); ++i) done(i, r);
+  }
+
+  std::optional<std::string> Checkpoint() const override {
+    if (!journal_) return std::nullopt;
+    return std::to_string(dev_) + ":" + std::to_string(ino_) + ":" + std::to_string(end_);
+  }
+
+  std::string Rollback(std::string_view mark) override {
+    uint64_t dev = 0, ino = 0;
+    int64_t end = 0;
+    if (!journal_ || !ParseMark(mark, dev, ino, end) || dev != dev_ || ino != ino_) {
+      return {};  // another file now (rotated, replaced): nothing of ours to undo
     }
+    struct stat st {};
+    if (fstat(fd_, &st) != 0 || st.st_size <= end) return {};
+    if (ftruncate(fd_, end) != 0) {
+      return "cannot cut the " + std::to_string(st.st_size - end) +
+             " byte(s) an earlier run wrote but did not record (they may appear twice): " +
+             std::strerror(errno);
+    }
+    end_ = end;
+    return "cut the last " + std::to_string(st.st_size - end) +
+           " byte(s): an earlier run wrote them but stopped before recording the deliveries, "
+           "which are made again";
   }
 
  private:
+  static bool ParseMark(std::string_view mark, uint64_t& dev, uint64_t& ino, int64_t& end) {
+    const char* p = mark.data();
+    const char* e = p + mark.size();
+    auto r1 = std::from_chars(p, e, dev);
+    if (r1.ec != std::errc() || r1.ptr == e || *r1.ptr != ':') return false;
+    auto r2 = std::from_chars(r1.ptr + 1, e, ino);
+    if (r2.ec != std::errc() || r2.ptr == e || *r2.ptr != ':') return false;
+    auto r3 = std::from_chars(r2.ptr + 1, e, end);
+    return r3.ec == std::errc() && r3.ptr == e && end >= 0;
+  }
+
   SendResult Write(const std::string& text) {
     SendResult r;
     size_t off = 0;
@@ -120,17 +182,27 @@ class FileChannel : public Channel {
       if (n >= 0) {
         off += static_cast<size_t>(n);
       } else if (errno != EINTR) {
-        r.status = errno == EPIPE || errno == EBADF ? SendStatus::kFatal : SendStatus::kRetry;
+        int err = errno;
+        // No half-written batch: it is written again in full on retry.
+        if (journal_ && off > 0 && ftruncate(fd_, end_) != 0) journal_ = false;
+        r.status = err == EPIPE || err == EBADF ? SendStatus::kFatal : SendStatus::kRetry;
         r.exit_code = exitcode::kIoErr;
-        r.error = std::strerror(errno);
+        r.error = std::strerror(err);
         return r;
       }
+    }
+    if (journal_) {
+      off_t at = lseek(fd_, 0, SEEK_CUR);  // O_APPEND: the end after our write
+      if (at >= 0) end_ = static_cast<int64_t>(at);
     }
     return r;
   }
 
   Target target_;
   int fd_ = -1;
+  bool journal_ = false;  // a regular file we hold the lock of
+  uint64_t dev_ = 0, ino_ = 0;
+  int64_t end_ = 0;       // its size after our last write
 };
 
 }  // namespace

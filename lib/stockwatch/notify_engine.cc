@@ -14,6 +14,9 @@
 namespace stockwatch {
 
 std::string PausedKey(std::string_view email) { return "paused:" + std::string(email); }
+std::string CheckpointKey(std::string_view target_key) {
+  return "notify.mark:" + std::string(target_key);
+}
 
 namespace {
 
@@ -47,6 +50,14 @@ struct HeldItems {
   TimeMs max_due = 0;
 };
 
+/// A message delivered, not yet recorded (RecordSent).
+struct Sent {
+  std::string email;
+  std::vector<std::string> alert_ids;
+  std::vector<int64_t> outbox_ids;
+  int attempts = 0;
+};
+
 struct ChannelState {
   Channel* ch = nullptr;
   const Target* target = nullptr;
@@ -57,6 +68,7 @@ struct ChannelState {
   std::unordered_set<int64_t> busy_outbox;                    // outbox ids taken into memory
   std::unordered_map<int64_t, int> outbox_attempts;           // attempts made on parked items
   std::unordered_map<std::string, TimeMs> last_sent;          // email -> last message (interval)
+  std::vector<Sent> sent;                                      // delivered, to record
   TimeMs admit_at = kNever;  // when a rate-limited head may go
   bool fatal = false;
   SendResult fatal_result;
@@ -98,6 +110,7 @@ struct Notifier::Impl {
       channels[i].ch = chans[i];
       channels[i].target = &chans[i]->target();
     }
+    RollBack();
     // What earlier runs left in the outbox: those users stay "held" (new
     // alerts queue behind their items) and the ids count as pending.
     for (const OutboxItem& item : queries.DueOutbox(kNever)) {
@@ -112,6 +125,17 @@ struct Notifier::Impl {
       } catch (const DataError&) {
         // Settled (dead-lettered) when it comes due.
       }
+    }
+  }
+
+  /// Lets each target undo what an earlier run sent but did not record.
+  void RollBack() {
+    if (!opts.rollback_unrecorded) return;
+    for (ChannelState& cs : channels) {
+      std::optional<std::string> mark = queries.GetValue(CheckpointKey(cs.target->key));
+      if (!mark) continue;
+      std::string did = cs.ch->Rollback(*mark);
+      if (!did.empty()) log::Warn("{}: {}", cs.target->spec, did);
     }
   }
 
@@ -445,12 +469,13 @@ struct Notifier::Impl {
     switch (r.status) {
       case SendStatus::kOk: {
         ++stats.messages;
-        for (const Alert& a : p.msg.alerts) {
-          commands.RecordDelivery(a.id, cs.target->key, now, a.email);
-          cs.pending_ids.erase(a.id);
-          Record(cs, a.id, DeliveryStatus::kSent, p.attempts);
-        }
-        Unhold(cs, email, p.outbox_ids);
+        // Recorded, with the others of this batch, by RecordSent.
+        Sent s;
+        s.email = email;
+        for (const Alert& a : p.msg.alerts) s.alert_ids.push_back(a.id);
+        s.outbox_ids = std::move(p.outbox_ids);
+        s.attempts = p.attempts;
+        cs.sent.push_back(std::move(s));
         if (cs.target->per_user) {
           const CachedUser& cu = Lookup(email, now);
           if (cu.user && cu.user->interval > 0) SetLastSent(cs, email, now);
@@ -497,6 +522,30 @@ struct Notifier::Impl {
         break;
     }
     if (g.queue.empty()) cs.groups.erase(git);
+  }
+
+  /// Records what was delivered in one transaction, with the target's
+  /// checkpoint; then dequeues its outbox items and reports it. A crash
+  /// before the commit sends the batch again (a target with a checkpoint
+  /// rolls its copy back first); one after it finds it delivered.
+  void RecordSent(ChannelState& cs, TimeMs now) {
+    if (cs.sent.empty()) return;
+    std::vector<DeliveryRow> rows;
+    for (const Sent& s : cs.sent)
+      for (const std::string& id : s.alert_ids) rows.push_back({id, cs.target->key, now, s.email});
+    std::vector<KeyValue> values;
+    if (std::optional<std::string> mark = cs.ch->Checkpoint())
+      values.push_back({CheckpointKey(cs.target->key), std::move(*mark)});
+    commands.RecordDeliveries(rows, values);
+    std::vector<Sent> sent;
+    sent.swap(cs.sent);
+    for (const Sent& s : sent) {
+      for (const std::string& id : s.alert_ids) {
+        cs.pending_ids.erase(id);
+        Record(cs, id, DeliveryStatus::kSent, s.attempts);
+      }
+      Unhold(cs, s.email, s.outbox_ids);
+    }
   }
 
   bool SendChannel(ChannelState& cs, TimeMs now) {
@@ -547,6 +596,7 @@ struct Notifier::Impl {
       }
       Settle(cs, emails[i], results[i], after);
     }
+    RecordSent(cs, after);
     return true;
   }
 

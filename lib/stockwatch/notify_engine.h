@@ -33,6 +33,10 @@ struct NotifierOptions {
   int64_t outbox_poll_ms = 1'000;
   /// How long a user's interval, link and pause flag are cached.
   int64_t user_cache_ms = 1'000;
+  /// Undo, at start, what targets hold beyond their last recorded checkpoint
+  /// (Channel::Rollback): right when every unrecorded alert comes again (its
+  /// Kafka offset was not committed, or it is still in the outbox).
+  bool rollback_unrecorded = false;
 };
 
 struct NotifierHooks {
@@ -53,6 +57,8 @@ struct NotifierStats {
 
 /// Keys of the small values the engine and the bot share in the store.
 std::string PausedKey(std::string_view email);  // "paused:EMAIL" = "1" while /stop
+/// Where a target's checkpoint (Channel::Checkpoint) is kept: "notify.mark:" + target key.
+std::string CheckpointKey(std::string_view target_key);
 
 class Notifier {
  public:

@@ -228,6 +228,13 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
   no.retries = opts.retries;
   no.backoff.base_ms = opts.retry_delay_ms;
   no.backoff.max_ms = std::max(opts.retry_delay_ms, opts.retry_max_delay_ms);
+  // Over Kafka an alert's offset is committed only once the alert is sent,
+  // batched or dead-lettered: a checkpoint waits for the deliveries (and
+  // parks what takes too long), and what a crash left unrecorded comes
+  // again, so a target may undo its copy. Files and pipes have nothing to
+  // commit, and what they gave is not given again.
+  bool commits = opts.stream.input.rfind("kafka:", 0) == 0;
+  no.rollback_unrecorded = commits;
   NotifierHooks hooks;
   std::string buf;
   hooks.on_delivery = [&](const Delivery& d) {
@@ -260,10 +267,6 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
   // offsets move steadily even at Telegram's pace.
   lo.checkpoint_records = 1000;
   lo.checkpoint_ms = 1000;
-  // Over Kafka an alert's offset is committed only once the alert is sent,
-  // batched or dead-lettered: a checkpoint waits for the deliveries (and
-  // parks what takes too long). Files and pipes have nothing to commit.
-  bool commits = opts.stream.input.rfind("kafka:", 0) == 0;
   lo.pre_commit = [&] {
     if (commits) worker.Flush(opts.flush_budget_ms);
     locked_out.Flush();

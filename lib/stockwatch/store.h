@@ -42,6 +42,20 @@ struct OutboxItem {
   TimeMs due = 0;
 };
 
+/// One delivery to record (Commands::RecordDeliveries).
+struct DeliveryRow {
+  std::string alert_id;
+  std::string channel;  // the target key ("telegram", "webhook:URL", "file:PATH", ...)
+  TimeMs ts = 0;
+  std::string email;    // the alert's user; empty: none
+};
+
+/// A small persistent value (Commands::PutValue).
+struct KeyValue {
+  std::string key;
+  std::string value;
+};
+
 /// Write side of user management, valid inside one transaction.
 class CommandTx {
  public:
@@ -99,6 +113,11 @@ class Commands {
   /// when it already was. RemoveUser deletes the user's records (R3).
   virtual bool RecordDelivery(std::string_view alert_id, std::string_view channel,
                               TimeMs ts, std::string_view email) = 0;
+  /// RecordDelivery for each row (one already recorded is left as it is)
+  /// and PutValue for each value, all in one transaction: what stock-notify
+  /// sent in one batch is recorded together, with the target's checkpoint.
+  virtual void RecordDeliveries(std::span<const DeliveryRow> rows,
+                                std::span<const KeyValue> values) = 0;
   /// Small persistent values (bot update offset, per-user last-sent times).
   /// A key ending in ":EMAIL" belongs to that user: RemoveUser deletes it.
   virtual void PutValue(std::string_view key, std::string_view value) = 0;

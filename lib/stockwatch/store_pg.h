@@ -150,6 +150,8 @@ class PgCommands : public Commands {
   void SaveWatchStates(std::span<const WatchState> states) override;
   bool RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
                       std::string_view email) override;
+  void RecordDeliveries(std::span<const DeliveryRow> rows,
+                        std::span<const KeyValue> values) override;
   void PutValue(std::string_view key, std::string_view value) override;
   int64_t Enqueue(const OutboxItem& item) override;
   void Dequeue(std::span<const int64_t> ids) override;

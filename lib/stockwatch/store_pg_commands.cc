@@ -418,25 +418,45 @@ void PgCommands::SaveWatchStates(std::span<const WatchState> states) {
   });
 }
 
+namespace {
+
+pqxx::result InsertDelivery(Conn& conn, pqxx::transaction_base& tx, std::string_view alert_id,
+                            std::string_view channel, TimeMs ts, std::string_view email) {
+  return conn.Run(tx, "delivery_insert",
+                  "INSERT INTO deliveries(alert_id, channel, email, ts) VALUES($1, $2, $3, $4) "
+                  "ON CONFLICT(alert_id, channel) DO NOTHING",
+                  S(alert_id), S(channel),
+                  email.empty() ? std::optional<std::string>() : S(email), ts);
+}
+
+void PutKeyValue(Conn& conn, pqxx::transaction_base& tx, std::string_view key,
+                 std::string_view value) {
+  conn.Run(tx, "kv_put",
+           "INSERT INTO kv(key, value) VALUES($1, $2) "
+           "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+           S(key), S(value));
+}
+
+}  // namespace
+
 bool PgCommands::RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
                                 std::string_view email) {
   return conn_.Auto([&](pqxx::transaction_base& tx) {
-    pqxx::result r = conn_.Run(
-        tx, "delivery_insert",
-        "INSERT INTO deliveries(alert_id, channel, email, ts) VALUES($1, $2, $3, $4) "
-        "ON CONFLICT(alert_id, channel) DO NOTHING",
-        S(alert_id), S(channel), email.empty() ? std::optional<std::string>() : S(email), ts);
-    return r.affected_rows() == 1;
+    return InsertDelivery(conn_, tx, alert_id, channel, ts, email).affected_rows() == 1;
+  });
+}
+
+void PgCommands::RecordDeliveries(std::span<const DeliveryRow> rows,
+                                  std::span<const KeyValue> values) {
+  if (rows.empty() && values.empty()) return;
+  conn_.Write([&](pqxx::transaction_base& tx) {
+    for (const DeliveryRow& r : rows) InsertDelivery(conn_, tx, r.alert_id, r.channel, r.ts, r.email);
+    for (const KeyValue& kv : values) PutKeyValue(conn_, tx, kv.key, kv.value);
   });
 }
 
 void PgCommands::PutValue(std::string_view key, std::string_view value) {
-  conn_.Auto([&](pqxx::transaction_base& tx) {
-    conn_.Run(tx, "kv_put",
-              "INSERT INTO kv(key, value) VALUES($1, $2) "
-              "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-              S(key), S(value));
-  });
+  conn_.Auto([&](pqxx::transaction_base& tx) { PutKeyValue(conn_, tx, key, value); });
 }
 
 int64_t PgCommands::Enqueue(const OutboxItem& item) {

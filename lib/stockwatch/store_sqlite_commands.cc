@@ -317,28 +317,51 @@ void SqliteCommands::SaveWatchStates(std::span<const WatchState> states) {
   tx.Commit();
 }
 
-bool SqliteCommands::RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
-                                    std::string_view email) {
-  std::lock_guard<std::recursive_mutex> lock(db_.mu());
-  db_.Prepare(
-         "INSERT INTO deliveries(alert_id, channel, email, ts) VALUES(?, ?, ?, ?) "
-         "ON CONFLICT(alert_id, channel) DO NOTHING")
+namespace {
+
+void InsertDelivery(Db& db, std::string_view alert_id, std::string_view channel, TimeMs ts,
+                    std::string_view email) {
+  db.Prepare(
+        "INSERT INTO deliveries(alert_id, channel, email, ts) VALUES(?, ?, ?, ?) "
+        "ON CONFLICT(alert_id, channel) DO NOTHING")
       .Text(1, alert_id)
       .Text(2, channel)
       .OptText(3, email)
       .Int(4, ts)
       .Run();
+}
+
+void PutKeyValue(Db& db, std::string_view key, std::string_view value) {
+  db.Prepare(
+        "INSERT INTO kv(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+        "excluded.value")
+      .Text(1, key)
+      .Text(2, value)
+      .Run();
+}
+
+}  // namespace
+
+bool SqliteCommands::RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
+                                    std::string_view email) {
+  std::lock_guard<std::recursive_mutex> lock(db_.mu());
+  InsertDelivery(db_, alert_id, channel, ts, email);
   return db_.Changes() == 1;
+}
+
+void SqliteCommands::RecordDeliveries(std::span<const DeliveryRow> rows,
+                                      std::span<const KeyValue> values) {
+  if (rows.empty() && values.empty()) return;
+  std::lock_guard<std::recursive_mutex> lock(db_.mu());
+  WriteTx tx(db_);
+  for (const DeliveryRow& r : rows) InsertDelivery(db_, r.alert_id, r.channel, r.ts, r.email);
+  for (const KeyValue& kv : values) PutKeyValue(db_, kv.key, kv.value);
+  tx.Commit();
 }
 
 void SqliteCommands::PutValue(std::string_view key, std::string_view value) {
   std::lock_guard<std::recursive_mutex> lock(db_.mu());
-  db_.Prepare(
-         "INSERT INTO kv(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = "
-         "excluded.value")
-      .Text(1, key)
-      .Text(2, value)
-      .Run();
+  PutKeyValue(db_, key, value);
 }
 
 int64_t SqliteCommands::Enqueue(const OutboxItem& item) {

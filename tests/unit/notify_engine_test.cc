@@ -89,6 +89,8 @@ struct Harness {
   std::vector<sw::Rejected> dead;
   std::unique_ptr<sw::Notifier> n;
 
+  bool rollback = false;
+
   Harness(TempStore& store, std::vector<sw::Channel*> chans, int retries = 5)
       : db(store), channels(std::move(chans)) {
     Open(retries);
@@ -99,6 +101,7 @@ struct Harness {
     o.retries = retries;
     o.backoff = {100, 1'000};
     o.park_after_ms = 5'000;
+    o.rollback_unrecorded = rollback;
     sw::NotifierHooks h;
     h.now = [this] { return now; };
     h.random = [] { return 0.5; };
@@ -443,4 +446,56 @@ TEST_CASE("Notifier: many users are sent concurrently, up to the channel's paral
   h.RunUntil(h.now);
   CHECK(hook.delivered.size() == 40);
   CHECK(hook.batches == 10);  // 4 messages per batch, one per user at a time
+}
+
+/// A channel with a checkpoint: the number of messages it holds.
+class MarkedChannel : public FakeChannel {
+ public:
+  using FakeChannel::FakeChannel;
+  std::optional<std::string> Checkpoint() const override {
+    return std::to_string(delivered.size());
+  }
+  std::string Rollback(std::string_view mark) override {
+    rollbacks.emplace_back(mark);
+    return "rolled back to " + std::string(mark);
+  }
+  std::vector<std::string> rollbacks;
+};
+
+TEST_CASE("Notifier: a batch is recorded with the target's checkpoint; restarts roll back to it") {
+  TempStore db;
+  MarkedChannel file("file:/tmp/sw-marked.txt", 4);
+  Harness h(db, {&file});
+  std::string key = sw::CheckpointKey("file:/tmp/sw-marked.txt");
+  CHECK(key == "notify.mark:file:/tmp/sw-marked.txt");
+  CHECK(file.rollbacks.empty());  // nothing stored yet
+  for (int i = 0; i < 10; ++i) h.Submit(MakeAlert("u" + std::to_string(i % 5) + "@example.com", i));
+  h.RunUntil(h.now);
+  REQUIRE(file.delivered.size() == 10);
+  CHECK(file.batches == 3);  // 4 + 4 + 2 (two messages of each of 5 users, one at a time)
+  // The mark stored with the last batch's records names all ten messages.
+  CHECK(db.queries().GetValue(key) == "10");
+  for (const sw::Message& m : file.delivered)
+    CHECK(db.queries().Delivered(m.alerts.at(0).id, "file:/tmp/sw-marked.txt"));
+  CHECK(h.Count(sw::DeliveryStatus::kSent) == 10);
+
+  // Without rollback_unrecorded (pipes) a restart leaves the target alone;
+  // with it (Kafka), the target is asked to roll back to the stored mark.
+  h.Open();
+  CHECK(file.rollbacks.empty());
+  h.rollback = true;
+  h.Open();
+  CHECK(file.rollbacks == std::vector<std::string>{"10"});
+}
+
+TEST_CASE("Notifier: a failed batch records nothing and moves no checkpoint") {
+  TempStore db;
+  MarkedChannel file("file:/tmp/sw-marked.txt", 4);
+  Harness h(db, {&file}, 0);
+  file.script = [](const sw::Message&) { return Fail(sw::SendStatus::kRetry, "disk full"); };
+  h.Submit(MakeAlert("a@example.com", 1));
+  h.RunUntil(h.now);
+  CHECK(h.Count(sw::DeliveryStatus::kFailed) == 1);
+  CHECK_FALSE(db.queries().Delivered(MakeAlert("a@example.com", 1).id, "file:/tmp/sw-marked.txt"));
+  CHECK_FALSE(db.queries().GetValue(sw::CheckpointKey("file:/tmp/sw-marked.txt")));
 }

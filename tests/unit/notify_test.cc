@@ -1,9 +1,14 @@
-// notify.h: targets, rendering, token bucket, back-off.
+// notify.h: targets, rendering, token bucket, back-off, the file target.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "stockwatch/http.h"
 #include "stockwatch/notify.h"
 
 namespace sw = stockwatch;
@@ -182,4 +187,85 @@ TEST_CASE("BackoffMs: doubles per retry, capped, jittered, server hint is a floo
     int64_t lo = sw::BackoffMs(p, r, 0.0), hi = sw::BackoffMs(p, r, 1.0);
     CHECK(hi == 2 * lo);
   }
+}
+
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+sw::Message OneAlert(double price) {
+  sw::Message m;
+  m.alerts.push_back(SampleAlert());
+  m.alerts.back().price = price;
+  m.email = m.alerts.back().email;
+  return m;
+}
+
+bool SendAll(sw::Channel& ch, std::vector<const sw::Message*> msgs) {
+  bool ok = true;
+  size_t calls = 0;
+  ch.SendBatch(msgs, [&](size_t, sw::SendResult r) {
+    ++calls;
+    ok = ok && r.status == sw::SendStatus::kOk;
+  });
+  return ok && calls == msgs.size();
+}
+
+}  // namespace
+
+TEST_CASE("File target: checkpoints name the size written; rollback cuts what came after") {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("sw-file-target-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "alerts.txt").string();
+  sw::HttpClient http;
+  sw::ChannelOptions opts;
+  sw::Target target = sw::ParseTarget("file:" + path);
+  sw::Message m1 = OneAlert(201), m2 = OneAlert(202), m3 = OneAlert(203);
+
+  auto ch = sw::MakeChannel(target, opts, http);
+  CHECK(ch->max_parallel() > 1);
+  REQUIRE(SendAll(*ch, {&m1, &m2}));
+  std::string two = Slurp(path);
+  CHECK(two == sw::AlertLine(m1.alerts[0]) + "\n" + sw::AlertLine(m2.alerts[0]) + "\n");
+  std::optional<std::string> mark = ch->Checkpoint();
+  REQUIRE(mark);
+  CHECK(mark->ends_with(":" + std::to_string(two.size())));
+
+  // Another writer on the same file does not get the journal.
+  auto other = sw::MakeChannel(target, opts, http);
+  CHECK_FALSE(other->Checkpoint());
+  CHECK(other->Rollback(*mark).empty());
+  other.reset();
+
+  // Written after the mark, then the process "dies" before recording it.
+  REQUIRE(SendAll(*ch, {&m3}));
+  CHECK(Slurp(path).size() > two.size());
+  ch.reset();
+
+  auto again = sw::MakeChannel(target, opts, http);
+  std::string did = again->Rollback(*mark);
+  CHECK(did.find("cut the last") != std::string::npos);
+  CHECK(Slurp(path) == two);
+  CHECK(again->Rollback(*mark).empty());  // nothing left to cut
+  CHECK(again->Checkpoint() == mark);
+
+  // A mark of another file (rotated away), or none we can read, cuts nothing.
+  REQUIRE(SendAll(*again, {&m3}));
+  std::string three = Slurp(path);
+  CHECK(again->Rollback("1:2:0").empty());
+  CHECK(again->Rollback("garbage").empty());
+  CHECK(again->Rollback(mark->substr(0, mark->rfind(':')) + ":-5").empty());
+  CHECK(Slurp(path) == three);
+  again.reset();
+
+  // Not a regular file: nothing to mark.
+  auto null = sw::MakeChannel(sw::ParseTarget("file:/dev/null"), opts, http);
+  CHECK_FALSE(null->Checkpoint());
+  std::filesystem::remove_all(dir);
 }

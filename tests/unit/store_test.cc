@@ -627,6 +627,20 @@ TEST_CASE("Store: watch states, deliveries, values and the outbox") {
     CHECK(q.Delivered("id1", "telegram"));
     CHECK_FALSE(q.Delivered("id2", "telegram"));
 
+    // A batch: its rows and values in one transaction; a row recorded
+    // already stays as it was.
+    std::vector<sw::DeliveryRow> rows{{"id1", "telegram", kT0 + 9, "alice@example.com"},
+                                      {"id3", "file:/tmp/x", kT0, "bob@example.com"},
+                                      {"id4", "file:/tmp/x", kT0, ""}};
+    std::vector<sw::KeyValue> marks{{"notify.mark:file:/tmp/x", "1:2:300"}};
+    c.RecordDeliveries(rows, marks);
+    CHECK(q.Delivered("id3", "file:/tmp/x"));
+    CHECK(q.Delivered("id4", "file:/tmp/x"));
+    CHECK_FALSE(q.Delivered("id3", "telegram"));
+    CHECK(q.GetValue("notify.mark:file:/tmp/x") == "1:2:300");
+    CHECK_FALSE(c.RecordDelivery("id1", "telegram", kT0, "alice@example.com"));
+    c.RecordDeliveries({}, {});  // nothing to do: no transaction, no error
+
     CHECK_FALSE(q.GetValue("offset"));
     c.PutValue("offset", "41");
     c.PutValue("offset", "42");
