@@ -26,15 +26,16 @@ awk -v n=$N 'BEGIN { for (i = 0; i < n; i++) {
   > "$T/alerts.jsonl"
 sw_cat -i "$T/alerts.jsonl" -o "kafka:$topic" -b "$B"
 
-notify() {
-  stock-notify -i "kafka:$topic" -b "$B" -G "$group" "${GROUP_X[@]}" --to "$HOOK" --parallel 4 "$@"
-}
-notify > "$T/run1.jsonl" 2> "$T/run1.err" &
+# Started directly (not through a shell function, whose subshell is what
+# $! would name): the kill -9 below must hit stock-notify itself.
+stock-notify -i "kafka:$topic" -b "$B" -G "$group" "${GROUP_X[@]}" --to "$HOOK" --parallel 4 \
+  > "$T/run1.jsonl" 2> "$T/run1.err" &
 pid=$!
 on_exit "kill -9 $pid"
 wait_for "run 1 to deliver 100 alerts" 60 bash -c "[ \$(grep -c '\"kind\": \"post\"' '$T/hook.log') -ge 100 ]"
 kill -9 $pid
 wait $pid 2> /dev/null || true
+check "run 1 is gone" bash -c "! pgrep -f '^stock-notify -i kafka:$topic ' > /dev/null"
 delivered1=$(grep -c '"kind": "post"' "$T/hook.log")
 check "run 1 was killed before the end ($delivered1 of $N delivered)" test "$delivered1" -lt $N
 
