@@ -504,10 +504,13 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
     } else {
       worst = http->Cycle(tickers, out, diag);
     }
-    out.Flush();
     rc = ExitCodeFor(worst);
     if (cycles != 0 && cycle + 1 >= cycles) break;
     if (opts.every_ms > 0) {
+      // A cycle's quotes are out (acknowledged, over Kafka) before the wait
+      // for the next one; back-to-back cycles (a backfill) do not wait for
+      // the acknowledgements in between, only at the end.
+      out.Flush();
       next_start += opts.every_ms;
       TimeMs now = NowMs();
       if (next_start < now) {
