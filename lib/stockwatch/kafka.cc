@@ -33,6 +33,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPollMs = 100;
+// How long an input that ran dry waits for more before it counts as idle
+// (and commits): fetched records arrive in bursts, so a stream that is
+// still flowing is committed at its checkpoints, not after every burst.
+constexpr int kIdleGraceMs = 10;
 constexpr int kDestroyFlushMs = 10000;
 
 std::string_view Trim(std::string_view s) {
@@ -350,6 +354,12 @@ class KafkaSource final : public Source {
     conf.Set("enable.auto.commit", "false");
     conf.Set("auto.offset.reset", "earliest");
     conf.Set("enable.partition.eof", "true");
+    // librdkafka 2.0 stops fetching for a whole second whenever its local
+    // queue holds queued.min.messages (100000 by default, all partitions
+    // together; librdkafka #2879), so a consumer catching up on a backlog
+    // mostly waited. Prefetch is still bounded by queued.max.messages.kbytes
+    // (64 MB of records); -X overrides both.
+    conf.Set("queued.min.messages", "1000000");
     rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaSource::OnRebalance);
     rd_kafka_conf_set_offset_commit_cb(conf.get(), &KafkaSource::OnCommitted);
     rd_kafka_conf_set_error_cb(conf.get(), &KafkaSource::OnError);
@@ -385,22 +395,23 @@ class KafkaSource final : public Source {
 
   bool Next(InRecord& rec) override {
     ReleaseMessage();
-    bool blocking = false;
+    int empty = 0;  // polls in a row that found nothing
     for (;;) {
       if (StopRequested()) return false;
       if (exit_at_eof_ && AllAtEof()) {
         log::Debug("{}: every assigned partition is at its end", name_);
         return false;
       }
-      if (blocking) {
+      if (empty >= 2) {
         if (idle_) idle_();
         RetryCommits();
       }
-      rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk_, blocking ? kPollMs : 0);
+      int wait = empty == 0 ? 0 : empty == 1 ? kIdleGraceMs : kPollMs;
+      rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk_, wait);
       if (pending_ && msg != nullptr) rd_kafka_message_destroy(msg);
       RethrowPending();
       if (msg == nullptr) {
-        blocking = true;
+        ++empty;
         continue;
       }
       if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
