@@ -69,6 +69,9 @@ struct ChannelState {
   std::unordered_map<int64_t, int> outbox_attempts;           // attempts made on parked items
   std::unordered_map<std::string, TimeMs> last_sent;          // email -> last message (interval)
   std::vector<Sent> sent;                                      // delivered, to record
+  size_t sent_alerts = 0;                                      // alerts in `sent`
+  TimeMs sent_since = 0;                                       // the oldest of them went out
+  bool lazy = false;  // the target has a checkpoint: `sent` may wait (record_delay_ms)
   TimeMs admit_at = kNever;  // when a rate-limited head may go
   bool fatal = false;
   SendResult fatal_result;
@@ -109,6 +112,7 @@ struct Notifier::Impl {
     for (size_t i = 0; i < chans.size(); ++i) {
       channels[i].ch = chans[i];
       channels[i].target = &chans[i]->target();
+      channels[i].lazy = chans[i]->Checkpoint().has_value();
     }
     RollBack();
     // What earlier runs left in the outbox: those users stay "held" (new
@@ -475,6 +479,8 @@ struct Notifier::Impl {
         for (const Alert& a : p.msg.alerts) s.alert_ids.push_back(a.id);
         s.outbox_ids = std::move(p.outbox_ids);
         s.attempts = p.attempts;
+        if (cs.sent.empty()) cs.sent_since = now;
+        cs.sent_alerts += s.alert_ids.size();
         cs.sent.push_back(std::move(s));
         if (cs.target->per_user) {
           const CachedUser& cu = Lookup(email, now);
@@ -539,6 +545,7 @@ struct Notifier::Impl {
     commands.RecordDeliveries(rows, values);
     std::vector<Sent> sent;
     sent.swap(cs.sent);
+    cs.sent_alerts = 0;
     for (const Sent& s : sent) {
       for (const std::string& id : s.alert_ids) {
         cs.pending_ids.erase(id);
@@ -596,13 +603,26 @@ struct Notifier::Impl {
       }
       Settle(cs, emails[i], results[i], after);
     }
-    RecordSent(cs, after);
+    if (!cs.lazy || RecordDue(cs, after)) RecordSent(cs, after);
     return true;
+  }
+
+  bool RecordDue(const ChannelState& cs, TimeMs now) const {
+    return !cs.sent.empty() &&
+           (cs.sent_alerts >= opts.record_batch || now - cs.sent_since >= opts.record_delay_ms ||
+            now < cs.sent_since);
+  }
+
+  void Sync() {
+    TimeMs now = hooks.now();
+    for (ChannelState& cs : channels) RecordSent(cs, now);
   }
 
   bool Step() {
     TimeMs now = hooks.now();
     size_t settled_before = stats.sent + stats.failed + stats.duplicate;
+    for (ChannelState& cs : channels)
+      if (RecordDue(cs, now)) RecordSent(cs, now);
     FlushOutbox(now);
     bool did = false;
     for (ChannelState& cs : channels) did |= SendChannel(cs, now);
@@ -612,6 +632,8 @@ struct Notifier::Impl {
   TimeMs NextWake() const {
     TimeMs now = hooks.now();
     TimeMs t = next_outbox_check;
+    for (const ChannelState& cs : channels)
+      if (!cs.sent.empty()) t = std::min(t, cs.sent_since + opts.record_delay_ms);
     for (const ChannelState& cs : channels) {
       for (const auto& [email, g] : cs.groups) {
         if (g.in_flight || g.queue.empty()) continue;
@@ -628,7 +650,7 @@ struct Notifier::Impl {
 
   bool Quiescent() const {
     for (const ChannelState& cs : channels)
-      if (!cs.groups.empty()) return false;
+      if (!cs.groups.empty() || !cs.sent.empty()) return false;
     return true;
   }
 
@@ -653,6 +675,7 @@ struct Notifier::Impl {
   }
 
   void Park() {
+    Sync();
     TimeMs now = hooks.now();
     for (ChannelState& cs : channels) {
       std::vector<std::string> emails;
@@ -681,6 +704,7 @@ bool Notifier::Step() { return impl_->Step(); }
 TimeMs Notifier::NextWake() const { return impl_->NextWake(); }
 bool Notifier::Quiescent() const { return impl_->Quiescent(); }
 void Notifier::Park() { impl_->Park(); }
+void Notifier::Sync() { impl_->Sync(); }
 size_t Notifier::InMemory() const { return impl_->InMemory(); }
 size_t Notifier::Held() const { return impl_->Held(); }
 size_t Notifier::Retrying() const { return impl_->Retrying(); }

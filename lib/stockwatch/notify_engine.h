@@ -37,6 +37,11 @@ struct NotifierOptions {
   /// (Channel::Rollback): right when every unrecorded alert comes again (its
   /// Kafka offset was not committed, or it is still in the outbox).
   bool rollback_unrecorded = false;
+  /// Deliveries to a target with a checkpoint (a file: a crash cannot
+  /// repeat them there) are recorded together, when this many alerts are
+  /// sent, after this long, or on Sync(); others after each batch.
+  size_t record_batch = 2048;
+  int64_t record_delay_ms = 50;
 };
 
 struct NotifierHooks {
@@ -82,8 +87,11 @@ class Notifier {
   /// The time at which Step() has work next (INT64_MAX: only new alerts).
   TimeMs NextWake() const;
   /// True when no message waits in memory (held outbox items don't count):
-  /// everything submitted so far is sent, failed or batched.
+  /// everything submitted so far is sent (and recorded), failed or batched.
   bool Quiescent() const;
+  /// Records at once what was sent and not yet recorded (before an input
+  /// checkpoint: the alerts' offsets are committed next).
+  void Sync();
   /// Moves every message still waiting in memory (retries) into the outbox
   /// so that it is durable; used at shutdown. Afterwards Quiescent().
   void Park();

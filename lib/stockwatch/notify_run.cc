@@ -22,6 +22,11 @@ namespace {
 constexpr size_t kMaxInbox = 1024;       // alerts handed over, not yet taken by the worker
 constexpr size_t kMaxInMemory = 20'000;  // messages the engine may hold in memory
 constexpr int64_t kMaxSleepMs = 250;     // the worker re-checks its flags at least this often
+// An idle worker handed a few alerts waits this long for more (up to
+// kCoalesce), so that they go out and are recorded together: one write and
+// one transaction instead of one each.
+constexpr size_t kCoalesce = 256;
+constexpr int64_t kCoalesceMs = 5;
 constexpr int64_t kForeverMs = 365LL * 24 * 3600 * 1000;  // "no budget" (fits steady_clock)
 
 /// A Sink shared by the reading thread and the delivery worker.
@@ -82,6 +87,12 @@ class Worker {
   void Flush(int64_t budget_ms, bool retries = false) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
     std::unique_lock<std::mutex> lock(mu_);
+    ++flushing_;  // the worker does not wait for more alerts meanwhile
+    wake_.notify_one();
+    struct Done {
+      size_t& n;
+      ~Done() { --n; }
+    } done{flushing_};
     for (;;) {
       Rethrow();
       bool parking = StopRequested() || std::chrono::steady_clock::now() >= deadline;
@@ -133,6 +144,7 @@ class Worker {
       for (;;) {
         std::deque<Job> jobs;
         bool park = false;
+        bool sync = false;
         {
           std::unique_lock<std::mutex> lock(mu_);
           TimeMs wake_at = notifier_.NextWake();
@@ -142,14 +154,24 @@ class Worker {
             wake_.wait_for(lock, std::chrono::milliseconds(sleep), [&] {
               return (!inbox_.empty() && notifier_.InMemory() < kMaxInMemory) || stop_ || park_;
             });
+            if (!inbox_.empty() && inbox_.size() < kCoalesce) {
+              wake_.wait_for(lock, std::chrono::milliseconds(kCoalesceMs), [&] {
+                return inbox_.size() >= kCoalesce || flushing_ > 0 || stop_ || park_;
+              });
+            }
           }
           if (stop_) return;
           if (notifier_.InMemory() < kMaxInMemory) jobs.swap(inbox_);
           park = park_;
+          sync = flushing_ > 0 && inbox_.empty();
         }
         space_.notify_all();
         for (Job& j : jobs) notifier_.Submit(j.alert, j.raw, j.input, j.line);
         did_ = notifier_.Step() || !jobs.empty();
+        // Someone waits for everything to be settled (a checkpoint) and the
+        // last alerts are out: what was sent is recorded now, not when its
+        // batch would be due.
+        if (sync && notifier_.InMemory() == 0) notifier_.Sync();
         if (park) {
           notifier_.Park();
           did_ = false;
@@ -183,6 +205,7 @@ class Worker {
   size_t retrying_;
   bool park_ = false;
   bool stop_ = false;
+  size_t flushing_ = 0;  // callers waiting in Flush()
   bool did_ = false;  // worker thread only
   std::exception_ptr error_;
 };

@@ -473,11 +473,27 @@ TEST_CASE("Notifier: a batch is recorded with the target's checkpoint; restarts 
   h.RunUntil(h.now);
   REQUIRE(file.delivered.size() == 10);
   CHECK(file.batches == 3);  // 4 + 4 + 2 (two messages of each of 5 users, one at a time)
-  // The mark stored with the last batch's records names all ten messages.
+  // A target with a checkpoint cannot repeat a message after a crash: its
+  // deliveries are recorded in bulk, record_delay_ms (50) after the first.
+  CHECK(h.Count(sw::DeliveryStatus::kSent) == 0);
+  CHECK_FALSE(h.n->Quiescent());
+  CHECK(h.n->NextWake() == h.now + 50);
+  CHECK_FALSE(db.queries().GetValue(key));
+  h.RunUntil(h.now + 50);
+  CHECK(h.n->Quiescent());
+  // The mark stored with the records names all ten messages.
   CHECK(db.queries().GetValue(key) == "10");
   for (const sw::Message& m : file.delivered)
     CHECK(db.queries().Delivered(m.alerts.at(0).id, "file:/tmp/sw-marked.txt"));
   CHECK(h.Count(sw::DeliveryStatus::kSent) == 10);
+
+  // Sync() (an input checkpoint comes next) records at once.
+  h.Submit(MakeAlert("u9@example.com", 11));
+  h.RunUntil(h.now);
+  CHECK(h.Count(sw::DeliveryStatus::kSent) == 10);
+  h.n->Sync();
+  CHECK(h.Count(sw::DeliveryStatus::kSent) == 11);
+  CHECK(db.queries().GetValue(key) == "11");
 
   // Without rollback_unrecorded (pipes) a restart leaves the target alone;
   // with it (Kafka), the target is asked to roll back to the stored mark.
@@ -485,7 +501,7 @@ TEST_CASE("Notifier: a batch is recorded with the target's checkpoint; restarts 
   CHECK(file.rollbacks.empty());
   h.rollback = true;
   h.Open();
-  CHECK(file.rollbacks == std::vector<std::string>{"10"});
+  CHECK(file.rollbacks == std::vector<std::string>{"11"});
 }
 
 TEST_CASE("Notifier: a failed batch records nothing and moves no checkpoint") {
