@@ -447,6 +447,11 @@ struct RecordParser::Impl {
   simdjson::dom::parser parser{kMaxLine};
   std::string copy;              // padded copy when the caller has no slack
   Slot slots[kFieldCount];
+  // The last timestamp parsed: a feed's records mostly share theirs (one
+  // collection cycle), and parsing it is a good part of a quote's cost.
+  char last_ts[40] = {};
+  size_t last_ts_len = 0;
+  TimeMs last_ts_value = 0;
 
   void Collect(std::string_view line, size_t readable);
   std::string_view Str(int f, bool required) {
@@ -477,8 +482,15 @@ struct RecordParser::Impl {
   TimeMs Time(int f, bool required) {
     std::string_view v = Str(f, required);
     if (v.empty() && !required) return 0;
+    if (v.size() == last_ts_len && v.size() != 0 && std::memcmp(v.data(), last_ts, v.size()) == 0)
+      return last_ts_value;
     auto t = ParseRfc3339(v);
     if (!t) throw DataError(FieldError(f, "not an RFC 3339 timestamp (like 2026-11-27T14:30:00Z)"));
+    if (v.size() <= sizeof last_ts) {
+      std::memcpy(last_ts, v.data(), v.size());
+      last_ts_len = v.size();
+      last_ts_value = *t;
+    }
     return *t;
   }
 };

@@ -1,6 +1,7 @@
 #include "stockwatch/timeutil.h"
 
 #include <charconv>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 
@@ -96,7 +97,27 @@ std::optional<TimeMs> ParseRfc3339(std::string_view s) {
   return secs * 1000 + ms;
 }
 
+static void AppendRfc3339Uncached(std::string& out, TimeMs t);
+
 void AppendRfc3339(std::string& out, TimeMs t) {
+  // Records written together mostly share their time (a collection cycle).
+  thread_local TimeMs cached = 0;
+  thread_local char text[32];
+  thread_local size_t text_len = 0;
+  if (text_len != 0 && t == cached) {
+    out.append(text, text_len);
+    return;
+  }
+  size_t start = out.size();
+  AppendRfc3339Uncached(out, t);
+  if (out.size() - start <= sizeof text) {
+    cached = t;
+    text_len = out.size() - start;
+    std::memcpy(text, out.data() + start, text_len);
+  }
+}
+
+static void AppendRfc3339Uncached(std::string& out, TimeMs t) {
   int64_t secs = t >= 0 ? t / 1000 : (t - 999) / 1000;
   int64_t ms = t - secs * 1000;
   int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
