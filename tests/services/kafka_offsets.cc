@@ -2,7 +2,8 @@
 // watermarks, without joining the group (so it can watch running services).
 // Test and benchmark infrastructure.
 //
-//   kafka_offsets -b BROKERS -t TOPIC [-G GROUP] [--lag | --wait SECONDS] [-X KEY=VALUE]...
+//   kafka_offsets -b BROKERS -t TOPIC [-G GROUP] [--lag | --wait SECONDS | --until N]
+//                 [-X KEY=VALUE]...
 //
 // Prints one line per partition, "PARTITION LOW HIGH COMMITTED" (COMMITTED
 // is -1 when the group has none, or without -G); with --lag only the total
@@ -11,6 +12,12 @@
 // watermarks are read once, so the topic must not grow meanwhile) until the
 // lag is 0, and prints "FIRST LAG DONE": seconds until the lag first went
 // down, the lag then, and seconds until it reached 0 (exit 1 after SECONDS).
+// With --until N, polls the same way until the group has committed N
+// records in all (the sum over partitions of COMMITTED - LOW; records that
+// are still to come count too), then prints the wall-clock time of that
+// poll as UNIX seconds with nanoseconds (exit 1 after --wait SECONDS,
+// default 60): started before the records are produced, it times a pipeline
+// without its own start-up in the measurement.
 // On the mock cluster, asking about a topic that does not exist creates it
 // (4 partitions). Exit 69 when the cluster does not answer, 66 when the
 // topic does not exist.
@@ -21,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,8 +57,11 @@ int main(int argc, char** argv) {
   app.add_flag("--lag", lag_only, "Print only the group's total lag");
   app.add_option("--wait", wait_s, "Wait up to SECONDS for the group's lag to reach 0")
       ->check(CLI::PositiveNumber);
+  int64_t until = -1;
+  app.add_option("--until", until, "Wait until the group has committed N records in all")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
-  if (wait_s > 0 && group.empty()) return Fail(64, "--wait needs -G GROUP");
+  if ((wait_s > 0 || until >= 0) && group.empty()) return Fail(64, "--wait and --until need -G GROUP");
 
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -121,7 +132,34 @@ int main(int argc, char** argv) {
     }
     return total;
   };
-  if (rc == 0 && wait_s > 0) {
+  if (rc == 0 && until >= 0) {
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point start = Clock::now();
+    const double limit_s = wait_s > 0 ? wait_s : 60;
+    auto done = [&] {
+      int64_t total = 0;
+      for (int i = 0; i < committed->cnt; ++i) {
+        int64_t low = lows[static_cast<size_t>(i)];
+        total += std::max<int64_t>(0, committed->elems[i].offset - low);
+      }
+      return total;
+    };
+    int64_t have = done();
+    while (have < until &&
+           std::chrono::duration<double>(Clock::now() - start).count() < limit_s) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      e = rd_kafka_committed(rk, committed, kTimeoutMs);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) have = done();  // else e.g. a rebalance: poll again
+    }
+    if (have < until) {
+      rc = Fail(1, std::to_string(have) + " of " + std::to_string(until) + " records committed after " +
+                       std::to_string(limit_s) + " s");
+    } else {
+      struct timespec ts {};
+      clock_gettime(CLOCK_REALTIME, &ts);
+      std::printf("%lld.%09ld\n", static_cast<long long>(ts.tv_sec), ts.tv_nsec);
+    }
+  } else if (rc == 0 && wait_s > 0) {
     using Clock = std::chrono::steady_clock;
     const Clock::time_point start = Clock::now();
     auto since = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
