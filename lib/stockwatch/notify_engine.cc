@@ -71,7 +71,7 @@ struct ChannelState {
   std::vector<Sent> sent;                                      // delivered, to record
   size_t sent_alerts = 0;                                      // alerts in `sent`
   TimeMs sent_since = 0;                                       // the oldest of them went out
-  bool lazy = false;  // the target has a checkpoint: `sent` may wait (record_delay_ms)
+  bool lazy = false;  // rolled back after a crash: `sent` may wait (record_delay_ms)
   TimeMs admit_at = kNever;  // when a rate-limited head may go
   bool fatal = false;
   SendResult fatal_result;
@@ -112,7 +112,8 @@ struct Notifier::Impl {
     for (size_t i = 0; i < chans.size(); ++i) {
       channels[i].ch = chans[i];
       channels[i].target = &chans[i]->target();
-      channels[i].lazy = chans[i]->Checkpoint().has_value();
+      // Only where a restart rolls the target back can its records wait.
+      channels[i].lazy = opts.rollback_unrecorded && chans[i]->Checkpoint().has_value();
     }
     RollBack();
     // What earlier runs left in the outbox: those users stay "held" (new

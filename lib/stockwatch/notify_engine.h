@@ -37,9 +37,10 @@ struct NotifierOptions {
   /// (Channel::Rollback): right when every unrecorded alert comes again (its
   /// Kafka offset was not committed, or it is still in the outbox).
   bool rollback_unrecorded = false;
-  /// Deliveries to a target with a checkpoint (a file: a crash cannot
-  /// repeat them there) are recorded together, when this many alerts are
-  /// sent, after this long, or on Sync(); others after each batch.
+  /// With rollback_unrecorded, deliveries to a target with a checkpoint (a
+  /// file: a crash cannot repeat them there) are recorded together, when
+  /// this many alerts are sent, after this long, or on Sync(); others after
+  /// each batch.
   size_t record_batch = 2048;
   int64_t record_delay_ms = 50;
 };

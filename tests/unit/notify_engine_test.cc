@@ -466,6 +466,8 @@ TEST_CASE("Notifier: a batch is recorded with the target's checkpoint; restarts 
   TempStore db;
   MarkedChannel file("file:/tmp/sw-marked.txt", 4);
   Harness h(db, {&file});
+  h.rollback = true;  // Kafka input: unrecorded alerts come again
+  h.Open();
   std::string key = sw::CheckpointKey("file:/tmp/sw-marked.txt");
   CHECK(key == "notify.mark:file:/tmp/sw-marked.txt");
   CHECK(file.rollbacks.empty());  // nothing stored yet
@@ -495,13 +497,18 @@ TEST_CASE("Notifier: a batch is recorded with the target's checkpoint; restarts 
   CHECK(h.Count(sw::DeliveryStatus::kSent) == 11);
   CHECK(db.queries().GetValue(key) == "11");
 
-  // Without rollback_unrecorded (pipes) a restart leaves the target alone;
-  // with it (Kafka), the target is asked to roll back to the stored mark.
-  h.Open();
-  CHECK(file.rollbacks.empty());
-  h.rollback = true;
+  // With rollback_unrecorded (Kafka) a restart asks the target to roll
+  // back to the stored mark; without it (pipes) the target is left alone,
+  // and each batch is recorded at once.
   h.Open();
   CHECK(file.rollbacks == std::vector<std::string>{"11"});
+  h.rollback = false;
+  h.Open();
+  CHECK(file.rollbacks.size() == 1);
+  h.Submit(MakeAlert("u9@example.com", 12));
+  h.RunUntil(h.now);
+  CHECK(h.Count(sw::DeliveryStatus::kSent) == 12);
+  CHECK(db.queries().GetValue(key) == "12");
 }
 
 TEST_CASE("Notifier: a failed batch records nothing and moves no checkpoint") {
