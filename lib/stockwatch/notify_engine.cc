@@ -72,6 +72,9 @@ struct ChannelState {
   size_t sent_alerts = 0;                                      // alerts in `sent`
   TimeMs sent_since = 0;                                       // the oldest of them went out
   bool lazy = false;  // rolled back after a crash: `sent` may wait (record_delay_ms)
+  // During SubmitAll: the batch's ids the store has as delivered here.
+  bool prechecked = false;
+  std::unordered_set<std::string> delivered_before;
   TimeMs admit_at = kNever;  // when a rate-limited head may go
   bool fatal = false;
   SendResult fatal_result;
@@ -272,7 +275,9 @@ struct Notifier::Impl {
     const CachedUser& cu = Lookup(a.email, now);
     Origin origin{std::string(input), line};
     for (ChannelState& cs : channels) {
-      if (cs.pending_ids.count(a.id) != 0 || queries.Delivered(a.id, cs.target->key)) {
+      bool delivered = cs.prechecked ? cs.delivered_before.count(a.id) != 0
+                                     : queries.Delivered(a.id, cs.target->key);
+      if (cs.pending_ids.count(a.id) != 0 || delivered) {
         Record(cs, a.id, DeliveryStatus::kDuplicate, 0);
         continue;
       }
@@ -315,6 +320,28 @@ struct Notifier::Impl {
       cs.groups[a.email].queue.push_back(std::move(p));
       cs.pending_ids.insert(a.id);
     }
+  }
+
+  void SubmitAll(std::span<const Notifier::Incoming> batch) {
+    std::vector<std::string> ids;
+    ids.reserve(batch.size());
+    for (const Notifier::Incoming& in : batch) ids.push_back(in.alert->id);
+    struct Reset {
+      std::vector<ChannelState>& channels;
+      ~Reset() {
+        for (ChannelState& cs : channels) {
+          cs.prechecked = false;
+          cs.delivered_before.clear();
+        }
+      }
+    } reset{channels};
+    for (ChannelState& cs : channels) {
+      std::vector<std::string> found = queries.DeliveredAmong(ids, cs.target->key);
+      cs.delivered_before.insert(std::make_move_iterator(found.begin()),
+                                 std::make_move_iterator(found.end()));
+      cs.prechecked = true;
+    }
+    for (const Notifier::Incoming& in : batch) Submit(*in.alert, in.raw, in.input, in.line);
   }
 
   // ------------------------------------------------------------ outbox
@@ -701,6 +728,7 @@ void Notifier::Submit(const Alert& alert, std::string_view raw, std::string_view
                       uint64_t line) {
   impl_->Submit(alert, raw, input, line);
 }
+void Notifier::SubmitAll(std::span<const Incoming> batch) { impl_->SubmitAll(batch); }
 bool Notifier::Step() { return impl_->Step(); }
 TimeMs Notifier::NextWake() const { return impl_->NextWake(); }
 bool Notifier::Quiescent() const { return impl_->Quiescent(); }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,16 @@ class Notifier {
   /// `raw` is the alert's JSON as received; `input`/`line` name its origin
   /// in dead-letter records. Throws Error when the store fails.
   void Submit(const Alert& alert, std::string_view raw, std::string_view input, uint64_t line);
+  /// One alert handed to SubmitAll.
+  struct Incoming {
+    const Alert* alert;
+    std::string_view raw;
+    std::string_view input;
+    uint64_t line;
+  };
+  /// Submit() for each, in order, asking the store which were delivered
+  /// already with one query per target instead of one per alert.
+  void SubmitAll(std::span<const Incoming> batch);
   /// Does what is due now: moves due outbox items into digests, then sends
   /// one batch of ready messages per channel (this blocks for the
   /// transfers). Returns true when it sent or settled something.

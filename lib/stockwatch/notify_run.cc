@@ -166,7 +166,12 @@ class Worker {
           sync = flushing_ > 0 && inbox_.empty();
         }
         space_.notify_all();
-        for (Job& j : jobs) notifier_.Submit(j.alert, j.raw, j.input, j.line);
+        if (!jobs.empty()) {
+          std::vector<Notifier::Incoming> batch;
+          batch.reserve(jobs.size());
+          for (const Job& j : jobs) batch.push_back({&j.alert, j.raw, j.input, j.line});
+          notifier_.SubmitAll(batch);
+        }
         did_ = notifier_.Step() || !jobs.empty();
         // Someone waits for everything to be settled (a checkpoint) and the
         // last alerts are out: what was sent is recorded now, not when its

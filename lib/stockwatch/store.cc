@@ -2,6 +2,8 @@
 // store_sqlite*.cc and store_pg*.cc.
 #include "stockwatch/store.h"
 
+#include "stockwatch/records.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -118,6 +120,16 @@ std::string UnavailableMessage(std::string_view masked_url, std::string_view why
   }
   if (!reason.empty()) msg += ": " + reason;
   return msg;
+}
+
+std::string JsonArray(std::span<const std::string> ids) {
+  std::string out = "[";
+  for (const std::string& id : ids) {
+    if (out.size() > 1) out.push_back(',');
+    AppendJsonString(out, id);
+  }
+  out.push_back(']');
+  return out;
 }
 
 }  // namespace store_internal

@@ -146,6 +146,10 @@ class Queries {
   virtual std::vector<Quote> History(std::string_view ticker, int64_t limit) = 0;
   virtual std::vector<WatchState> WatchStates() = 0;
   virtual bool Delivered(std::string_view alert_id, std::string_view channel) = 0;
+  /// The ids among `ids` that Delivered() would say yes to, with one query
+  /// per few hundred ids (stock-notify checks what it was handed in bulk).
+  virtual std::vector<std::string> DeliveredAmong(std::span<const std::string> ids,
+                                                  std::string_view channel) = 0;
   virtual std::optional<std::string> GetValue(std::string_view key) = 0;
   /// Outbox items due at or before `now`, oldest first.
   virtual std::vector<OutboxItem> DueOutbox(TimeMs now) = 0;

@@ -2,6 +2,7 @@
 /// Internals shared by the store backends (not part of the public API).
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,12 @@ inline int StaleStateMask(const std::optional<double>& old_low, const std::optio
                           const std::optional<double>& new_low, const std::optional<double>& new_high) {
   return (old_high != new_high ? 1 : 0) | (old_low != new_low ? 2 : 0);
 }
+
+/// Ids per DeliveredAmong query.
+inline constexpr size_t kDeliveredChunk = 500;
+
+/// `ids` as a JSON array, for a query that reads it with json_each (SQLite)
+/// or json_array_elements_text (PostgreSQL): one parameter, any values.
+std::string JsonArray(std::span<const std::string> ids);
 
 }  // namespace stockwatch::store_internal

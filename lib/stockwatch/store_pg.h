@@ -175,6 +175,8 @@ class PgQueries : public Queries {
   std::vector<Quote> History(std::string_view ticker, int64_t limit) override;
   std::vector<WatchState> WatchStates() override;
   bool Delivered(std::string_view alert_id, std::string_view channel) override;
+  std::vector<std::string> DeliveredAmong(std::span<const std::string> ids,
+                                          std::string_view channel) override;
   std::optional<std::string> GetValue(std::string_view key) override;
   std::vector<OutboxItem> DueOutbox(TimeMs now) override;
   std::vector<OutboxItem> Outbox(std::string_view email) override;

@@ -1,7 +1,9 @@
 // PostgreSQL backend, query side (R8): every read from the store. Outside a
 // command each read is one autocommit statement (one round trip).
+#include <algorithm>
 #include <string>
 
+#include "stockwatch/store_internal.h"
 #include "stockwatch/store_pg.h"
 
 namespace stockwatch::pg {
@@ -191,6 +193,23 @@ bool PgQueries::Delivered(std::string_view alert_id, std::string_view channel) {
                      S(channel))
                 .empty();
   });
+}
+
+std::vector<std::string> PgQueries::DeliveredAmong(std::span<const std::string> ids,
+                                                   std::string_view channel) {
+  std::vector<std::string> found;
+  for (size_t at = 0; at < ids.size(); at += store_internal::kDeliveredChunk) {
+    std::string array = store_internal::JsonArray(
+        ids.subspan(at, std::min(store_internal::kDeliveredChunk, ids.size() - at)));
+    conn_.Auto([&](Tx& tx) {
+      pqxx::result r = conn_.Run(tx, "delivered_among",
+                                 "SELECT alert_id FROM deliveries WHERE channel = $1 AND alert_id IN "
+                                 "(SELECT json_array_elements_text($2::json))",
+                                 S(channel), array);
+      for (const auto& row : r) found.push_back(row[0].as<std::string>());
+    });
+  }
+  return found;
 }
 
 std::optional<std::string> PgQueries::GetValue(std::string_view key) {

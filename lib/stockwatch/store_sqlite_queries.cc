@@ -1,6 +1,8 @@
 // SQLite backend, query side (R8): every read from the store.
+#include <algorithm>
 #include <string>
 
+#include "stockwatch/store_internal.h"
 #include "stockwatch/store_sqlite.h"
 
 namespace stockwatch::sqlite {
@@ -174,6 +176,22 @@ bool SqliteQueries::Delivered(std::string_view alert_id, std::string_view channe
   Stmt s = db_.Prepare("SELECT 1 FROM deliveries WHERE alert_id = ? AND channel = ?");
   s.Text(1, alert_id).Text(2, channel);
   return s.Step();
+}
+
+std::vector<std::string> SqliteQueries::DeliveredAmong(std::span<const std::string> ids,
+                                                       std::string_view channel) {
+  std::vector<std::string> found;
+  Lock lock(db_.mu());
+  for (size_t at = 0; at < ids.size(); at += store_internal::kDeliveredChunk) {
+    std::string array = store_internal::JsonArray(
+        ids.subspan(at, std::min(store_internal::kDeliveredChunk, ids.size() - at)));
+    Stmt s = db_.Prepare(
+        "SELECT d.alert_id FROM json_each(?) j JOIN deliveries d "
+        "ON d.alert_id = j.value AND d.channel = ?");
+    s.Text(1, array).Text(2, channel);
+    while (s.Step()) found.push_back(s.ColText(0));
+  }
+  return found;
 }
 
 std::optional<std::string> SqliteQueries::GetValue(std::string_view key) {

@@ -128,12 +128,16 @@ class FdSource : public Source {
 };
 
 /// Writes lines to a file descriptor: per record to pipes and terminals
-/// (so `tail -f` pipelines stay live), in large blocks to files.
+/// (so `tail -f` pipelines stay live), in large blocks to files (and to
+/// /dev/null, which nobody watches).
 class FdSink : public Sink {
  public:
   FdSink(int fd, std::string name, bool owns) : fd_(fd), owns_(owns), name_(std::move(name)) {
     struct stat st;
-    per_record_ = fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode);
+    struct stat null_st;
+    bool is_null = fstat(fd_, &st) == 0 && S_ISCHR(st.st_mode) &&
+                   stat("/dev/null", &null_st) == 0 && st.st_rdev == null_st.st_rdev;
+    per_record_ = !is_null && (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode));
     buf_.reserve(kWriteBuffer + 4096);
   }
   ~FdSink() override {

@@ -148,14 +148,36 @@ TEST_CASE("Notifier: every alert once per target; a replay is all duplicates") {
   CHECK(h.Count(sw::DeliveryStatus::kSent) == 40);
   CHECK(h.n->Quiescent());
 
-  // The same stream again, also after a restart: nothing new goes out.
+  // The same stream again, also after a restart, one by one or in bulk
+  // (one store query per target): nothing new goes out.
   for (int i = 0; i < 20; ++i) h.Submit(MakeAlert("u" + std::to_string(i % 4) + "@example.com", i));
   h.Open();
   for (int i = 0; i < 20; ++i) h.Submit(MakeAlert("u" + std::to_string(i % 4) + "@example.com", i));
+  h.Open();
+  std::vector<sw::Alert> again;
+  for (int i = 0; i < 20; ++i) again.push_back(MakeAlert("u" + std::to_string(i % 4) + "@example.com", i));
+  std::vector<std::string> raws;
+  for (const sw::Alert& a : again) raws.push_back(sw::ToJson(a));
+  std::vector<sw::Notifier::Incoming> batch;
+  for (size_t i = 0; i < again.size(); ++i) batch.push_back({&again[i], raws[i], "stdin", i + 1});
+  h.n->SubmitAll(batch);
   h.RunUntil(h.now + 10'000);
   CHECK(hook.attempts.size() == 20);
   CHECK(file.attempts.size() == 20);
-  CHECK(h.Count(sw::DeliveryStatus::kDuplicate) == 80);
+  CHECK(h.Count(sw::DeliveryStatus::kDuplicate) == 120);
+
+  // In bulk, new alerts go out once even when the batch holds one twice.
+  std::vector<sw::Alert> fresh{MakeAlert("new@example.com", 100), MakeAlert("new@example.com", 101),
+                               MakeAlert("new@example.com", 100)};
+  std::vector<std::string> fresh_raws;
+  for (const sw::Alert& a : fresh) fresh_raws.push_back(sw::ToJson(a));
+  batch.clear();
+  for (size_t i = 0; i < fresh.size(); ++i) batch.push_back({&fresh[i], fresh_raws[i], "stdin", i + 1});
+  h.n->SubmitAll(batch);
+  h.RunUntil(h.now + 10'000);
+  CHECK(hook.IdsFor("new@example.com") ==
+        std::vector<std::string>{fresh[0].id, fresh[1].id});
+  CHECK(h.Count(sw::DeliveryStatus::kDuplicate) == 122);
   CHECK(h.records.back().channel == "file");
 }
 

@@ -5,6 +5,8 @@
 #include "stockwatch/store.h"
 
 #include <doctest/doctest.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include <atomic>
@@ -640,6 +642,30 @@ TEST_CASE("Store: watch states, deliveries, values and the outbox") {
     CHECK(q.GetValue("notify.mark:file:/tmp/x") == "1:2:300");
     CHECK_FALSE(c.RecordDelivery("id1", "telegram", kT0, "alice@example.com"));
     c.RecordDeliveries({}, {});  // nothing to do: no transaction, no error
+
+    // In bulk: which of many ids (more than one query's worth, any text)
+    // were delivered on a channel.
+    std::vector<std::string> many;
+    for (int i = 0; i < 1200; ++i) many.push_back("bulk" + std::to_string(i));
+    const std::string odd = "it's \"odd\" \\ '); DROP TABLE deliveries; --";
+    many.push_back(odd);
+    many.push_back("id1");
+    std::vector<sw::DeliveryRow> bulk{{"bulk7", "telegram", kT0, ""},
+                                      {"bulk777", "telegram", kT0, ""},
+                                      {"bulk1100", "telegram", kT0, ""},
+                                      {odd, "telegram", kT0, ""},
+                                      {"bulk8", "email", kT0, ""}};
+    c.RecordDeliveries(bulk, {});
+    std::vector<std::string> found = q.DeliveredAmong(many, "telegram");
+    std::sort(found.begin(), found.end());
+    std::vector<std::string> want{"bulk1100", "bulk7", "bulk777", "id1", odd};
+    std::sort(want.begin(), want.end());
+    CHECK(found == want);
+    found = q.DeliveredAmong(many, "email");
+    std::sort(found.begin(), found.end());
+    CHECK(found == std::vector<std::string>{"bulk8", "id1"});
+    CHECK(q.DeliveredAmong({}, "telegram").empty());
+    CHECK(q.DeliveredAmong(many, "webhook:none").empty());
 
     CHECK_FALSE(q.GetValue("offset"));
     c.PutValue("offset", "41");
