@@ -734,6 +734,11 @@ TimeMs Notifier::NextWake() const { return impl_->NextWake(); }
 bool Notifier::Quiescent() const { return impl_->Quiescent(); }
 void Notifier::Park() { impl_->Park(); }
 void Notifier::Sync() { impl_->Sync(); }
+bool Notifier::Unrecorded() const {
+  for (const ChannelState& cs : impl_->channels)
+    if (!cs.sent.empty()) return true;
+  return false;
+}
 size_t Notifier::InMemory() const { return impl_->InMemory(); }
 size_t Notifier::Held() const { return impl_->Held(); }
 size_t Notifier::Retrying() const { return impl_->Retrying(); }

@@ -104,6 +104,8 @@ class Notifier {
   /// Records at once what was sent and not yet recorded (before an input
   /// checkpoint: the alerts' offsets are committed next).
   void Sync();
+  /// True while something sent waits to be recorded (Sync() would record it).
+  bool Unrecorded() const;
   /// Moves every message still waiting in memory (retries) into the outbox
   /// so that it is durable; used at shutdown. Afterwards Quiescent().
   void Park();

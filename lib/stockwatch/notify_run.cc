@@ -152,7 +152,8 @@ class Worker {
           int64_t sleep = wake_at <= now ? 0 : std::min<int64_t>(wake_at - now, kMaxSleepMs);
           if (!did_ && sleep > 0) {
             wake_.wait_for(lock, std::chrono::milliseconds(sleep), [&] {
-              return (!inbox_.empty() && notifier_.InMemory() < kMaxInMemory) || stop_ || park_;
+              return (!inbox_.empty() && notifier_.InMemory() < kMaxInMemory) || stop_ || park_ ||
+                     (flushing_ > 0 && notifier_.Unrecorded());
             });
             if (!inbox_.empty() && inbox_.size() < kCoalesce) {
               wake_.wait_for(lock, std::chrono::milliseconds(kCoalesceMs), [&] {

@@ -515,7 +515,9 @@ TEST_CASE("Notifier: a batch is recorded with the target's checkpoint; restarts 
   h.Submit(MakeAlert("u9@example.com", 11));
   h.RunUntil(h.now);
   CHECK(h.Count(sw::DeliveryStatus::kSent) == 10);
+  CHECK(h.n->Unrecorded());
   h.n->Sync();
+  CHECK_FALSE(h.n->Unrecorded());
   CHECK(h.Count(sw::DeliveryStatus::kSent) == 11);
   CHECK(db.queries().GetValue(key) == "11");
 
