@@ -25,26 +25,10 @@ D=${BENCH_DIR:-/tmp/sw-bench-e2e-kafka}
 TICKERS=${TICKERS:-1000} CYCLES=${CYCLES:-400} RUNS=${RUNS:-3}
 QUOTES=$((TICKERS * CYCLES))
 PARTITIONS=16
-for p in stock-collect stock-alert stock-notify mock_kafka kafka_offsets; do
-  [ -x "$B/$p" ] || { echo "e2e-kafka: $B/$p is not built" >&2; exit 69; }
-done
-command -v kcat >/dev/null || { echo "e2e-kafka: kcat is not installed" >&2; exit 69; }
+# shellcheck source=bench/lib/kafka.bash
+. "$here/lib/kafka.bash"
+kafka_bench e2e-kafka stock-collect stock-alert stock-notify mock_kafka kafka_offsets
 mkdir -p "$D"
-W=$(mktemp -d /tmp/sw-e2e-kafka.XXXXXX)
-pids=()
-mock=""
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  if [ -n "$mock" ]; then kill -TERM "$mock" 2>/dev/null || true; wait "$mock" 2>/dev/null || true; fi
-  rm -rf "$W"
-}
-trap cleanup EXIT
-die() { echo "e2e-kafka: $*" >&2; exit 1; }
-now() { date +%s.%N; }
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-load0=$(cut -d' ' -f1 /proc/loadavg)
 export XDG_CONFIG_HOME=$W/config XDG_DATA_HOME=$W/data
 unset STOCKWATCH_DB STOCKWATCH_CONFIG STOCKWATCH_BROKERS
 
@@ -75,11 +59,7 @@ for m in "${MODES[@]}"; do
     for t in quotes alerts kcat; do topics+=(--topic "$t-$m-$r:$PARTITIONS"); done
   done
 done
-"$B/mock_kafka" --brokers 3 "${topics[@]}" --bootstrap-file "$W/bootstrap" 2>"$W/mock.err" &
-mock=$!
-for _ in $(seq 100); do [ -s "$W/bootstrap" ] && break; sleep 0.1; done
-[ -s "$W/bootstrap" ] || die "mock_kafka did not start: $(cat "$W/mock.err")"
-BS=$(cat "$W/bootstrap")
+start_mock "${topics[@]}"
 read -r -a extra_x <<<"${CONSUMER_X:-}"
 size() { "$B/kafka_offsets" -b "$BS" -t "$1" --lag; }
 rate() { awk -v n="$QUOTES" -v a="$1" -v b="$2" 'BEGIN { printf "%.0f\n", n / (b - a) }'; }

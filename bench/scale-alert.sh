@@ -20,27 +20,10 @@ B=$(cd "${1:-${SW_BIN:-$here/../build/bin}}" && pwd)
 D=${BENCH_DIR:-/tmp/sw-bench-scale-alert}
 QUOTES=${QUOTES:-600000} TICKERS=${TICKERS:-1000} WATCHES=${WATCHES:-20000} RUNS=${RUNS:-2}
 PARTITIONS=16
-for p in stock-alert mock_kafka kafka_offsets gen_alert_data; do
-  [ -x "$B/$p" ] || { echo "scale-alert: $B/$p is not built" >&2; exit 69; }
-done
-command -v kcat >/dev/null || { echo "scale-alert: kcat is not installed" >&2; exit 69; }
+# shellcheck source=bench/lib/kafka.bash
+. "$here/lib/kafka.bash"
+kafka_bench scale-alert stock-alert mock_kafka kafka_offsets gen_alert_data
 mkdir -p "$D/data"
-W=$(mktemp -d /tmp/sw-scale-alert.XXXXXX)
-pids=()
-mock=""
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  if [ -n "$mock" ]; then kill -TERM "$mock" 2>/dev/null || true; wait "$mock" 2>/dev/null || true; fi
-  rm -rf "$W"
-}
-trap cleanup EXIT
-die() { echo "scale-alert: $*" >&2; exit 1; }
-now() { date +%s.%N; }
-# cpu PID: user + system CPU seconds used so far.
-cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-load0=$(cut -d' ' -f1 /proc/loadavg)
 
 # ---------------------------------------------------------------- data
 S=$D/data
@@ -51,11 +34,7 @@ if [ ! -s "$S/keyed.tsv" ] || [ "$(wc -l <"$S/quotes.jsonl")" -ne "$QUOTES" ]; t
 fi
 
 # ---------------------------------------------------------------- cluster
-"$B/mock_kafka" --brokers 3 --topic "quotes:$PARTITIONS" --bootstrap-file "$W/bootstrap" 2>"$W/mock.err" &
-mock=$!
-for _ in $(seq 100); do [ -s "$W/bootstrap" ] && break; sleep 0.1; done
-[ -s "$W/bootstrap" ] || die "mock_kafka did not start: $(cat "$W/mock.err")"
-BS=$(cat "$W/bootstrap")
+start_mock --topic "quotes:$PARTITIONS"
 GROUP_X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 
 t0=$(now)
