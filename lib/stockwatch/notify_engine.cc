@@ -676,6 +676,12 @@ struct Notifier::Impl {
     return t;
   }
 
+  bool Unrecorded() const {
+    for (const ChannelState& cs : channels)
+      if (!cs.sent.empty()) return true;
+    return false;
+  }
+
   bool Quiescent() const {
     for (const ChannelState& cs : channels)
       if (!cs.groups.empty() || !cs.sent.empty()) return false;
@@ -734,11 +740,7 @@ TimeMs Notifier::NextWake() const { return impl_->NextWake(); }
 bool Notifier::Quiescent() const { return impl_->Quiescent(); }
 void Notifier::Park() { impl_->Park(); }
 void Notifier::Sync() { impl_->Sync(); }
-bool Notifier::Unrecorded() const {
-  for (const ChannelState& cs : impl_->channels)
-    if (!cs.sent.empty()) return true;
-  return false;
-}
+bool Notifier::Unrecorded() const { return impl_->Unrecorded(); }
 size_t Notifier::InMemory() const { return impl_->InMemory(); }
 size_t Notifier::Held() const { return impl_->Held(); }
 size_t Notifier::Retrying() const { return impl_->Retrying(); }

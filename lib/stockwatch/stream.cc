@@ -135,9 +135,13 @@ class FdSink : public Sink {
   FdSink(int fd, std::string name, bool owns) : fd_(fd), owns_(owns), name_(std::move(name)) {
     struct stat st;
     struct stat null_st;
-    bool is_null = fstat(fd_, &st) == 0 && S_ISCHR(st.st_mode) &&
-                   stat("/dev/null", &null_st) == 0 && st.st_rdev == null_st.st_rdev;
-    per_record_ = !is_null && (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode));
+    if (fstat(fd_, &st) != 0) {
+      per_record_ = true;
+    } else if (S_ISCHR(st.st_mode)) {
+      per_record_ = stat("/dev/null", &null_st) != 0 || st.st_rdev != null_st.st_rdev;
+    } else {
+      per_record_ = !S_ISREG(st.st_mode);
+    }
     buf_.reserve(kWriteBuffer + 4096);
   }
   ~FdSink() override {
