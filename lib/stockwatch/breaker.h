@@ -1,5 +1,5 @@
 #pragma once
-/// The circuit breaker that protects every call to a price source (R7):
+/// The circuit breaker that protects every call to a price source:
 /// closed -> open after N consecutive failures (errors, timeouts, 5xx, 429,
 /// slow calls: the caller decides what a failure is) -> fail fast while open
 /// -> after the cool-down one probe (half-open) -> closed on success, open

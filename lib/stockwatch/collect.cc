@@ -27,7 +27,7 @@ constexpr int64_t kOutLatencyMs = 200;
 constexpr int64_t kSleepSliceMs = 50;
 
 /// Stores quotes through the command side, then writes them: no quote
-/// leaves before it is stored (R6, R10). Pass-through records keep their
+/// leaves before it is stored. Pass-through records keep their
 /// place in the stream.
 class StoringSink : public Sink {
  public:

@@ -1,7 +1,7 @@
 #pragma once
-/// stock-collect's engine (R6, R7, R10): fetches quotes for a list of
+/// stock-collect's engine: fetches quotes for a list of
 /// tickers from a price source, every call behind the source's circuit
-/// breaker, stores them through the command side (R8) and only then emits
+/// breaker, stores them through the command side and only then emits
 /// them as quote records.
 #include <cstdint>
 #include <functional>

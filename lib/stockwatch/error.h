@@ -5,7 +5,7 @@
 
 namespace stockwatch {
 
-/// Exit codes of every stockwatch program (DESIGN.md "Exit codes").
+/// Exit codes of every stockwatch program (docs/design.md, "Exit codes").
 namespace exitcode {
 inline constexpr int kOk = 0;
 inline constexpr int kUsage = 64;        // bad flags

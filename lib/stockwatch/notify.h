@@ -49,7 +49,7 @@ std::string FormatPrice(double v);
 std::string FormatBand(const Alert& a);
 /// "AAPL above 200": the e-mail subject and digest line head.
 std::string AlertTitle(const Alert& a);
-/// Plain-text body (R12): condition, price, threshold, band and time; ends in '\n'.
+/// Plain-text body: condition, price, threshold, band and time; ends in '\n'.
 std::string AlertText(const Alert& a);
 /// One line for Telegram (HTML parse mode, escaped):
 /// "<b>AAPL</b> 201.5 is above your high of 200 (band [150, 200])".

@@ -1,5 +1,5 @@
 #pragma once
-/// The records of DESIGN.md (quote, alert, delivery, rejected, user, watch):
+/// The records of docs/design.md (quote, alert, delivery, rejected, user, watch):
 /// validation with field-named errors, a fast JSON-lines parser, and
 /// compact serialisation. Pure logic: no I/O.
 #include <cstdint>

@@ -1,7 +1,7 @@
 #pragma once
 /// Price sources of stock-collect: Yahoo Finance and Stooq over HTTP, and a
 /// seeded random walk (sim). The parsers are pure functions of a response
-/// body, tested with the recorded payloads in shared/fixtures/apis; the HTTP
+/// body, tested with the recorded payloads in tests/data/apis; the HTTP
 /// sources only say which requests to make and what an answer means, so the
 /// collector (collect.cc) can put every call behind the circuit breaker.
 #include <cstdint>

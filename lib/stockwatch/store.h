@@ -1,5 +1,5 @@
 #pragma once
-/// The store, split as CQRS (R8): Commands (writes) and Queries (reads) over
+/// The store, split as CQRS: Commands (writes) and Queries (reads) over
 /// one schema, with two backends: SQLite (default) and PostgreSQL.
 /// Open() creates or migrates the schema on first use.
 #include <cstdint>
@@ -26,7 +26,7 @@ struct WatchState {
 };
 
 /// What a command printed and how it ended: stored with its request id so a
-/// repeat returns the same (at-most-once, R1/R2).
+/// repeat returns the same (at-most-once).
 struct Outcome {
   int exit_code = 0;
   std::string output;  // stdout text
@@ -110,7 +110,7 @@ class Commands {
   /// Upserts edge-trigger states.
   virtual void SaveWatchStates(std::span<const WatchState> states) = 0;
   /// Records that alert_id (of user `email`) was delivered on channel; false
-  /// when it already was. RemoveUser deletes the user's records (R3).
+  /// when it already was. RemoveUser deletes the user's records.
   virtual bool RecordDelivery(std::string_view alert_id, std::string_view channel,
                               TimeMs ts, std::string_view email) = 0;
   /// RecordDelivery for each row (one already recorded is left as it is)

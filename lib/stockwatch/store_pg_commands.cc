@@ -1,4 +1,4 @@
-// PostgreSQL backend, command side (R8): every write to the store.
+// PostgreSQL backend, command side: every write to the store.
 #include <map>
 #include <string>
 #include <tuple>

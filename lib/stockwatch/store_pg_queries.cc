@@ -1,4 +1,4 @@
-// PostgreSQL backend, query side (R8): every read from the store. Outside a
+// PostgreSQL backend, query side: every read from the store. Outside a
 // command each read is one autocommit statement (one round trip).
 #include <algorithm>
 #include <string>

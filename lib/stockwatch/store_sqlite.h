@@ -99,7 +99,7 @@ class WriteTx {
   bool open_ = true;
 };
 
-/// The command side (R8): every write.
+/// The command side: every write.
 class SqliteCommands : public Commands {
  public:
   explicit SqliteCommands(Db& db) : db_(db) {}
@@ -119,7 +119,7 @@ class SqliteCommands : public Commands {
   Db& db_;
 };
 
-/// The query side (R8): every read.
+/// The query side: every read.
 class SqliteQueries : public Queries {
  public:
   explicit SqliteQueries(Db& db) : db_(db) {}

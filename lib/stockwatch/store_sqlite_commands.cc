@@ -1,4 +1,4 @@
-// SQLite backend, command side (R8): every write to the store.
+// SQLite backend, command side: every write to the store.
 #include <string>
 #include <unordered_map>
 

@@ -1,4 +1,4 @@
-// SQLite backend, query side (R8): every read from the store.
+// SQLite backend, query side: every read from the store.
 #include <algorithm>
 #include <string>
 

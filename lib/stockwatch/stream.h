@@ -1,6 +1,6 @@
 #pragma once
 /// Record streams over `-` (stdin/stdout), files and `kafka:TOPIC`, and the
-/// bad-input policy shared by the stream programs (DESIGN.md "Bad input").
+/// bad-input policy shared by the stream programs (docs/design.md, "Bad input").
 ///
 /// At-least-once over Kafka: a Source's Commit() first runs its pre-commit
 /// hook (which flushes every Sink the program writes to: produced *and* acked,
@@ -16,7 +16,7 @@
 
 namespace stockwatch {
 
-/// The options every stream program shares (DESIGN.md).
+/// The options every stream program shares (docs/design.md, "Streams").
 struct StreamOptions {
   std::string program;      // for diagnostics and rejected records
   std::string input = "-";  // "-", a path, or "kafka:TOPIC"

@@ -1,5 +1,5 @@
 #pragma once
-/// `stock-notify bot`: the Telegram bot (R12). It long-polls getUpdates,
+/// `stock-notify bot`: the Telegram bot. It long-polls getUpdates,
 /// keeps the update offset in the store (saved after each update, so no
 /// update is handled twice or skipped across restarts) and answers:
 ///   /start   the chat id and whether it is linked; resumes a paused user

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bad-input policy (DESIGN.md "Bad input") through the stream library:
+# The bad-input policy (docs/design.md, "Bad input") through the stream library:
 # every bad line gets its own stderr line with its line number and a rejected
 # record in the dead letter; every valid line comes through, in order.
 source "$(dirname "$0")/../lib/common.sh"

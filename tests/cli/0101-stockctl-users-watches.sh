@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # stockctl user/watch commands: tables and --json, options before or after
 # the subcommand, field-named validation errors (exit 65), user rm removes
-# everything of the user (R3).
+# everything of the user.
 source "$(dirname "$0")/../lib/common.sh"
 if [ -n "${SW_STOCKCTL_DB:-}" ]; then export STOCKWATCH_DB=$SW_STOCKCTL_DB; fi
 
@@ -76,7 +76,7 @@ expect_code "user set with nothing to change is a usage error" 64 stockctl user 
 expect_code "--low with --no-low is a usage error" 64 stockctl watch set alice@example.com AAPL --low 1 --no-low
 expect_code "unknown subcommand" 64 stockctl user frobnicate
 
-# R3: user rm removes the user and all related data.
+# user rm removes the user and all related data.
 expect_code "watch rm" 0 stockctl watch rm bob@example.com '^GSPC'
 expect_eq "bob has no watches" "" "$(stockctl watch ls --email bob@example.com --json)"
 out=$(stockctl user rm alice@example.com)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --request-id (R1, R2): a repeat prints the same output and exit code and
+# --request-id: a repeat prints the same output and exit code and
 # changes nothing; 8 processes racing with one id make exactly one effect and
 # 8 identical outcomes. Runs on SQLite; tests/integration/0102-stockctl-pg.sh
 # runs it again with SW_STOCKCTL_DB pointing at PostgreSQL.
@@ -38,7 +38,7 @@ STOCKWATCH_REQUEST_ID=watch-1 run w2 --json watch add alice@example.com AAPL --l
 same_outcome "watch add repeated (env id)" w1 w2
 expect_eq "one watch" 1 "$(stockctl watch ls --json | wc -l)"
 
-# R2: an update repeated after another change does not undo that change.
+# An update repeated after another change does not undo that change.
 run s1 --request-id set-1 watch set alice@example.com AAPL --high 210
 stockctl watch set alice@example.com AAPL --high 220 > /dev/null
 run s2 --request-id set-1 watch set alice@example.com AAPL --high 210

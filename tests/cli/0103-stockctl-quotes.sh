@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # quote ingest / last / avg / history / --plot: the values come from the
-# store (R4, R5; never a live fetch), a ticker without data is exit 65 with a
+# store (never a live fetch), a ticker without data is exit 65 with a
 # clear message, bad lines are rejected per the bad-input policy.
 source "$(dirname "$0")/../lib/common.sh"
 if [ -n "${SW_STOCKCTL_DB:-}" ]; then export STOCKWATCH_DB=$SW_STOCKCTL_DB; fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The circuit breaker (R7) seen from outside, against the fake quote server
+# The circuit breaker seen from outside, against the fake quote server
 # that counts requests: 500s open it after N failures and later calls fail
 # fast (no requests); after the cool-down exactly one probe; closed again when
 # the server recovers. A 429 Retry-After is honoured; 429 without it, slow

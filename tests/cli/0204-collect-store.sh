@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# stock-collect with the store (R6, R10): by default it collects every
+# stock-collect with the store: by default it collects every
 # ticker some watch follows; each quote is stored (command side) before it is
 # emitted; an unknown ticker is reported and not stored; --no-store stores
 # nothing; the breaker's state outlives a cron run (a second run while it is
@@ -50,7 +50,7 @@ run_store_checks() {
     "stock-collect: ZZZZ: unknown ticker (yahoo: No data found, symbol may be delisted)" "$(cat "$T/err")"
   expect_eq "$name: the source was asked for the three watched tickers only" '["AAPL","MSFT","ZZZZ"]' \
     "$(stats '.by_ticker | keys')"
-  expect_eq "$name: quote last AAPL (R4: from the store)" "197.48 2025-06-13T14:15:37Z yahoo USD" \
+  expect_eq "$name: quote last AAPL (from the store)" "197.48 2025-06-13T14:15:37Z yahoo USD" \
     "$(stockctl quote last AAPL --json | jq -r '"\(.price) \(.ts) \(.source) \(.currency)"')"
   expect_eq "$name: quote last MSFT" 477.71 "$(stockctl quote last MSFT --json | jq -r .price)"
   expect_code "$name: nothing stored for the unknown ticker" 65 stockctl quote last ZZZZ

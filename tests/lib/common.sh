@@ -3,7 +3,6 @@
 set -euo pipefail
 : "${SW_BIN:?SW_BIN must point at the bin directory of a build}"
 : "${SW_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-: "${SW_SHARED:=$SW_SRC/../shared}"
 export PATH="$SW_BIN:$PATH"
 PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/sw-test.XXXXXX")

@@ -6,7 +6,7 @@ Serves, over HTTP/1.1 with keep-alive:
   GET /v8/finance/chart/TICKER?...   Yahoo chart (v8)
   GET /v7/finance/spark?symbols=A,B  Yahoo spark (flat "v8" shape, or v7 with --spark-shape v7)
   GET /q/l/?s=aapl.us,msft.us&...    Stooq CSV
-from the recorded payloads in shared/fixtures/apis: AAPL and MSFT exactly as
+from the recorded payloads in tests/data/apis: AAPL and MSFT exactly as
 recorded, any other ticker with the price `--print-price TICKER` prints.
 
 Per ticker behaviour (--ticker T=MODE, --default MODE, or POST /_config):
@@ -310,8 +310,7 @@ class Server(ThreadingHTTPServer):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    default_fix = os.path.join(os.environ.get("SW_SHARED", os.path.join(here, "../../../shared")),
-                               "fixtures/apis")
+    default_fix = os.path.join(here, "..", "data", "apis")
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")

@@ -5,7 +5,7 @@
 Serves, over HTTP/1.1 with keep-alive, under /bot<TOKEN>/:
   getMe        the bot (--username)
   sendMessage  JSON or form body {chat_id, text, parse_mode}; answers in the
-               shapes of shared/fixtures/apis/telegram_*.json:
+               shapes of tests/data/apis/telegram_*.json:
                  200 ok with result.message_id
                  400 "Bad Request: chat not found"   for --unknown-chats
                  403 "Forbidden: bot was blocked by the user"  for --blocked-chats

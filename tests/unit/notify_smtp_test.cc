@@ -100,7 +100,7 @@ TEST_CASE("BuildEmail: headers, CRLF line ends, body") {
   CHECK(sw::BuildEmail(p).find("Content-Transfer-Encoding: 8bit\r\n") != std::string::npos);
 }
 
-TEST_CASE("BuildAlertEmail: To the user, Subject the ticker, the condition in the body (R12)") {
+TEST_CASE("BuildAlertEmail: To the user, Subject the ticker, the condition in the body") {
   sw::Message msg;
   msg.email = "alice@example.com";
   msg.alerts.push_back(SampleAlert());

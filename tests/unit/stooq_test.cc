@@ -5,21 +5,11 @@
 #include <sstream>
 
 #include "stockwatch/source.h"
+#include "api_fixture.h"
 
 namespace {
 
 using stockwatch::FetchOutcome;
-
-std::string Fixture(const std::string& name) {
-  const char* shared = std::getenv("SW_SHARED");
-  std::string dir = shared && *shared ? std::string(shared)
-                                      : std::string(STOCKWATCH_TEST_DATA) + "/../../../shared";
-  std::ifstream in(dir + "/fixtures/apis/" + name);
-  REQUIRE_MESSAGE(in.good(), "missing fixture " << name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string Utc(std::string_view date, std::string_view time) {
   auto t = stockwatch::WarsawToUtc(date, time);
@@ -37,7 +27,7 @@ stockwatch::HttpResponse Resp(long status, std::string body) {
 }  // namespace
 
 TEST_CASE("Stooq CSV: the fixture's rows, Warsaw time converted to UTC") {
-  auto rows = stockwatch::ParseStooqCsv(Fixture("stooq_quote_aapl_msft.csv"));
+  auto rows = stockwatch::ParseStooqCsv(ApiFixture("stooq_quote_aapl_msft.csv"));
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].symbol == "AAPL.US");
   CHECK_FALSE(rows[0].no_data);
@@ -50,7 +40,7 @@ TEST_CASE("Stooq CSV: the fixture's rows, Warsaw time converted to UTC") {
 }
 
 TEST_CASE("Stooq CSV: N/D rows for unknown symbols") {
-  auto rows = stockwatch::ParseStooqCsv(Fixture("stooq_quote_notfound.csv"));
+  auto rows = stockwatch::ParseStooqCsv(ApiFixture("stooq_quote_notfound.csv"));
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].symbol == "ZZZZ.US");
   CHECK(rows[0].no_data);
@@ -64,7 +54,7 @@ TEST_CASE("Stooq CSV: not CSV, bad numbers, the daily limit") {
                                             "AAPL.US,2025-06-13,22:00:10,1,2,3,abc,5\n"),
                   stockwatch::DataError);
   CHECK(stockwatch::StooqLimitReached("Exceeded the daily hits limit"));
-  CHECK_FALSE(stockwatch::StooqLimitReached(Fixture("stooq_quote_aapl_msft.csv")));
+  CHECK_FALSE(stockwatch::StooqLimitReached(ApiFixture("stooq_quote_aapl_msft.csv")));
   // Windows line ends and a missing volume (indices, currencies).
   auto rows = stockwatch::ParseStooqCsv(
       "Symbol,Date,Time,Open,High,Low,Close,Volume\r\nEURUSD,2025-01-15,10:30:00,1,1,1,1.0301,"
@@ -115,7 +105,7 @@ TEST_CASE("Stooq source: one batched request; answers per ticker") {
   CHECK(calls[0].request.url ==
         "http://127.0.0.1:9/q/l/?s=aapl.us,msft.us,zzzz.us,%5Espx&f=sd2t2ohlcv&h&e=csv");
 
-  std::string body = Fixture("stooq_quote_aapl_msft.csv");
+  std::string body = ApiFixture("stooq_quote_aapl_msft.csv");
   body += "ZZZZ.US,N/D,N/D,N/D,N/D,N/D,N/D,N/D\n";
   auto r = s->Interpret(calls[0], Resp(200, body));
   CHECK(r.source_ok);

@@ -404,7 +404,7 @@ TEST_CASE("Store: watches are added, changed, listed and removed with band check
   }
 }
 
-TEST_CASE("Store: removing a user removes all of their data (R3)") {
+TEST_CASE("Store: removing a user removes all of their data") {
   FOR_EACH_BACKEND(db) {
     auto s = db.Open();
     auto& c = s->commands();

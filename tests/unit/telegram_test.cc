@@ -7,20 +7,11 @@
 #include <string>
 
 #include "stockwatch/telegram.h"
+#include "api_fixture.h"
 
 namespace sw = stockwatch;
 
 namespace {
-
-/// A fixture from ../shared/fixtures/apis (next to the repository).
-std::string Fixture(const std::string& name) {
-  std::string path = std::string(STOCKWATCH_TEST_DATA) + "/../../../shared/fixtures/apis/" + name;
-  std::ifstream in(path);
-  REQUIRE_MESSAGE(in.good(), "missing fixture " << path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 sw::HttpResponse Response(long status, std::string body) {
   sw::HttpResponse r;
@@ -39,15 +30,15 @@ sw::Message ToChat(int64_t chat) {
 }  // namespace
 
 TEST_CASE("ParseTelegramAnswer: the fixtures") {
-  sw::TelegramAnswer a = sw::ParseTelegramAnswer(Fixture("telegram_sendMessage_ok.json"));
+  sw::TelegramAnswer a = sw::ParseTelegramAnswer(ApiFixture("telegram_sendMessage_ok.json"));
   CHECK(a.parsed);
   CHECK(a.ok);
-  a = sw::ParseTelegramAnswer(Fixture("telegram_error_429_flood.json"));
+  a = sw::ParseTelegramAnswer(ApiFixture("telegram_error_429_flood.json"));
   CHECK(a.parsed);
   CHECK_FALSE(a.ok);
   CHECK(a.error_code == 429);
   CHECK(a.retry_after_s == 35);
-  a = sw::ParseTelegramAnswer(Fixture("telegram_error_400_chat_not_found.json"));
+  a = sw::ParseTelegramAnswer(ApiFixture("telegram_error_400_chat_not_found.json"));
   CHECK(a.error_code == 400);
   CHECK(a.description == "Bad Request: chat not found");
   CHECK_FALSE(a.retry_after_s);
@@ -56,10 +47,10 @@ TEST_CASE("ParseTelegramAnswer: the fixtures") {
 }
 
 TEST_CASE("ClassifyTelegram: ok, retry_after, permanent, fatal") {
-  CHECK(sw::ClassifyTelegram(Response(200, Fixture("telegram_sendMessage_ok.json"))).status ==
+  CHECK(sw::ClassifyTelegram(Response(200, ApiFixture("telegram_sendMessage_ok.json"))).status ==
         sw::SendStatus::kOk);
 
-  sw::SendResult r = sw::ClassifyTelegram(Response(429, Fixture("telegram_error_429_flood.json")));
+  sw::SendResult r = sw::ClassifyTelegram(Response(429, ApiFixture("telegram_error_429_flood.json")));
   CHECK(r.status == sw::SendStatus::kRetry);
   CHECK(r.retry_after_ms == 35'000);
 
@@ -68,7 +59,7 @@ TEST_CASE("ClassifyTelegram: ok, retry_after, permanent, fatal") {
   h.retry_after_ms = 2'000;
   CHECK(sw::ClassifyTelegram(h).retry_after_ms == 2'000);
 
-  r = sw::ClassifyTelegram(Response(400, Fixture("telegram_error_400_chat_not_found.json")));
+  r = sw::ClassifyTelegram(Response(400, ApiFixture("telegram_error_400_chat_not_found.json")));
   CHECK(r.status == sw::SendStatus::kPermanent);
   CHECK(r.error == "Bad Request: chat not found (400)");
 
@@ -104,7 +95,7 @@ TEST_CASE("TelegramSendBody: the shape of the fixture request") {
   CHECK(body ==
         "{\"chat_id\":111111111,\"text\":\"<b>AAPL</b> 189.52 \\\"q\\\"\",\"parse_mode\":\"HTML\","
         "\"link_preview_options\":{\"is_disabled\":true}}");
-  std::string fixture = Fixture("telegram_sendMessage_request.json");
+  std::string fixture = ApiFixture("telegram_sendMessage_request.json");
   CHECK(fixture.find("\"parse_mode\": \"HTML\"") != std::string::npos);
   CHECK(sw::TelegramMethodUrl("http://127.0.0.1:1/", "123:ABC", "getUpdates") ==
         "http://127.0.0.1:1/bot123:ABC/getUpdates");
@@ -148,7 +139,7 @@ TEST_CASE("MakeTelegramChannel: a token is required") {
 }
 
 TEST_CASE("ParseUpdates: the fixture's commands, private and group chats") {
-  auto ups = sw::ParseUpdates(Fixture("telegram_getUpdates_commands.json"));
+  auto ups = sw::ParseUpdates(ApiFixture("telegram_getUpdates_commands.json"));
   REQUIRE(ups.size() == 4);
   CHECK(ups[0].update_id == 853201001);
   CHECK(ups[0].chat_id == 111111111);
@@ -157,7 +148,7 @@ TEST_CASE("ParseUpdates: the fixture's commands, private and group chats") {
   CHECK(ups[1].text == "/set 60");
   CHECK(ups[3].chat_id == -1001234567890);
   CHECK(ups[3].chat_type == "supergroup");
-  CHECK(sw::ParseUpdates(Fixture("telegram_getUpdates_empty.json")).empty());
+  CHECK(sw::ParseUpdates(ApiFixture("telegram_getUpdates_empty.json")).empty());
   // An update without a message (e.g. a callback query) keeps its id.
   auto other = sw::ParseUpdates("{\"ok\":true,\"result\":[{\"update_id\":5,\"callback_query\":{}}]}");
   REQUIRE(other.size() == 1);

@@ -6,23 +6,12 @@
 #include <sstream>
 
 #include "stockwatch/source.h"
+#include "api_fixture.h"
 
 namespace {
 
 using stockwatch::FetchOutcome;
 using stockwatch::HttpResponse;
-
-/// A payload from shared/fixtures/apis ($SW_SHARED, else next to the repo).
-std::string Fixture(const std::string& name) {
-  const char* shared = std::getenv("SW_SHARED");
-  std::string dir = shared && *shared ? std::string(shared)
-                                      : std::string(STOCKWATCH_TEST_DATA) + "/../../../shared";
-  std::ifstream in(dir + "/fixtures/apis/" + name);
-  REQUIRE_MESSAGE(in.good(), "missing fixture " << name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 HttpResponse Resp(long status, std::string body) {
   HttpResponse r;
@@ -43,7 +32,7 @@ std::unique_ptr<stockwatch::HttpQuoteSource> Yahoo(bool batch = true, int batch_
 }  // namespace
 
 TEST_CASE("Yahoo chart: price and time from meta (fixture)") {
-  auto q = stockwatch::ParseYahooChart(Fixture("yahoo_chart_AAPL_1d_5m.json"), "AAPL");
+  auto q = stockwatch::ParseYahooChart(ApiFixture("yahoo_chart_AAPL_1d_5m.json"), "AAPL");
   REQUIRE(q.has_value());
   CHECK(q->ticker == "AAPL");
   CHECK(q->price == doctest::Approx(197.48).epsilon(1e-12));
@@ -56,7 +45,7 @@ TEST_CASE("Yahoo chart: price and time from meta (fixture)") {
 }
 
 TEST_CASE("Yahoo chart: without meta price, the last non-null close and its timestamp") {
-  auto j = nlohmann::json::parse(Fixture("yahoo_chart_AAPL_1d_5m.json"));
+  auto j = nlohmann::json::parse(ApiFixture("yahoo_chart_AAPL_1d_5m.json"));
   auto& r0 = j["chart"]["result"][0];
   r0["meta"].erase("regularMarketPrice");
   r0["meta"].erase("regularMarketTime");
@@ -86,7 +75,7 @@ TEST_CASE("Yahoo chart: without meta price, the last non-null close and its time
 }
 
 TEST_CASE("Yahoo chart: the 404 payload has no quote and names the error") {
-  std::string body = Fixture("yahoo_chart_notfound_404.json");
+  std::string body = ApiFixture("yahoo_chart_notfound_404.json");
   CHECK_FALSE(stockwatch::ParseYahooChart(body, "ZZZZ").has_value());
   CHECK(stockwatch::ParseYahooError(body) == "No data found, symbol may be delisted");
 }
@@ -108,7 +97,7 @@ TEST_CASE("Yahoo chart: bodies that are not charts") {
 }
 
 TEST_CASE("Yahoo spark: v7 shape (fixture)") {
-  auto m = stockwatch::ParseYahooSpark(Fixture("yahoo_spark_v7_AAPL_MSFT_1d_5m.json"));
+  auto m = stockwatch::ParseYahooSpark(ApiFixture("yahoo_spark_v7_AAPL_MSFT_1d_5m.json"));
   REQUIRE(m.size() == 2);
   CHECK(m.at("AAPL").price == doctest::Approx(197.48));
   CHECK(m.at("AAPL").ts == 1749824137LL * 1000);
@@ -119,7 +108,7 @@ TEST_CASE("Yahoo spark: v7 shape (fixture)") {
 }
 
 TEST_CASE("Yahoo spark: flat (v8) shape (fixture), price = last close at its timestamp") {
-  auto m = stockwatch::ParseYahooSpark(Fixture("yahoo_spark_v8_AAPL_MSFT_1d_5m.json"));
+  auto m = stockwatch::ParseYahooSpark(ApiFixture("yahoo_spark_v8_AAPL_MSFT_1d_5m.json"));
   REQUIRE(m.size() == 2);
   CHECK(m.at("AAPL").price == doctest::Approx(197.48));
   CHECK(m.at("AAPL").ts == 1749824100LL * 1000);
@@ -129,7 +118,7 @@ TEST_CASE("Yahoo spark: flat (v8) shape (fixture), price = last close at its tim
 }
 
 TEST_CASE("Yahoo spark: nulls and missing symbols") {
-  auto j = nlohmann::json::parse(Fixture("yahoo_spark_v8_AAPL_MSFT_1d_5m.json"));
+  auto j = nlohmann::json::parse(ApiFixture("yahoo_spark_v8_AAPL_MSFT_1d_5m.json"));
   j["AAPL"]["close"][9] = nullptr;
   j["MSFT"]["close"] = nlohmann::json::array({nullptr, nullptr});
   j["ZZZZ"] = nullptr;
@@ -171,14 +160,14 @@ TEST_CASE("Yahoo source: chart answers") {
   auto y = Yahoo(false);
   auto call = y->Plan({"AAPL"}).at(0);
 
-  auto ok = y->Interpret(call, Resp(200, Fixture("yahoo_chart_AAPL_1d_5m.json")));
+  auto ok = y->Interpret(call, Resp(200, ApiFixture("yahoo_chart_AAPL_1d_5m.json")));
   CHECK(ok.source_ok);
   REQUIRE(ok.results.size() == 1);
   CHECK(ok.results[0].outcome == FetchOutcome::kOk);
   CHECK(ok.results[0].quote.price == doctest::Approx(197.48));
   CHECK(ok.results[0].quote.source == "yahoo");
 
-  auto nf = y->Interpret(call, Resp(404, Fixture("yahoo_chart_notfound_404.json")));
+  auto nf = y->Interpret(call, Resp(404, ApiFixture("yahoo_chart_notfound_404.json")));
   CHECK(nf.source_ok);  // the source works; the ticker is unknown
   REQUIRE(nf.results.size() == 1);
   CHECK(nf.results[0].outcome == FetchOutcome::kUnknown);
@@ -236,7 +225,7 @@ TEST_CASE("Yahoo source: chart answers") {
 TEST_CASE("Yahoo source: spark answers; what a batch leaves out is asked per ticker") {
   auto y = Yahoo(true);
   auto call = y->Plan({"AAPL", "MSFT", "ZZZZ"}).at(0);
-  auto r = y->Interpret(call, Resp(200, Fixture("yahoo_spark_v8_AAPL_MSFT_1d_5m.json")));
+  auto r = y->Interpret(call, Resp(200, ApiFixture("yahoo_spark_v8_AAPL_MSFT_1d_5m.json")));
   CHECK(r.source_ok);
   REQUIRE(r.results.size() == 2);
   CHECK(r.results[0].ticker == "AAPL");

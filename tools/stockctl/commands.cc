@@ -1,6 +1,6 @@
-// stockctl's command side (R8): user and watch changes. Each runs inside
+// stockctl's command side: user and watch changes. Each runs inside
 // Commands::Execute, so its output is stored with its effect when a request
-// id is given (at-most-once, R1/R2).
+// id is given (at-most-once).
 #include <charconv>
 #include <cmath>
 

@@ -1,4 +1,4 @@
-// stockctl: manage users, watches and stored quotes (DESIGN.md "stockctl").
+// stockctl: manage users, watches and stored quotes (docs/design.md, "stockctl").
 #include "stockctl.h"
 
 int main(int argc, char** argv) {

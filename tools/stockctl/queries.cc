@@ -1,5 +1,5 @@
-// stockctl's query side (R8): listings and stored quotes. Reads only; last
-// and average come from the store, never from a live fetch (R4, R5).
+// stockctl's query side: listings and stored quotes. Reads only; last
+// and average come from the store, never from a live fetch.
 #include <fmt/format.h>
 
 #include <algorithm>

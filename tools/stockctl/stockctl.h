@@ -1,5 +1,5 @@
 #pragma once
-/// stockctl: CQRS commands and queries on the store (DESIGN.md "stockctl").
+/// stockctl: CQRS commands and queries on the store (docs/design.md, "stockctl").
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
