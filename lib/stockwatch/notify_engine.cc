@@ -736,6 +736,7 @@ void Notifier::Submit(const Alert& alert, std::string_view raw, std::string_view
 }
 void Notifier::SubmitAll(std::span<const Incoming> batch) { impl_->SubmitAll(batch); }
 bool Notifier::Step() { return impl_->Step(); }
+void Notifier::ReadOutboxNow() { impl_->next_outbox_check = 0; }
 TimeMs Notifier::NextWake() const { return impl_->NextWake(); }
 bool Notifier::Quiescent() const { return impl_->Quiescent(); }
 void Notifier::Park() { impl_->Park(); }

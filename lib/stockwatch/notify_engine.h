@@ -96,6 +96,9 @@ class Notifier {
   /// one batch of ready messages per channel (this blocks for the
   /// transfers). Returns true when it sent or settled something.
   bool Step();
+  /// Makes the next Step() read the outbox for due items at once (not only
+  /// once per outbox_poll_ms).
+  void ReadOutboxNow();
   /// The time at which Step() has work next (INT64_MAX: only new alerts).
   TimeMs NextWake() const;
   /// True when no message waits in memory (held outbox items don't count):

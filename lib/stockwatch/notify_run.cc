@@ -81,13 +81,16 @@ class Worker {
   }
 
   /// Returns once every alert handed over is sent, failed or batched, and
-  /// with `retries` also once no parked retry is left. After `budget_ms`
+  /// with `retries` also once no parked retry is left and the outbox was
+  /// read after the call began (what is due there is sent too, so that
+  /// every run delivers the digests that came due). After `budget_ms`
   /// (or at once on a stop request) what still waits in memory (rate
   /// limits, retries) is moved to the outbox instead: held, not lost.
   void Flush(int64_t budget_ms, bool retries = false) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
     std::unique_lock<std::mutex> lock(mu_);
     ++flushing_;  // the worker does not wait for more alerts meanwhile
+    uint64_t outbox_read = retries ? ++outbox_wanted_ : 0;
     wake_.notify_one();
     struct Done {
       size_t& n;
@@ -97,7 +100,7 @@ class Worker {
       Rethrow();
       bool parking = StopRequested() || std::chrono::steady_clock::now() >= deadline;
       if (inbox_.empty() && processed_ == submitted_ && quiescent_ &&
-          (!retries || parking || retrying_ == 0))
+          (!retries || parking || (retrying_ == 0 && outbox_read_ >= outbox_read)))
         return;
       if (parking) {
         if (!park_) log::Info("moving messages still waiting to the outbox");
@@ -145,6 +148,7 @@ class Worker {
         std::deque<Job> jobs;
         bool park = false;
         bool sync = false;
+        uint64_t read_outbox = 0;
         {
           std::unique_lock<std::mutex> lock(mu_);
           TimeMs wake_at = notifier_.NextWake();
@@ -153,7 +157,7 @@ class Worker {
           if (!did_ && sleep > 0) {
             wake_.wait_for(lock, std::chrono::milliseconds(sleep), [&] {
               return (!inbox_.empty() && notifier_.InMemory() < kMaxInMemory) || stop_ || park_ ||
-                     (flushing_ > 0 && notifier_.Unrecorded());
+                     (flushing_ > 0 && notifier_.Unrecorded()) || outbox_wanted_ > outbox_read_;
             });
             if (!inbox_.empty() && inbox_.size() < kCoalesce) {
               wake_.wait_for(lock, std::chrono::milliseconds(kCoalesceMs), [&] {
@@ -165,6 +169,7 @@ class Worker {
           if (notifier_.InMemory() < kMaxInMemory) jobs.swap(inbox_);
           park = park_;
           sync = flushing_ > 0 && inbox_.empty();
+          if (outbox_wanted_ > outbox_read_) read_outbox = outbox_wanted_;
         }
         space_.notify_all();
         if (!jobs.empty()) {
@@ -173,6 +178,7 @@ class Worker {
           for (const Job& j : jobs) batch.push_back({&j.alert, j.raw, j.input, j.line});
           notifier_.SubmitAll(batch);
         }
+        if (read_outbox != 0) notifier_.ReadOutboxNow();
         did_ = notifier_.Step() || !jobs.empty();
         // Someone waits for everything to be settled (a checkpoint) and the
         // last alerts are out: what was sent is recorded now, not when its
@@ -185,6 +191,7 @@ class Worker {
         {
           std::lock_guard<std::mutex> lock(mu_);
           processed_ += jobs.size();
+          outbox_read_ = std::max(outbox_read_, read_outbox);
           quiescent_ = notifier_.Quiescent();
           held_ = notifier_.Held();
           retrying_ = notifier_.Retrying();
@@ -212,6 +219,9 @@ class Worker {
   bool park_ = false;
   bool stop_ = false;
   size_t flushing_ = 0;  // callers waiting in Flush()
+  // Flush(retries) asks for the outbox to be read (outbox_wanted_); the
+  // worker says which request its last Step() served (outbox_read_).
+  uint64_t outbox_wanted_ = 0, outbox_read_ = 0;
   bool did_ = false;  // worker thread only
   std::exception_ptr error_;
 };
