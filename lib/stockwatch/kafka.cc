@@ -428,6 +428,12 @@ class KafkaSource final : public Source {
       }
       it->second.eof = false;
       msg_ = msg;
+      if (!first_seen_) {
+        first_seen_ = true;
+        log::Info("{}: first record {} ms after the assignment", name_,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - assigned_at_)
+                      .count());
+      }
       rec.value = std::string_view(static_cast<const char*>(msg->payload), msg->len);
       rec.readable = msg->len;
       rec.key = msg->key != nullptr
@@ -577,6 +583,10 @@ class KafkaSource final : public Source {
       }
     }
     log::Info("{}: assigned partition(s) {}", name_, PartitionIds(partitions));
+    if (partitions->cnt > 0) {
+      assigned_at_ = Clock::now();
+      first_seen_ = false;
+    }
     // Their messages are fetched now but only returned by a later poll,
     // so the program reloads its per-key state before it sees any of them.
     if (on_assign_ && partitions->cnt > 0 && !closing_) {
@@ -678,6 +688,8 @@ class KafkaSource final : public Source {
   std::exception_ptr pending_;            // thrown in a callback, rethrown by Next()
   bool closing_ = false;
   Clock::time_point last_retry_;  // of RetryCommits()
+  Clock::time_point assigned_at_;  // of the last non-empty assignment
+  bool first_seen_ = true;         // its first record was logged (-v)
   WarnLimiter warn_;
 };
 
