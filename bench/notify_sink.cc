@@ -26,6 +26,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "stockwatch/files.h"
+
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -71,12 +73,11 @@ int main(int argc, char** argv) {
   }
   socklen_t len = sizeof addr;
   getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
-  {
-    std::string tmp = std::string(argv[1]) + ".tmp";
-    FILE* f = std::fopen(tmp.c_str(), "w");
-    std::fprintf(f, "%d", ntohs(addr.sin_port));
-    std::fclose(f);
-    std::rename(tmp.c_str(), argv[1]);
+  try {
+    stockwatch::WriteFileAtomically(argv[1], std::to_string(ntohs(addr.sin_port)), 0644);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "notify_sink: %s\n", e.what());
+    return 73;
   }
   int ep = epoll_create1(0);
   epoll_event ev{};

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "stockwatch/files.h"
 #include "stockwatch/stream.h"
 
 namespace stockwatch {
@@ -206,6 +207,9 @@ SavedState ParseStateJson(std::string_view line) {
 }
 
 std::vector<SavedState> ReadStateFile(const std::string& path) {
+  // The file is replaced by rename when saved: refuse a link now, before any
+  // work, rather than at the first save.
+  RefuseSymlink(path);
   std::optional<std::string> data = Slurp(path, true);
   std::vector<SavedState> out;
   if (!data) return out;
@@ -234,45 +238,7 @@ void WriteStateFile(const std::string& path, const AlertEngine& engine) {
     AppendStateJson(text, s);
     text.push_back('\n');
   }
-  const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    int err = errno;
-    throw Error(err == EACCES ? exitcode::kNoPerm : exitcode::kIoErr,
-                tmp + ": " + std::strerror(err));
-  }
-  auto fail = [&](int err) {
-    close(fd);
-    unlink(tmp.c_str());
-    throw Error(exitcode::kIoErr, tmp + ": " + std::strerror(err));
-  };
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = write(fd, text.data() + off, text.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(errno);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0) fail(errno);
-  if (close(fd) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    throw Error(exitcode::kIoErr, tmp + ": " + std::strerror(err));
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    throw Error(exitcode::kIoErr, path + ": " + std::strerror(err));
-  }
-  // Make the rename itself durable.
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
+  WriteFileAtomically(path, text, kPrivateFileMode);
 }
 
 std::vector<WatchState> ApplicableStates(const std::vector<SavedState>& saved,

@@ -35,11 +35,15 @@ void AppendStateJson(std::string& out, const SavedState& s);
 SavedState ParseStateJson(std::string_view line);
 
 /// Reads a state file. A missing file is an empty state (first run).
-/// Throws DataError("PATH:LINE: ...") for a bad line, Error(74) when unreadable.
+/// Throws DataError("PATH:LINE: ...") for a bad line, Error(74) when
+/// unreadable, Error(77) when PATH is a symbolic link (WriteStateFile would
+/// refuse it).
 std::vector<SavedState> ReadStateFile(const std::string& path);
-/// Writes every state of `engine` (SnapshotStates) with each watch's band to
-/// PATH.tmp, fsyncs it and renames it over PATH, so a crash leaves either
-/// the old or the new file. Throws Error(74) (Error(77) on EACCES).
+/// Writes every state of `engine` (SnapshotStates) with each watch's band
+/// with WriteFileAtomically (files.h): a new file of mode 0600 next to PATH,
+/// fsynced and renamed over PATH, so a crash leaves either the old or the
+/// new file. Throws Error(74), Error(77) on EACCES or when PATH is a
+/// symbolic link.
 void WriteStateFile(const std::string& path, const AlertEngine& engine);
 
 /// The saved states that still apply to the engine's watches: a saved

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "stockwatch/files.h"
 #include "stockwatch/log.h"
 #include "stockwatch/http.h"
 #include "stockwatch/notify.h"
@@ -85,7 +86,8 @@ class WebhookChannel : public Channel {
 };
 
 /// Appends one rendered line per alert (O_APPEND: whole lines even when
-/// several writers share the file). /dev/stderr works.
+/// several writers share the file). /dev/stderr works. The file is opened
+/// with OpenOutputFile: a symbolic link owned by another user is refused.
 /// Appends each message's lines to a file. A regular file is also a
 /// journal: Checkpoint() names its size after the last write, stored with
 /// the delivery records, and Rollback() cuts off what a crashed run wrote
@@ -97,13 +99,22 @@ class FileChannel : public Channel {
   explicit FileChannel(Target target) : target_(std::move(target)) {
     // stderr itself, not a reopened /dev/stderr: that fails on sockets
     // (journald under systemd) and would not share the file offset.
-    fd_ = target_.location == "/dev/stderr"
-              ? fcntl(2, F_DUPFD_CLOEXEC, 3)
-              : open(target_.location.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) {
-      int err = errno;
-      throw Error(err == EACCES ? exitcode::kNoPerm : exitcode::kIoErr,
-                  target_.spec + ": " + std::strerror(err));
+    if (target_.location == "/dev/stderr") {
+      fd_ = fcntl(2, F_DUPFD_CLOEXEC, 3);
+      if (fd_ < 0) {
+        int err = errno;
+        throw Error(exitcode::kIoErr, target_.spec + ": " + std::strerror(err));
+      }
+    } else {
+      try {
+        fd_ = OpenOutputFile(target_.location, /*append=*/true, kSharedFileMode);
+      } catch (const Error& e) {
+        // The message starts with the path: name the target as the user wrote it.
+        std::string_view what = e.what();
+        if (what.substr(0, target_.location.size()) == target_.location)
+          what.remove_prefix(target_.location.size());
+        throw Error(e.exit_code(), target_.spec + std::string(what));
+      }
     }
     struct stat st {};
     if (fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) {

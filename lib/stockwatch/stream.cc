@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "stockwatch/files.h"
 #include "stockwatch/log.h"
 #include "stockwatch/records.h"
 #include "stockwatch/signals.h"
@@ -219,12 +220,8 @@ std::unique_ptr<Sink> OpenSink(const StreamOptions& opts, const std::string& spe
     return OpenKafkaSink(opts, topic);
   }
   if (spec.empty() || spec == "-") return std::make_unique<FdSink>(1, "stdout", false);
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
-  int fd = open(spec.c_str(), flags, 0644);
-  if (fd < 0) {
-    int err = errno;
-    throw Error(err == EACCES ? exitcode::kNoPerm : exitcode::kIoErr, spec + ": " + ErrnoText(err));
-  }
+  // Dead letters (appended to) hold raw input: private.
+  int fd = OpenOutputFile(spec, append, append ? kPrivateFileMode : kSharedFileMode);
   return std::make_unique<FdSink>(fd, spec, true);
 }
 

@@ -93,7 +93,9 @@ class Sink {
 /// Opens `spec` ("-", a path, "kafka:TOPIC") for reading / writing.
 /// Throws Error: 66 missing file, 64 kafka: without brokers, 78 bad -X/-F.
 std::unique_ptr<Source> OpenSource(const StreamOptions& opts, const std::string& spec);
-/// Files are truncated unless `append` (dead letters append: nothing lost).
+/// Files are truncated unless `append` (dead letters append: nothing lost,
+/// and a new dead letter is created 0600). Output files are opened with
+/// OpenOutputFile (files.h): a symbolic link owned by another user is refused.
 std::unique_ptr<Sink> OpenSink(const StreamOptions& opts, const std::string& spec,
                                bool append = false);
 

@@ -12,10 +12,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include "stockwatch/files.h"
 
 namespace {
 
@@ -35,13 +36,13 @@ TopicSpec ParseTopic(const std::string& spec) {
 
 // Write-then-rename, so a reader polling for the file never sees half of it.
 bool WriteAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text << '\n';
-    if (!out.flush()) return false;
+  try {
+    stockwatch::WriteFileAtomically(path, text + "\n", 0644);
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "mock_kafka: " << e.what() << "\n";
+    return false;
   }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 }  // namespace
