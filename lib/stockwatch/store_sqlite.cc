@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "stockwatch/error.h"
+#include "stockwatch/files.h"
 #include "stockwatch/store_internal.h"
 
 namespace stockwatch::sqlite {
@@ -184,13 +185,14 @@ std::optional<double> Stmt::ColOptDouble(int col) const {
 // ---- Db ----
 
 Db::Db(std::string masked_url, const std::string& path) : url_(std::move(masked_url)) {
-  // The default location (~/.local/share/stockwatch) usually does not exist yet.
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);  // a failure shows up in open below
-  }
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  // The default location (~/.local/share/stockwatch) usually does not exist
+  // yet: made 0700, the database 0600 (SQLite gives its -wal and -shm files
+  // the database's mode), whatever the umask. Failures show up in open below.
+  if ((flags & SQLITE_OPEN_CREATE) != 0 && path != ":memory:") {
+    MakePrivateDirs(std::filesystem::path(path).parent_path().string());
+    CreatePrivateFile(path);
+  }
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
