@@ -9,7 +9,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Everything the build, the tests, the demo and the benchmarks need.
 DEB_PACKAGES := g++ clang libclang-rt-14-dev cmake ninja-build pkg-config make git \
-  libcli11-dev librdkafka-dev libpqxx-dev libcurl4-openssl-dev libfmt-dev \
+  libcli11-dev librdkafka-dev libpqxx-dev libcurl4-openssl-dev libssl-dev libfmt-dev \
   nlohmann-json3-dev doctest-dev libsqlite3-dev libsimdjson-dev \
   postgresql kcat jq curl python3 python3-aiosmtpd sqlite3 scdoc hyperfine time \
   systemd util-linux procps

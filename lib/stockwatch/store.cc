@@ -122,6 +122,11 @@ std::string UnavailableMessage(std::string_view masked_url, std::string_view why
   return msg;
 }
 
+Outcome RequestIdReused(std::string_view request_id) {
+  return Outcome{exitcode::kDataErr, "",
+                 "request id " + std::string(request_id) + " was used for a different request"};
+}
+
 std::string JsonArray(std::span<const std::string> ids) {
   std::string out = "[";
   for (const std::string& id : ids) {

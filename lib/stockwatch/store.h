@@ -100,8 +100,21 @@ class Commands {
   /// outcome `fn` returns is stored in the same transaction as its effects.
   /// A DataError thrown by `fn` rolls the effects back and is stored (and
   /// returned) as an outcome with exit code 65. Safe across processes.
-  virtual Outcome Execute(std::string_view request_id,
+  ///
+  /// `fingerprint` identifies the request the id was given with (a hash of
+  /// the command, its arguments and its input) and is stored with the
+  /// outcome. When the id is stored with a different fingerprint, nothing
+  /// runs and nothing changes: the result is exit code 65, "request id ID
+  /// was used for a different request". An empty fingerprint is not
+  /// checked; an outcome stored without one (by an older version) is
+  /// returned and takes the fingerprint of that repeat.
+  virtual Outcome Execute(std::string_view request_id, std::string_view fingerprint,
                           const std::function<Outcome(CommandTx&)>& fn) = 0;
+  /// Execute() without a fingerprint (ids that name one request by
+  /// construction, like a Telegram update id).
+  Outcome Execute(std::string_view request_id, const std::function<Outcome(CommandTx&)>& fn) {
+    return Execute(request_id, {}, fn);
+  }
   /// Stores quotes (one transaction) and updates the latest-quote read model.
   /// (ticker, ts) is unique: a quote with the ts of a stored one replaces it,
   /// so replaying a stream stores nothing twice; an older quote never

@@ -11,7 +11,7 @@
 namespace stockwatch::store_internal {
 
 /// The schema version this build writes; Open() migrates older databases.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 /// Key of the watches version counter in the meta table.
 inline constexpr const char* kWatchesVersionKey = "watches_version";
@@ -30,6 +30,9 @@ inline int StaleStateMask(const std::optional<double>& old_low, const std::optio
                           const std::optional<double>& new_low, const std::optional<double>& new_high) {
   return (old_high != new_high ? 1 : 0) | (old_low != new_low ? 2 : 0);
 }
+
+/// The outcome of a request id repeated with another request (exit 65).
+Outcome RequestIdReused(std::string_view request_id);
 
 /// Ids per DeliveredAmong query.
 inline constexpr size_t kDeliveredChunk = 500;

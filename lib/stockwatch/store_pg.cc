@@ -94,6 +94,10 @@ CREATE TABLE meta(
 );
 INSERT INTO meta(key, value) VALUES('watches_version', 0);
 )sql",
+    // 1 -> 2: a request id is bound to the request it was given with.
+    R"sql(
+ALTER TABLE requests ADD COLUMN fingerprint TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == store_internal::kSchemaVersion);
 

@@ -144,7 +144,8 @@ class Conn {
 class PgCommands : public Commands {
  public:
   explicit PgCommands(Conn& conn) : conn_(conn) {}
-  Outcome Execute(std::string_view request_id,
+  using Commands::Execute;
+  Outcome Execute(std::string_view request_id, std::string_view fingerprint,
                   const std::function<Outcome(CommandTx&)>& fn) override;
   void StoreQuotes(std::span<const Quote> quotes) override;
   void SaveWatchStates(std::span<const WatchState> states) override;

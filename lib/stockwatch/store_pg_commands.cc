@@ -334,7 +334,7 @@ void InsertQuotes(Conn& c, pqxx::transaction_base& tx, std::span<const Quote> qu
         "WHERE excluded.ts >= latest_quotes.ts");
 }
 
-Outcome PgCommands::Execute(std::string_view request_id,
+Outcome PgCommands::Execute(std::string_view request_id, std::string_view fingerprint,
                             const std::function<Outcome(CommandTx&)>& fn) {
   return conn_.Guard([&] {
     PgCommandTx ctx(conn_);
@@ -364,16 +364,27 @@ Outcome PgCommands::Execute(std::string_view request_id,
     // Claim the id first: a concurrent repeat blocks on its primary key until
     // this transaction ends, then finds the stored outcome.
     const std::string id(request_id);
+    const std::optional<std::string> fp =
+        fingerprint.empty() ? std::nullopt : std::optional<std::string>(fingerprint);
     pqxx::result claim = conn_.Run(
         w, "request_claim",
-        "INSERT INTO requests(id, ts) VALUES($1, $2) ON CONFLICT(id) DO NOTHING", id, NowMs());
+        "INSERT INTO requests(id, ts, fingerprint) VALUES($1, $2, $3) ON CONFLICT(id) DO NOTHING",
+        id, NowMs(), fp);
     if (claim.affected_rows() == 0) {
-      pqxx::result r = conn_.Run(w, "request_get",
-                                 "SELECT exit_code, output, error FROM requests WHERE id = $1", id);
+      pqxx::result r = conn_.Run(
+          w, "request_get",
+          "SELECT exit_code, output, error, fingerprint FROM requests WHERE id = $1", id);
       if (r.empty() || r[0][0].is_null()) {
         throw Error(exitcode::kSoftware, "request " + id + ": stored without an outcome");
       }
       Outcome stored{r[0][0].as<int>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
+      if (fp && !r[0][3].is_null() && r[0][3].as<std::string>() != *fp) {
+        return store_internal::RequestIdReused(request_id);  // `w` rolls back
+      }
+      if (fp && r[0][3].is_null()) {
+        // Stored before requests had fingerprints: this repeat binds it.
+        conn_.Run(w, "request_bind", "UPDATE requests SET fingerprint = $2 WHERE id = $1", id, *fp);
+      }
       w.commit();
       return stored;
     }

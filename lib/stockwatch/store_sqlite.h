@@ -103,7 +103,8 @@ class WriteTx {
 class SqliteCommands : public Commands {
  public:
   explicit SqliteCommands(Db& db) : db_(db) {}
-  Outcome Execute(std::string_view request_id,
+  using Commands::Execute;
+  Outcome Execute(std::string_view request_id, std::string_view fingerprint,
                   const std::function<Outcome(CommandTx&)>& fn) override;
   void StoreQuotes(std::span<const Quote> quotes) override;
   void SaveWatchStates(std::span<const WatchState> states) override;

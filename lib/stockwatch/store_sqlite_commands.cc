@@ -253,17 +253,31 @@ void InsertQuotes(Db& db, std::span<const Quote> quotes) {
   }
 }
 
-Outcome SqliteCommands::Execute(std::string_view request_id,
+Outcome SqliteCommands::Execute(std::string_view request_id, std::string_view fingerprint,
                                 const std::function<Outcome(CommandTx&)>& fn) {
   std::lock_guard<std::recursive_mutex> lock(db_.mu());
   // BEGIN IMMEDIATE takes the write lock first, so concurrent repeats of one
   // request id run one after another and all but the first find its outcome.
   WriteTx tx(db_);
   if (!request_id.empty()) {
-    Stmt s = db_.Prepare("SELECT exit_code, output, error FROM requests WHERE id = ?");
+    Stmt s = db_.Prepare("SELECT exit_code, output, error, fingerprint FROM requests WHERE id = ?");
     s.Text(1, request_id);
     if (s.Step()) {
-      return Outcome{static_cast<int>(s.ColInt(0)), s.ColText(1), s.ColText(2)};
+      Outcome stored{static_cast<int>(s.ColInt(0)), s.ColText(1), s.ColText(2)};
+      const bool unbound = s.IsNull(3);
+      const std::string stored_fp = s.ColText(3);
+      if (!fingerprint.empty() && !unbound && stored_fp != fingerprint) {
+        return store_internal::RequestIdReused(request_id);  // `tx` rolls back
+      }
+      if (!fingerprint.empty() && unbound) {
+        // Stored before requests had fingerprints: this repeat binds it.
+        db_.Prepare("UPDATE requests SET fingerprint = ? WHERE id = ?")
+            .Text(1, fingerprint)
+            .Text(2, request_id)
+            .Run();
+        tx.Commit();
+      }
+      return stored;
     }
   }
   SqliteCommandTx ctx(db_);
@@ -278,12 +292,15 @@ Outcome SqliteCommands::Execute(std::string_view request_id,
     out = Outcome{exitcode::kDataErr, "", e.what()};
   }
   if (!request_id.empty()) {
-    db_.Prepare("INSERT INTO requests(id, exit_code, output, error, ts) VALUES(?, ?, ?, ?, ?)")
+    db_.Prepare(
+           "INSERT INTO requests(id, exit_code, output, error, ts, fingerprint) "
+           "VALUES(?, ?, ?, ?, ?, ?)")
         .Text(1, request_id)
         .Int(2, out.exit_code)
         .Text(3, out.output)
         .Text(4, out.error)
         .Int(5, NowMs())
+        .OptText(6, fingerprint)
         .Run();
   }
   tx.Commit();

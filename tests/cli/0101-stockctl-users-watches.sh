@@ -6,7 +6,7 @@ source "$(dirname "$0")/../lib/common.sh"
 if [ -n "${SW_STOCKCTL_DB:-}" ]; then export STOCKWATCH_DB=$SW_STOCKCTL_DB; fi
 
 expect_code "init" 0 stockctl init
-check "init names the database" grep -q "schema version 1" <(stockctl init)
+check "init names the database" grep -Eq "^database ready: .* \(schema version [0-9]+\)$" <(stockctl init)
 
 expect_code "user add with telegram id" 0 stockctl user add alice@example.com --telegram-id 111111111
 # Options before and after the subcommand mean the same.

@@ -46,8 +46,10 @@ same_outcome "watch set repeated" s1 s2
 expect_eq "the later change stays" 220 "$(stockctl watch ls --json | jq .high)"
 
 # A failure is an outcome too: repeated, it fails the same way, even when
-# it would succeed now.
-run f1 --request-id add-bob-bad user add bob@example.com --telegram-id nope
+# it would succeed now (bob's telegram id 5 is taken, then freed).
+stockctl user add tmp@example.com --telegram-id 5 > /dev/null
+run f1 --request-id add-bob-bad user add bob@example.com --telegram-id 5
+stockctl user rm tmp@example.com > /dev/null
 run f2 --request-id add-bob-bad user add bob@example.com --telegram-id 5
 same_outcome "failed request repeated" f1 f2
 expect_eq "the failure is 65" 65 "$(cat "$T/f1.rc")"
@@ -86,5 +88,61 @@ run q1 --request-id q-1 watch ls --email dave@example.com
 stockctl watch rm dave@example.com T1 > /dev/null
 run q2 --request-id q-1 watch ls --email dave@example.com
 same_outcome "query repeated" q1 q2
+# An id is bound to the request it was given with: the same id with another
+# command or other arguments exits 65 and changes nothing.
+export STOCKWATCH_REQUEST_ID=abc
+run b1 user add a@example.com
+run b2 user add b@example.com
+run b3 watch add b@example.com AAPL
+run b4 watch add a@example.com AAPL --low 1
+run b5 user add a@example.com
+unset STOCKWATCH_REQUEST_ID
+expect_eq "the first request ran" "added user a@example.com" "$(cat "$T/b1.out")"
+for r in b2 b3 b4; do
+  expect_eq "$r: another request with id abc is refused" 65 "$(cat "$T/$r.rc")"
+  expect_eq "$r: prints nothing" "" "$(cat "$T/$r.out")"
+  expect_eq "$r: says why" "stockctl: request id abc was used for a different request" \
+    "$(cat "$T/$r.err")"
+done
+same_outcome "the same request again" b1 b5
+expect_eq "b was never created" "" "$(stockctl user ls --json | jq -r 'select(.email=="b@example.com") | .email')"
+expect_eq "a has no watch" 0 "$(stockctl watch ls --email a@example.com --json | wc -l)"
+# Another request with a refused id did not take the id over.
+run b6 --request-id abc user add a@example.com
+same_outcome "the id still answers its first request" b1 b6
+
+# quote ingest: the fingerprint covers the input's bytes, from a file or a pipe.
+echo '{"type":"quote","ticker":"QQ","price":1,"ts":"2024-01-02T15:00:00Z"}' > "$T/q1.jsonl"
+echo '{"type":"quote","ticker":"QQ","price":2,"ts":"2024-01-02T15:01:00Z"}' > "$T/q2.jsonl"
+run i1 quote ingest "$T/q1.jsonl" --request-id ing1
+run i2 quote ingest "$T/q2.jsonl" --request-id ing1
+expect_eq "ingest: first stored" "stored 1 quote" "$(cat "$T/i1.out")"
+expect_eq "ingest: other input with the same id is refused" 65 "$(cat "$T/i2.rc")"
+check "ingest: says why" grep -q "request id ing1 was used for a different request" "$T/i2.err"
+expect_eq "ingest: q2 was not stored" 1 "$(stockctl quote last QQ --json | jq .price)"
+rc=0; stockctl quote ingest --request-id ing1 < "$T/q1.jsonl" > "$T/i3.out" 2> "$T/i3.err" || rc=$?
+echo "$rc" > "$T/i3.rc"
+same_outcome "ingest: the same bytes on stdin are the same request" i1 i3
+rc=0; cat "$T/q1.jsonl" | stockctl quote ingest --request-id ing1 > "$T/i4.out" 2> "$T/i4.err" || rc=$?
+echo "$rc" > "$T/i4.rc"
+same_outcome "ingest: the same bytes through a pipe are the same request" i1 i4
+rc=0; cat "$T/q2.jsonl" | stockctl quote ingest --request-id ing2 > "$T/i5.out" 2> "$T/i5.err" || rc=$?
+expect_eq "ingest from a pipe with a new id stores it" "stored 1 quote" "$(cat "$T/i5.out")"
+expect_eq "ingest from a pipe: q2 stored" 2 "$(stockctl quote last QQ --json | jq .price)"
+
+# An outcome stored by a version without fingerprints (schema 1) still
+# answers its repeat, which binds the id to that request.
+sql() {
+  if [ -n "${SW_STOCKCTL_DB:-}" ]; then psql -qAtX -v ON_ERROR_STOP=1 "$SW_STOCKCTL_DB" -c "$1"
+  else sqlite3 "${STOCKWATCH_DB#sqlite:}" "$1"; fi
+}
+run o1 --request-id old-1 user add old@example.com
+sql "ALTER TABLE requests DROP COLUMN fingerprint; UPDATE schema_version SET version = 1"
+run o2 --request-id old-1 user add old@example.com
+same_outcome "an old outcome is returned after the upgrade" o1 o2
+expect_eq "the store was upgraded" 2 "$(sql "SELECT max(version) FROM schema_version")"
+run o3 --request-id old-1 user add other@example.com
+expect_eq "the repeat bound the old id" 65 "$(cat "$T/o3.rc")"
+
 expect_code "an over-long request id is a usage error" 64 stockctl --request-id "$(printf 'x%.0s' $(seq 300))" user ls
 finish

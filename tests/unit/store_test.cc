@@ -3,6 +3,7 @@
 // of its own). tests/integration/0101-store-pg.sh makes the PostgreSQL run
 // mandatory under `make test`.
 #include "stockwatch/store.h"
+#include "stockwatch/store_internal.h"
 
 #include <doctest/doctest.h>
 
@@ -127,14 +128,14 @@ TEST_CASE("Store: the schema is created on first use and data survives a reopen"
   FOR_EACH_BACKEND(db) {
     {
       auto s = db.Open();
-      CHECK(s->queries().SchemaVersion() == 1);
+      CHECK(s->queries().SchemaVersion() == sw::store_internal::kSchemaVersion);
       CHECK(s->queries().Users().empty());
       CHECK(Do(*s, [](sw::CommandTx& tx) {
               tx.AddUser(MakeUser("alice@example.com", 111));
             }).exit_code == 0);
     }
     auto s = db.Open();
-    CHECK(s->queries().SchemaVersion() == 1);
+    CHECK(s->queries().SchemaVersion() == sw::store_internal::kSchemaVersion);
     auto users = s->queries().Users();
     REQUIRE(users.size() == 1);
     CHECK(users[0].email == "alice@example.com");
@@ -247,6 +248,42 @@ TEST_CASE("Store: a repeated request id returns the first outcome and changes no
     CHECK(again.exit_code == 65);
     CHECK(again.error == other.error);
     CHECK(s->queries().Users().empty());
+  }
+}
+
+TEST_CASE("Store: a request id is bound to the fingerprint of its request") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    int runs = 0;
+    auto add = [&](const char* email) {
+      return [&runs, email](sw::CommandTx& tx) {
+        ++runs;
+        tx.AddUser(MakeUser(email));
+        return sw::Outcome{0, std::string("added ") + email + "\n", ""};
+      };
+    };
+    sw::Outcome a = s->commands().Execute("abc", "fp-a", add("a@example.com"));
+    CHECK(a.output == "added a@example.com\n");
+    // The same id with another request: refused, nothing runs or changes.
+    sw::Outcome b = s->commands().Execute("abc", "fp-b", add("b@example.com"));
+    CHECK(runs == 1);
+    CHECK(b.exit_code == 65);
+    CHECK(b.output.empty());
+    CHECK(b.error == "request id abc was used for a different request");
+    CHECK_FALSE(s->queries().FindUser("b@example.com"));
+    // The same request again: the stored outcome.
+    sw::Outcome again = s->commands().Execute("abc", "fp-a", add("a@example.com"));
+    CHECK(runs == 1);
+    CHECK(again.output == a.output);
+    // No fingerprint given: not checked.
+    CHECK(s->commands().Execute("abc", add("b@example.com")).output == a.output);
+    // An outcome stored without a fingerprint takes the first repeat's.
+    CHECK(s->commands().Execute("old", add("c@example.com")).exit_code == 0);
+    CHECK(s->commands().Execute("old", "fp-c", add("c@example.com")).output ==
+          "added c@example.com\n");
+    CHECK(s->commands().Execute("old", "fp-d", add("d@example.com")).exit_code == 65);
+    CHECK(runs == 2);
+    CHECK(s->queries().Users().size() == 2);
   }
 }
 
@@ -787,7 +824,7 @@ TEST_CASE("Store: injection-shaped strings are stored verbatim, never executed")
     // Every table is still there.
     CHECK(q.Users().size() == 1);
     CHECK(q.Watches(std::nullopt, std::nullopt).empty());
-    CHECK(q.SchemaVersion() == 1);
+    CHECK(q.SchemaVersion() == sw::store_internal::kSchemaVersion);
   }
 }
 

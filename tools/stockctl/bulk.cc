@@ -158,7 +158,7 @@ struct ImportState {
 int Import(const Options& opts, Store& store) {
   // Everything happens inside one transaction, so the outcome (summary and
   // rejected lines) is stored with the effect when a request id is given.
-  const Outcome out = store.commands().Execute(opts.request_id, [&](CommandTx& tx) {
+  const Outcome out = store.commands().Execute(opts.request_id, opts.fingerprint, [&](CommandTx& tx) {
     BulkInput in(opts, "import");
     ImportState st;
     for (const User& u : store.queries().Users()) {
@@ -287,7 +287,8 @@ int QuoteIngest(const Options& opts, Store& store) {
   };
   if (!opts.request_id.empty()) {
     return Print(
-        store.commands().Execute(opts.request_id, [&](CommandTx& tx) { return ingest(&tx); }));
+        store.commands().Execute(opts.request_id, opts.fingerprint,
+                                 [&](CommandTx& tx) { return ingest(&tx); }));
   }
   Outcome out;
   try {

@@ -84,7 +84,8 @@ void DefineCli(CLI::App& app, Options& o) {
   cli::AddCommonFlags(app, o.common);  // first: makes subcommands fall through
   app.add_flag("--json", o.json, "Print JSON lines instead of tables");
   app.add_option("--request-id", o.request_id,
-                 "At-most-once: a repeat of this id prints the first outcome and changes nothing")
+                 "At-most-once: a repeat of this id prints the first outcome and changes nothing; the "
+                 "same id with a different request exits 65")
       ->envname("STOCKWATCH_REQUEST_ID");
   app.require_subcommand(1);
   app.footer(
@@ -167,11 +168,13 @@ void DefineCli(CLI::App& app, Options& o) {
   Sub(app, "export", "Print every user, then every watch, as JSON lines", o, "export");
 }
 
-int RunStockctl(const Options& opts) {
-  if (opts.request_id.size() > kMaxRequestId) {
+int RunStockctl(const Options& given) {
+  if (given.request_id.size() > kMaxRequestId) {
     throw Error(exitcode::kUsage,
                 "--request-id: longer than " + std::to_string(kMaxRequestId) + " bytes");
   }
+  Options opts = given;
+  if (!opts.request_id.empty()) opts.fingerprint = RequestFingerprint(opts);
   auto store = Store::Open(opts.common.DbUrl());
   if (opts.command == "import") return Import(opts, *store);
   if (opts.command == "quote ingest") return QuoteIngest(opts, *store);
@@ -179,7 +182,7 @@ int RunStockctl(const Options& opts) {
     if (cmd.name != opts.command) continue;
     Outcome out;
     if (cmd.writes || !opts.request_id.empty()) {
-      out = store->commands().Execute(opts.request_id, [&](CommandTx& tx) {
+      out = store->commands().Execute(opts.request_id, opts.fingerprint, [&](CommandTx& tx) {
         Ctx ctx{opts, *store, &tx};
         return cmd.fn(ctx);
       });

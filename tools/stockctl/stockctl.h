@@ -15,6 +15,7 @@ struct Options {
   cli::CommonOptions common;
   bool json = false;       // --json
   std::string request_id;  // --request-id / STOCKWATCH_REQUEST_ID
+  std::string fingerprint;  // of the request, with a request id (set by RunStockctl)
 
   std::string command;  // "user add", "quote last", ... (set by the parser)
 
@@ -78,6 +79,13 @@ Outcome Export(Ctx& c);
 /// Bulk input (bulk.cc): these manage their own transactions.
 int Import(const Options& opts, Store& store);
 int QuoteIngest(const Options& opts, Store& store);
+
+/// The fingerprint of the request `o` describes: the command, the arguments
+/// that decide what it does and (import, quote ingest) a hash of the input's
+/// bytes. Reads the input to hash it; stdin from a pipe is first copied to a
+/// temporary file that then becomes stdin. Output options (--json) are not
+/// part of it: a repeat may ask for another format and gets the stored text.
+std::string RequestFingerprint(const Options& o);
 
 /// Prints an outcome: output to stdout, each error line to stderr as
 /// "stockctl: LINE". Returns its exit code (0 when stdout was closed early).
