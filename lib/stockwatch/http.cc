@@ -332,6 +332,49 @@ HttpResponse HttpClient::Perform(const HttpRequest& request) {
   return out;
 }
 
+std::string RedactUrl(std::string_view url) {
+  GlobalCurlInit();
+  std::string out;
+  CURLU* u = curl_url();
+  std::string in(url);
+  if (u != nullptr && curl_url_set(u, CURLUPART_URL, in.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+    curl_url_set(u, CURLUPART_USER, nullptr, 0);
+    curl_url_set(u, CURLUPART_PASSWORD, nullptr, 0);
+    curl_url_set(u, CURLUPART_OPTIONS, nullptr, 0);
+    curl_url_set(u, CURLUPART_FRAGMENT, nullptr, 0);
+    char* part = nullptr;
+    if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK && part != nullptr) {
+      std::string_view q(part);
+      std::string masked;
+      while (!q.empty()) {
+        size_t amp = q.find('&');
+        std::string_view kv = q.substr(0, amp);
+        size_t eq = kv.find('=');
+        if (!masked.empty()) masked += '&';
+        masked.append(kv.substr(0, eq));
+        if (eq != std::string_view::npos) masked += "=***";
+        q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+      }
+      curl_free(part);
+      curl_url_set(u, CURLUPART_QUERY, masked.c_str(), 0);
+    }
+    if (curl_url_get(u, CURLUPART_URL, &part, 0) == CURLUE_OK && part != nullptr) {
+      out = part;
+      curl_free(part);
+    }
+  }
+  if (u != nullptr) curl_url_cleanup(u);
+  if (!out.empty()) return out;
+  // Not a URL libcurl can parse: show the scheme and host part only.
+  size_t scheme = url.find("://");
+  size_t begin = scheme == std::string_view::npos ? 0 : scheme + 3;
+  size_t end = url.find_first_of("/?#", begin);
+  std::string_view auth = url.substr(begin, end == std::string_view::npos ? url.npos : end - begin);
+  size_t at = auth.rfind('@');
+  if (at != std::string_view::npos) auth.remove_prefix(at + 1);
+  return std::string(url.substr(0, begin)) + std::string(auth) + "/...";
+}
+
 std::string UrlEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

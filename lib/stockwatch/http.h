@@ -82,6 +82,11 @@ void GlobalCurlInit();
 /// ASCII case-insensitive equality (header names, bot usernames).
 bool IEquals(std::string_view a, std::string_view b);
 
+/// `url` as it may be shown (records, logs): without user name, password and
+/// fragment, each query value replaced by "***"
+/// ("https://u:p@h/x?token=s#f" -> "https://h/x?token=***").
+std::string RedactUrl(std::string_view url);
+
 /// Percent-encodes for a URL path segment or query value.
 std::string UrlEncode(std::string_view s);
 

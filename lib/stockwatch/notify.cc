@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "stockwatch/http.h"
+
 namespace stockwatch {
 
 // ---------------------------------------------------------------- targets
@@ -27,12 +29,14 @@ Target ParseTarget(std::string_view spec) {
     t.channel = "webhook";
     t.location.assign(spec);
     t.key = "webhook:" + t.location;
+    t.shown = RedactUrl(t.location);
   } else if (starts("file:")) {
     t.kind = TargetKind::kFile;
     t.channel = "file";
     t.location.assign(spec.substr(5));
     if (t.location.empty()) throw Error(exitcode::kUsage, "--to file: needs a path (file:PATH)");
     t.key = "file:" + t.location;
+    t.shown = t.spec;
   } else if (starts("telegram:") || starts("mailto:")) {
     throw Error(exitcode::kUsage,
                 "--to " + t.spec + ": takes no address (each alert goes to its user's " +
@@ -43,6 +47,9 @@ Target ParseTarget(std::string_view spec) {
                                       ": unknown target (use telegram:, mailto:, "
                                       "http://URL, https://URL or file:PATH)");
   }
+  t.label = t.kind == TargetKind::kWebhook ? t.channel + " " + t.shown
+            : t.kind == TargetKind::kFile  ? t.shown
+                                           : t.channel;
   return t;
 }
 

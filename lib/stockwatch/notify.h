@@ -29,6 +29,12 @@ struct Target {
   std::string key;       // de-duplication and outbox key: "telegram", "email",
                          // "webhook:URL", "file:PATH"
   std::string location;  // the URL (webhook) or path (file); empty otherwise
+  /// Which target this is, as shown in delivery records ("target") and
+  /// messages: the URL without credentials or query values (webhook), the
+  /// spec (file); empty for telegram and email (one of each at most).
+  std::string shown;
+  /// How errors name it: "telegram", "email", "webhook https://h/x", "file:PATH".
+  std::string label;
   /// True for channels that reach a person (telegram, email): the user's
   /// interval, pause and digests apply. Webhooks and files get every alert
   /// at once, one message each.

@@ -198,6 +198,7 @@ struct Notifier::Impl {
     Delivery d;
     d.alert_id = alert_id;
     d.channel = cs.target->channel;
+    d.target = cs.target->shown;
     d.status = status;
     d.attempts = attempts;
     d.ts = hooks.now();
@@ -214,7 +215,7 @@ struct Notifier::Impl {
   /// Dead-letters one alert and records it as failed.
   void FailOne(ChannelState& cs, const std::string& alert_id, std::string_view raw,
                const Origin& origin, const std::string& error, int attempts) {
-    std::string reason = cs.target->channel + ": " + error;
+    std::string reason = cs.target->label + ": " + error;
     Rejected r;
     r.program = opts.program;
     r.input = origin.input;
@@ -527,7 +528,7 @@ struct Notifier::Impl {
           break;
         }
         int64_t wait = BackoffMs(opts.backoff, p.attempts, hooks.random(), r.retry_after_ms);
-        log::Info("{}: {}: attempt {} failed ({}), retrying in {} ms", cs.target->channel, email,
+        log::Info("{}: {}: attempt {} failed ({}), retrying in {} ms", cs.target->label, email,
                   p.attempts, r.error, wait);
         if (wait > opts.park_after_ms) {
           ParkGroup(cs, email, now + wait);
@@ -546,9 +547,9 @@ struct Notifier::Impl {
           cs.fatal_result = r;
           if (r.exit_code > stats.fatal_exit_code) {
             stats.fatal_exit_code = r.exit_code;
-            stats.fatal_error = cs.target->channel + ": " + r.error;
+            stats.fatal_error = cs.target->label + ": " + r.error;
           }
-          log::Error("{}: {} (no more attempts on this target in this run)", cs.target->channel,
+          log::Error("{}: {} (no more attempts on this target in this run)", cs.target->label,
                      r.error);
         }
         FailPending(cs, p, r.error);

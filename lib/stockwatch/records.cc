@@ -343,6 +343,7 @@ void AppendJson(std::string& out, const Delivery& d) {
   out.append(R"({"type":"delivery")");
   KeyString(out, "alert_id", d.alert_id);
   KeyString(out, "channel", d.channel);
+  if (!d.target.empty()) KeyString(out, "target", d.target);
   KeyString(out, "status", ToString(d.status));
   KeyInt(out, "attempts", d.attempts);
   KeyTime(out, "ts", d.ts);
@@ -378,7 +379,7 @@ constexpr size_t kMaxLine = 64u << 20;  // longest line parsed
 enum Field : int {
   kType, kTicker, kPrice, kTs, kCurrency, kSource, kPrevClose, kVolume, kEmail, kLow, kHigh,
   kTelegramId, kInterval, kId, kCondition, kThreshold, kAlertId, kChannel, kStatus, kAttempts,
-  kError, kProgram, kInput, kLine, kRaw, kRawBase64, kFieldCount
+  kError, kProgram, kInput, kLine, kRaw, kRawBase64, kTarget, kFieldCount
 };
 
 struct FieldName {
@@ -392,7 +393,7 @@ constexpr FieldName kFields[kFieldCount] = {
     {"interval", false}, {"id", true},        {"condition", true},  {"threshold", false},
     {"alert_id", true},  {"channel", true},   {"status", true},     {"attempts", false},
     {"error", true},     {"program", true},   {"input", true},      {"line", false},
-    {"raw", true},       {"raw_base64", true},
+    {"raw", true},       {"raw_base64", true}, {"target", true},
 };
 
 int LookupField(std::string_view key) {
@@ -609,6 +610,7 @@ RecordType RecordParser::Parse(std::string_view line, size_t readable, AnyRecord
     Delivery& d = out.delivery;
     d.alert_id.assign(p.Str(kAlertId, true));
     d.channel.assign(p.Str(kChannel, true));
+    d.target.assign(p.Str(kTarget, false));
     std::string_view st = p.Str(kStatus, true);
     if (st == "sent") d.status = DeliveryStatus::kSent;
     else if (st == "duplicate") d.status = DeliveryStatus::kDuplicate;

@@ -59,6 +59,8 @@ std::string_view ToString(DeliveryStatus s);
 struct Delivery {
   std::string alert_id;
   std::string channel;  // "telegram", "email", "webhook", "file"
+  std::string target;   // webhook, file: which one (the URL without credentials
+                        // or query values, the file: spec); empty: absent
   DeliveryStatus status = DeliveryStatus::kSent;
   int attempts = 0;
   TimeMs ts = 0;

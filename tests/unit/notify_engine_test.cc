@@ -226,7 +226,7 @@ TEST_CASE("Notifier: retries give up after --retries, to the dead letter with th
   CHECK(hook.attempts.size() == 4);
   REQUIRE(h.dead.size() == 1);
   CHECK(h.dead[0].raw == sw::ToJson(a));
-  CHECK(h.dead[0].error == "webhook: gave up after 4 attempts: HTTP 503");
+  CHECK(h.dead[0].error == "webhook http://127.0.0.1:1/hook: gave up after 4 attempts: HTTP 503");
   CHECK(h.dead[0].input == "stdin");
   CHECK(h.dead[0].line == 1);
   REQUIRE(h.records.size() == 1);

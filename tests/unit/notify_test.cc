@@ -49,6 +49,15 @@ TEST_CASE("ParseTarget: the four kinds and their keys") {
   CHECK(t.location == "https://hooks.example.com/a?b=1");
   CHECK(t.key == "webhook:https://hooks.example.com/a?b=1");
   CHECK_FALSE(t.per_user);
+  // Records and messages name the target, without credentials or query values.
+  t = sw::ParseTarget("https://user:s3cret@hooks.example.com:8443/a/b?key=k3y&x&t=1#frag");
+  CHECK(t.shown == "https://hooks.example.com:8443/a/b?key=***&x&t=***");
+  CHECK(t.label == "webhook https://hooks.example.com:8443/a/b?key=***&x&t=***");
+  CHECK(t.location == "https://user:s3cret@hooks.example.com:8443/a/b?key=k3y&x&t=1#frag");
+  CHECK(sw::ParseTarget("http://127.0.0.1:9/hook").shown == "http://127.0.0.1:9/hook");
+  CHECK(sw::ParseTarget("telegram:").shown.empty());
+  CHECK(sw::ParseTarget("telegram:").label == "telegram");
+  CHECK(sw::ParseTarget("file:/tmp/x").label == "file:/tmp/x");
 
   t = sw::ParseTarget("file:/dev/stderr");
   CHECK(t.kind == sw::TargetKind::kFile);
