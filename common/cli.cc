@@ -12,6 +12,7 @@
 #include "stockwatch/log.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/store.h"
+#include "stockwatch/timeutil.h"
 
 namespace stockwatch::cli {
 namespace {
@@ -97,6 +98,11 @@ void AddCommonFlags(CLI::App& app, CommonOptions& opts) {
       ->envname("STOCKWATCH_CONFIG");
   app.add_flag("-v,--verbose", opts.verbose, "More diagnostics on stderr (repeatable)");
   app.add_flag("-q,--quiet", opts.quiet, "Only errors on stderr");
+  app.add_option("--stop-timeout", opts.stop_timeout,
+                 "After SIGTERM, how long to wait for Kafka acknowledgements or a database "
+                 "statement before giving up on them")
+      ->type_name("DURATION")
+      ->capture_default_str();
   app.set_version_flag("--version", std::string(STOCKWATCH_VERSION));
 }
 
@@ -161,6 +167,12 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
   InstallSignals();
   int rc;
   try {
+    std::optional<int64_t> stop_ms = ParseDurationMs(opts.stop_timeout);
+    if (!stop_ms) {
+      throw Error(exitcode::kUsage, "--stop-timeout: not a duration: \"" + opts.stop_timeout +
+                                        "\" (e.g. 500ms, 10s, 1m)");
+    }
+    SetStopTimeoutMs(*stop_ms);
     rc = fn();
   } catch (const Error& e) {
     Diag(program, e.what());

@@ -16,11 +16,12 @@ struct CommonOptions {
   std::string config;  // -c / STOCKWATCH_CONFIG
   int verbose = 0;     // -v (repeatable)
   bool quiet = false;  // -q
+  std::string stop_timeout = "10s";  // --stop-timeout
   /// The store URL to use: --db, else STOCKWATCH_DB, else the default.
   std::string DbUrl() const;
 };
 
-/// Adds --db, -c/--config, -v, -q, --version to `app` (and, through
+/// Adds --db, -c/--config, -v, -q, --stop-timeout, --version to `app` (and, through
 /// fallthrough, lets them appear after a subcommand).
 void AddCommonFlags(CLI::App& app, CommonOptions& opts);
 /// Adds -i -o --dead-letter -b -G -X -F --strict --exit-at-eof.

@@ -3,9 +3,13 @@
 // side in store_pg_queries.cc.
 #include "stockwatch/store_pg.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <iterator>
 
 #include "stockwatch/log.h"
+#include "stockwatch/signals.h"
 #include "stockwatch/store_internal.h"
 
 namespace stockwatch::pg {
@@ -133,26 +137,72 @@ class PgStore : public Store {
 
 }  // namespace
 
-Conn::Conn(std::string masked_url, const std::string& url) : url_(std::move(masked_url)) {
+Conn::Conn(std::string masked_url, const std::string& url)
+    : url_(std::move(masked_url)), conninfo_(url), watchdog_(std::make_unique<Watchdog>()) {
+  Connect();
+  Guard([&] { Migrate(); });
+}
+
+Conn::~Conn() { Disconnect(); }
+
+void Conn::Connect() {
+  Disconnect();
   try {
-    conn_ = std::make_unique<pqxx::connection>(url);
+    conn_ = std::make_unique<Connection>(conninfo_);
+  } catch (const ConnectStopped&) {
+    ThrowStopped("connecting to");
   } catch (const pqxx::broken_connection& e) {
     throw Error(exitcode::kUnavailable, store_internal::UnavailableMessage(url_, e.what()));
   } catch (const std::exception& e) {
     // e.g. a malformed URI ("invalid connection option", "invalid port")
     throw Error(exitcode::kConfig, "bad database URL: " + url_ + ": " + e.what());
   }
+  prepared_.clear();
+  sock_ = fcntl(conn_->sock(), F_DUPFD_CLOEXEC, 0);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  // A broken connection stays broken until the next outermost Guard()
+  // reconnects (libpqxx would otherwise reconnect on its own, on a socket
+  // the watchdog does not know).
+  conn_->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
   notices_ = std::make_unique<NoticeLogger>(*conn_);
-  Guard([&] {
-    // Restored by libpqxx when it reconnects.
+  watchdog_->Enter(sock_);
+  try {
     conn_->set_variable("client_min_messages", "warning");
-    Migrate();
-  });
+  } catch (const std::exception& e) {
+    if (watchdog_->Leave()) ThrowStopped("waiting for");
+    Rethrow(e);
+  }
+  if (watchdog_->Leave()) ThrowStopped("waiting for");
 }
 
-Conn::~Conn() {
+void Conn::Disconnect() noexcept {
   notices_.reset();  // unregisters itself from the connection
   conn_.reset();
+  if (sock_ >= 0) close(sock_);
+  sock_ = -1;
+}
+
+Conn::Outer::Outer(Conn& conn) : conn_(conn) {
+  if (!conn_.conn_ || !conn_.conn_->is_open()) {
+    log::Info("{}: connection lost: connecting again", conn_.url_);
+    conn_.Connect();
+  }
+  ++conn_.depth_;
+  conn_.watchdog_->Enter(conn_.sock_);
+}
+
+bool Conn::Outer::Leave() {
+  if (left_) return false;
+  left_ = true;
+  --conn_.depth_;
+  return conn_.watchdog_->Leave();
+}
+
+void Conn::ThrowStopped(const char* doing) const {
+  throw Error(StoppedExitCode(),
+              "stopped by " + SignalName(StopSignal()) + " while " + doing + " " + url_);
 }
 
 void Conn::Rethrow(const std::exception& e) const {

@@ -2,11 +2,14 @@
 /// PostgreSQL backend internals (libpqxx 6.4): one connection with prepared
 /// statements, and the command and query sides (store_pg_commands.cc,
 /// store_pg_queries.cc) over it.
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <unordered_set>
 #include <utility>
@@ -40,6 +43,52 @@ std::optional<T> Opt(const pqxx::field& f) {
   return f.as<T>();
 }
 
+/// connect_timeout when neither the URL nor PGCONNECT_TIMEOUT sets one.
+inline constexpr int kDefaultConnectTimeoutS = 5;
+
+/// Thrown by Connector when a stop request ends a connection attempt.
+class ConnectStopped : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// libpqxx connection policy (store_pg_connect.cc): connects without
+/// blocking, so that a stop request (SIGTERM) ends the attempt at once, and
+/// gives up after connect_timeout seconds (kDefaultConnectTimeoutS unless
+/// the URL says otherwise; 0 waits as long as it takes).
+class Connector : public pqxx::connectionpolicy {
+ public:
+  explicit Connector(const std::string& opts) : pqxx::connectionpolicy(opts) {}
+  handle do_startconnect(handle orig) override;
+};
+using Connection = pqxx::basic_connection_base<Connector>;
+
+/// Watches the calls a Conn makes: once a stop was requested and its grace
+/// (StopGraceLeftMs) has run out while a call still waits on the server,
+/// shuts the connection's socket down, so that libpq's wait (which retries
+/// after signals) ends with a broken connection.
+class Watchdog {
+ public:
+  Watchdog();
+  ~Watchdog();
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+  /// A call on the socket `fd` starts.
+  void Enter(int fd);
+  /// The call ended; true when the watchdog cut it short.
+  bool Leave();
+
+ private:
+  void Loop();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int fd_ = -1;
+  bool busy_ = false;
+  bool cut_ = false;
+  bool quit_ = false;
+  std::thread thread_;  // last: started once the rest is set up
+};
+
 /// One connection. Every public entry point of the backend locks mu() and
 /// runs through Guard(), which turns libpqxx exceptions into Error.
 class Conn {
@@ -50,7 +99,7 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  pqxx::connection& c() { return *conn_; }
+  pqxx::connection_base& c() { return *conn_; }
   std::recursive_mutex& mu() { return mu_; }
   const std::string& url() const { return url_; }
   int SchemaVersion() const { return schema_version_; }
@@ -77,14 +126,20 @@ class Conn {
   /// Runs f() under the lock, mapping libpqxx exceptions to Error:
   /// connection trouble 69, integrity or data errors DataError (65),
   /// serialisation failures and server overload 75, anything else 70.
+  /// A stop request whose grace ran out while the server kept the call
+  /// waiting ends it: Error(128 + the signal).
   template <typename F>
   auto Guard(F&& f) -> decltype(f()) {
     std::lock_guard<std::recursive_mutex> lock(mu_);
+    std::optional<Outer> outer;
+    if (depth_ == 0) outer.emplace(*this);
     try {
       return f();
     } catch (const Error&) {
+      if (outer && outer->Leave()) ThrowStopped("waiting for");
       throw;
     } catch (const std::exception& e) {
+      if (outer && outer->Leave()) ThrowStopped("waiting for");
       Rethrow(e);
     }
   }
@@ -130,10 +185,35 @@ class Conn {
   [[noreturn]] void Rethrow(const std::exception& e) const;
 
  private:
+  /// The outermost Guard: reconnects a connection found broken, and lets
+  /// the watchdog see the call.
+  class Outer {
+   public:
+    explicit Outer(Conn& conn);
+    ~Outer() { Leave(); }
+    Outer(const Outer&) = delete;
+    Outer& operator=(const Outer&) = delete;
+    /// Ends the watch; true when the watchdog cut the call short.
+    bool Leave();
+
+   private:
+    Conn& conn_;
+    bool left_ = false;
+  };
+
+  /// (Re)opens the connection.
+  void Connect();
+  void Disconnect() noexcept;
   void Migrate();
+  /// Error(128 + the signal): "stopped by SIGTERM while DOING URL".
+  [[noreturn]] void ThrowStopped(const char* doing) const;
 
   std::string url_;
-  std::unique_ptr<pqxx::connection> conn_;
+  std::string conninfo_;  // the unmasked URL, for reconnecting
+  std::unique_ptr<Connection> conn_;
+  int sock_ = -1;  // a duplicate of the connection's socket, for the watchdog
+  std::unique_ptr<Watchdog> watchdog_;
+  int depth_ = 0;  // nested Guard() calls
   std::unique_ptr<pqxx::errorhandler> notices_;
   std::recursive_mutex mu_;
   pqxx::transaction_base* tx_ = nullptr;
