@@ -119,6 +119,16 @@ void AddStreamFlags(CLI::App& app, StreamOptions& opts) {
   app.add_flag("--strict", opts.strict, "Make the first bad input record fatal (exit 65)");
   app.add_flag("--exit-at-eof", opts.exit_at_eof,
                "Kafka input: exit once every assigned partition is read to its end");
+  app.add_option("--broker-wait", opts.broker_wait_ms,
+                 "Kafka input: exit 69 when no broker has answered DURATION after the start "
+                 "(0: wait as long as it takes)")
+      ->type_name("DURATION")
+      ->default_str("60s")
+      ->transform([](std::string v) {
+        std::optional<int64_t> ms = ParseDurationMs(v);
+        if (!ms) throw CLI::ValidationError("not a duration (e.g. 30s, 2m, 0)");
+        return std::to_string(*ms);
+      });
 }
 
 int Parse(CLI::App& app, int argc, char** argv, CommonOptions& opts) {

@@ -24,7 +24,7 @@ struct CommonOptions {
 /// Adds --db, -c/--config, -v, -q, --stop-timeout, --version to `app` (and, through
 /// fallthrough, lets them appear after a subcommand).
 void AddCommonFlags(CLI::App& app, CommonOptions& opts);
-/// Adds -i -o --dead-letter -b -G -X -F --strict --exit-at-eof.
+/// Adds -i -o --dead-letter -b -G -X -F --strict --exit-at-eof --broker-wait.
 void AddStreamFlags(CLI::App& app, StreamOptions& opts);
 
 /// Parses argv, then fills options not given on the command line or in the

@@ -48,7 +48,13 @@ class StoringSink : public Sink {
   }
   void Flush() override {
     Drain();
-    inner_.Flush();
+    try {
+      inner_.Flush();
+    } catch (const Error& e) {
+      // A stop gave up on acknowledgements (75): nothing is lost from the store.
+      if (e.exit_code() != exitcode::kTempFail || store_ == nullptr) throw;
+      throw Error(e.exit_code(), std::string(e.what()) + "; they are in the store");
+    }
   }
   bool closed() const override { return inner_.closed(); }
   const std::string& name() const override { return inner_.name(); }

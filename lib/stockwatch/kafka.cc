@@ -222,7 +222,8 @@ class KafkaSink final : public Sink {
 
   ~KafkaSink() override {
     // Best effort: a caller that cared has called Flush() and seen its errors.
-    rd_kafka_flush(rk_, kDestroyFlushMs);
+    // After a stop request, no longer than what is left of its grace.
+    rd_kafka_flush(rk_, static_cast<int>(std::min<int64_t>(kDestroyFlushMs, StopGraceLeftMs())));
     int left = rd_kafka_outq_len(rk_);
     if (left > 0) {
       log::Warn("{}: {} record(s) not delivered at exit", name_, left);
@@ -243,10 +244,14 @@ class KafkaSink final : public Sink {
       int rc = rd_kafka_produce(rkt_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
                                 const_cast<char*>(value.data()), value.size(),
                                 key.empty() ? nullptr : key.data(), key.size(), nullptr);
-      if (rc == 0) break;
+      if (rc == 0) {
+        ++unacked_;
+        break;
+      }
       rd_kafka_resp_err_t err = rd_kafka_last_error();
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         // Back-pressure: serve delivery reports until there is room.
+        ThrowIfStopTimedOut();
         rd_kafka_poll(rk_, kPollMs);
         ThrowIfFailed();
         continue;
@@ -268,7 +273,10 @@ class KafkaSink final : public Sink {
     Clock::time_point start = Clock::now();
     bool warned = false;
     while (rd_kafka_outq_len(rk_) > 0) {
-      rd_kafka_flush(rk_, 1000);
+      // A stop waits for the brokers' acknowledgements no longer than its
+      // grace (--stop-timeout), not for message.timeout.ms (5 min).
+      ThrowIfStopTimedOut();
+      rd_kafka_flush(rk_, static_cast<int>(std::min<int64_t>(1000, StopGraceLeftMs())));
       if (failed_) break;
       if (!warned && Clock::now() - start > std::chrono::seconds(10)) {
         warned = true;
@@ -284,6 +292,7 @@ class KafkaSink final : public Sink {
  private:
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     auto* self = static_cast<KafkaSink*>(opaque);
+    if (self->unacked_ > 0) --self->unacked_;
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR && !self->failed_) {
       self->failed_ = true;
       self->failure_ = rd_kafka_err2str(msg->err);
@@ -308,12 +317,24 @@ class KafkaSink final : public Sink {
     if (failed_) throw Error(exitcode::kUnavailable, name_ + ": delivery failed: " + failure_);
   }
 
+  void ThrowIfStopTimedOut() {
+    if (!StopRequested() || StopGraceLeftMs() > 0) return;
+    rd_kafka_poll(rk_, 0);  // reports already in
+    if (unacked_ == 0) return;
+    throw Error(exitcode::kTempFail,
+                name_ + ": stopped by " + SignalName(StopSignal()) + " with " +
+                    std::to_string(unacked_) +
+                    " record(s) not acknowledged by the brokers within --stop-timeout (" +
+                    std::to_string(StopTimeoutMs()) + " ms)");
+  }
+
   std::string name_;
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_topic_t* rkt_ = nullptr;
   bool failed_ = false;
   std::string failure_;
   unsigned since_poll_ = 0;
+  uint64_t unacked_ = 0;  // produced, no delivery report yet
   WarnLimiter warn_;
 };
 
@@ -345,7 +366,11 @@ class PartitionList {
 class KafkaSource final : public Source {
  public:
   KafkaSource(const StreamOptions& opts, const std::string& topic)
-      : topic_(topic), name_("kafka:" + topic), exit_at_eof_(opts.exit_at_eof) {
+      : topic_(topic),
+        name_("kafka:" + topic),
+        exit_at_eof_(opts.exit_at_eof),
+        broker_wait_ms_(opts.broker_wait_ms),
+        started_(Clock::now()) {
     Conf conf;
     std::string group = !opts.group.empty()     ? opts.group
                         : !opts.program.empty() ? opts.program
@@ -364,6 +389,7 @@ class KafkaSource final : public Source {
     rd_kafka_conf_set_offset_commit_cb(conf.get(), &KafkaSource::OnCommitted);
     rd_kafka_conf_set_error_cb(conf.get(), &KafkaSource::OnError);
     Configure(conf, opts, topic, this);
+    brokers_ = conf.Get("bootstrap.servers");
     rk_ = NewClient(RD_KAFKA_CONSUMER, conf);
     rd_kafka_poll_set_consumer(rk_);
 
@@ -412,8 +438,10 @@ class KafkaSource final : public Source {
       RethrowPending();
       if (msg == nullptr) {
         ++empty;
+        CheckBrokerAnswered();
         continue;
       }
+      answered_ = true;  // a record, or an error of a partition: someone answered
       if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         HandleError(msg);
         rd_kafka_message_destroy(msg);
@@ -501,6 +529,23 @@ class KafkaSource final : public Source {
       if (!st.eof) return false;
     }
     return true;
+  }
+
+  // librdkafka retries unreachable brokers forever: when none has ever
+  // answered (no cluster metadata, no assignment, no record) within
+  // --broker-wait, the brokers are taken to be down (69), as a source
+  // that never answers is.
+  void CheckBrokerAnswered() {
+    if (answered_ || broker_wait_ms_ <= 0) return;
+    if (rd_kafka_controllerid(rk_, 0) >= 0 || !parts_.empty()) {
+      answered_ = true;
+      return;
+    }
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
+    if (waited.count() < broker_wait_ms_) return;
+    throw Error(exitcode::kUnavailable,
+                name_ + ": no Kafka broker answered within --broker-wait (" +
+                    std::to_string(broker_wait_ms_) + " ms): " + brokers_);
   }
 
   void ReleaseMessage() {
@@ -681,6 +726,10 @@ class KafkaSource final : public Source {
   std::string topic_;
   std::string name_;
   bool exit_at_eof_;
+  int64_t broker_wait_ms_;
+  Clock::time_point started_;
+  std::string brokers_;   // bootstrap.servers, for the message
+  bool answered_ = false;  // some broker answered since the start
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_message_t* msg_ = nullptr;     // the record Next() returned last
   std::map<int32_t, PartState> parts_;    // the current assignment

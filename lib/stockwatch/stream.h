@@ -28,6 +28,9 @@ struct StreamOptions {
   std::string kafka_config_file;         // -F
   bool strict = false;                   // first bad record is fatal
   bool exit_at_eof = false;  // Kafka input: stop once every assigned partition is at its end
+  /// Kafka input: give up (69) when no broker has answered this long after
+  /// the start; 0: wait as long as it takes.
+  int64_t broker_wait_ms = 60'000;
 };
 
 /// One input record. Views stay valid until the next Source::Next().
