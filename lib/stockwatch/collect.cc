@@ -428,6 +428,7 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
   if (opts.retries < 0) throw usage("--retries: must not be negative");
   if (opts.breaker_failures < 1) throw usage("--breaker-failures: must be at least 1");
   if (opts.timeout_ms <= 0) throw usage("--timeout: must be more than 0");
+  if (opts.max_response < 1024) throw usage("--max-response: must be at least 1K");
   if (opts.count < 0) throw usage("--count: must not be negative");
   if (opts.pace < 0) throw usage("--pace: must not be negative");
 
@@ -485,6 +486,7 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
     so.connect_timeout_ms = std::min<int64_t>(opts.timeout_ms, 10'000);
     so.batch = opts.batch;
     so.batch_size = opts.batch_size;
+    so.max_response = opts.max_response;
     http = std::make_unique<HttpCollector>(
         opts, opts.source == "stooq" ? MakeStooqSource(so) : MakeYahooSource(so), store.get());
   }

@@ -35,6 +35,7 @@ struct CollectOptions {
   int retries = 2;               // extra attempts after a transport error, timeout or 5xx
   bool batch = true;             // spark / Stooq batches
   int batch_size = 20;
+  size_t max_response = HttpSourceOptions::kDefaultMaxResponse;  // bytes of an answer's body
   int breaker_failures = 5;
   int64_t breaker_cooldown_ms = 30'000;
   uint64_t seed = 1;                // sim

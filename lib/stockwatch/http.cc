@@ -12,9 +12,6 @@
 namespace stockwatch {
 namespace {
 
-// A body this large is not a quote or a bot answer: refuse it rather than
-// let a misbehaving server eat the memory.
-constexpr size_t kMaxBody = 64u << 20;
 // Longest wait in curl_multi_poll, so `abort` is seen promptly.
 constexpr int kPollMs = 100;
 // Wait after `next` said kLater.
@@ -39,7 +36,7 @@ struct Transfer {
   size_t index = 0;
   HttpRequest request;
   HttpResponse response;
-  bool too_large = false;
+  bool too_large = false;  // the body passed request.max_body
   char errbuf[CURL_ERROR_SIZE] = {};
 
   ~Transfer() {
@@ -47,14 +44,25 @@ struct Transfer {
   }
 };
 
+/// Keeps at most request.max_body bytes: a hostile or broken server (an
+/// endless or huge body, chunked or not) costs no more memory than that.
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
-  if (t->response.body.size() + len > kMaxBody) {
-    t->too_large = true;
-    return 0;  // anything but len makes libcurl fail the transfer
+  std::string& body = t->response.body;
+  const size_t max = t->request.max_body;
+  if (body.empty()) {
+    // Announced length: one allocation of the right size, not doublings.
+    curl_off_t cl = -1;
+    if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl > 0)
+      body.reserve(std::min(static_cast<size_t>(cl), max));
   }
-  t->response.body.append(data, len);
+  if (body.size() + len > max) {
+    if (t->request.truncate_body) body.append(data, max - body.size());
+    t->too_large = true;
+    return 0;  // anything but len makes libcurl stop the transfer
+  }
+  body.append(data, len);
   return len;
 }
 
@@ -167,6 +175,9 @@ struct HttpClient::Impl {
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // whatever libcurl can decode
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (!opts.user_agent.empty()) curl_easy_setopt(e, CURLOPT_USERAGENT, opts.user_agent.c_str());
+    // An announced Content-Length over the limit fails before any body is read.
+    if (!r.truncate_body)
+      curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_body));
 
     bool has_expect = false;
     for (const std::string& h : r.headers) {
@@ -207,16 +218,21 @@ struct HttpClient::Impl {
     curl_off_t total_us = 0;
     if (curl_easy_getinfo(t.easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK)
       resp.elapsed_ms = static_cast<int64_t>(total_us / 1000);
-    if (result == CURLE_OK) {
+    const bool cut = t.too_large && t.request.truncate_body && result == CURLE_WRITE_ERROR;
+    if (result == CURLE_OK || cut) {
+      // Cut: the status and headers arrived; the rest of the body does not matter.
       long status = 0;
       curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
       resp.status = status;
+      resp.body_truncated = cut;
     } else {
       resp.status = 0;
       resp.body.clear();
+      resp.body.shrink_to_fit();
       resp.timed_out = result == CURLE_OPERATION_TIMEDOUT;
-      if (t.too_large) {
-        resp.error = "response body larger than 64 MiB";
+      if (t.too_large || result == CURLE_FILESIZE_EXCEEDED) {
+        resp.body_too_large = true;
+        resp.error = "answer larger than " + FormatBytes(t.request.max_body);
       } else if (t.errbuf[0] != '\0') {
         resp.error = t.errbuf;
       } else {
@@ -373,6 +389,12 @@ std::string RedactUrl(std::string_view url) {
   size_t at = auth.rfind('@');
   if (at != std::string_view::npos) auth.remove_prefix(at + 1);
   return std::string(url.substr(0, begin)) + std::string(auth) + "/...";
+}
+
+std::string FormatBytes(size_t n) {
+  if (n >= (1u << 20) && n % (1u << 20) == 0) return std::to_string(n >> 20) + " MiB";
+  if (n >= 1024 && n % 1024 == 0) return std::to_string(n >> 10) + " KiB";
+  return std::to_string(n) + " bytes";
 }
 
 std::string UrlEncode(std::string_view s) {

@@ -20,6 +20,13 @@ struct HttpRequest {
   std::string body;                  // POST body
   int64_t timeout_ms = 10'000;       // whole transfer
   int64_t connect_timeout_ms = 5'000;
+  /// The most of the answer's body kept in memory (decoded bytes). Beyond
+  /// it the transfer stops: with truncate_body, the answer counts (status
+  /// and headers as received, the body cut, HttpResponse::body_truncated);
+  /// otherwise it fails (status 0, HttpResponse::body_too_large).
+  size_t max_body = kDefaultMaxBody;
+  bool truncate_body = false;
+  static constexpr size_t kDefaultMaxBody = 1u << 20;
 };
 
 struct HttpResponse {
@@ -30,7 +37,12 @@ struct HttpResponse {
   int64_t elapsed_ms = 0;
   std::optional<int64_t> retry_after_ms;  // from a Retry-After header (seconds or HTTP date)
   std::string content_type;
+  bool body_truncated = false;  // truncate_body: the body was cut at max_body
+  bool body_too_large = false;  // not truncate_body: the transfer failed at max_body
 };
+
+/// "4 MiB", "16 KiB" or "1000 bytes": for messages about body limits.
+std::string FormatBytes(size_t n);
 
 struct HttpOptions {
   int max_parallel = 8;      // transfers in flight at once

@@ -22,6 +22,9 @@ namespace {
 /// What a webhook's answer means: 2xx delivered; 408/425/429/5xx and
 /// transport errors retried (Retry-After honoured); 401/403 fatal
 /// (credentials); 404/405/410 fatal (wrong URL); other 4xx permanent.
+// What is read of a webhook's answer (its status is what counts).
+constexpr size_t kWebhookMaxBody = 4096;
+
 SendResult ClassifyWebhook(const HttpResponse& r) {
   SendResult res;
   if (r.status >= 200 && r.status < 300) return res;
@@ -73,6 +76,10 @@ class WebhookChannel : public Channel {
       // Receivers can drop a copy that a lost answer made us send again.
       if (!m.alerts.empty()) q.headers.push_back("Idempotency-Key: " + m.alerts.front().id);
       q.body = apprise_ ? AppriseJson(m.alerts) : (m.raws.empty() ? std::string() : m.raws.front());
+      // Only the status matters: a body that never ends must neither eat
+      // the memory nor keep the delivery from being judged.
+      q.max_body = kWebhookMaxBody;
+      q.truncate_body = true;
     }
     http_.PerformAll(reqs, [&](size_t i, HttpResponse&& r) { done(i, ClassifyWebhook(r)); });
   }

@@ -7,6 +7,15 @@ namespace stockwatch {
 std::optional<CallResult> ClassifyHttpFailure(const HttpResponse& resp, std::string_view detail) {
   CallResult r;
   std::string suffix = detail.empty() ? std::string() : fmt::format(": {}", detail);
+  if (resp.body_too_large) {
+    // Not a quote answer (no chart or spark answer is that large): a
+    // failure of the source for the breaker, and asking again would only
+    // fetch it again.
+    r.source_ok = false;
+    r.outcome = FetchOutcome::kFailed;
+    r.failure = fmt::format("unexpected answer from the source: {} (--max-response)", resp.error);
+    return r;
+  }
   if (resp.status == 0) {
     r.source_ok = false;
     r.retryable = true;

@@ -150,6 +150,10 @@ struct HttpSourceOptions {
   int64_t connect_timeout_ms = 5'000;
   bool batch = true;    // several tickers per request where the source allows
   int batch_size = 20;  // tickers per batched request
+  size_t max_response = kDefaultMaxResponse;  // the most of an answer's body read
+  /// Several times the largest real answer (a spark batch of 100 tickers is
+  /// well under 1 MiB, a chart under 200 KiB).
+  static constexpr size_t kDefaultMaxResponse = 4u << 20;
 };
 
 /// A price source over HTTP. Not thread-safe.
@@ -179,7 +183,8 @@ inline constexpr std::string_view kStooqBaseUrl = "https://stooq.com";
 
 /// The shared part of Interpret for answers that are not a success: a
 /// transport error or timeout (retryable), 429 (rate limited, Retry-After),
-/// 5xx (retryable; with Retry-After: rate limited), 401/403 (refused), 408.
+/// 5xx (retryable; with Retry-After: rate limited), 401/403 (refused), 408,
+/// an answer larger than max_response (a failure, not retried).
 /// Returns nullopt for other statuses (2xx, other 4xx): the source decides.
 std::optional<CallResult> ClassifyHttpFailure(const HttpResponse& resp, std::string_view detail);
 

@@ -81,6 +81,7 @@ class StooqSource : public HttpQuoteSource {
       c.request.headers = {"Accept: text/csv"};
       c.request.timeout_ms = opts_.timeout_ms;
       c.request.connect_timeout_ms = opts_.connect_timeout_ms;
+      c.request.max_body = opts_.max_response;
       calls.push_back(std::move(c));
     }
     return calls;

@@ -174,6 +174,7 @@ class YahooSource : public HttpQuoteSource {
     r.headers = {"Accept: application/json"};
     r.timeout_ms = opts_.timeout_ms;
     r.connect_timeout_ms = opts_.connect_timeout_ms;
+    r.max_body = opts_.max_response;
     return r;
   }
 

@@ -21,6 +21,9 @@ Per ticker behaviour (--ticker T=MODE, --default MODE, or POST /_config):
   limit         Stooq's plain-text daily-limit answer (200)
   garbage       200 with an HTML page
   drop          close the connection without an answer
+  huge:MB       200 with a JSON array of MB megabytes (Content-Length given)
+  chunked:MB    the same, chunked (no length announced)
+  endless       200 with a chunked JSON array that never ends
 A batch (spark, Stooq) takes the worst mode among its tickers (404 tickers
 are left out of a spark answer / get N/D rows). Delays: --delay-ms N for
 every answer, --ticker-delay T=MS per ticker (a batch waits the longest).
@@ -57,7 +60,9 @@ STATE = {
 }
 STATS = {"requests": 0, "connections": 0, "by_kind": {}, "by_ticker": {}, "log": []}
 FIX = {}
-MODE_RANK = {"ok": 0, "404": 1, "400": 2, "garbage": 3, "limit": 4, "429": 5, "500": 6, "503": 6, "drop": 7}
+MODE_RANK = {"ok": 0, "404": 1, "400": 2, "garbage": 3, "huge": 3, "chunked": 3, "endless": 3,
+             "limit": 4, "429": 5, "500": 6, "503": 6, "drop": 7}
+FILL = b"1," * 32768  # 64 KiB of a JSON array's elements
 
 
 RECORDED = {"AAPL": 197.48, "MSFT": 477.71}  # Yahoo's recorded prices (chart, spark)
@@ -230,6 +235,9 @@ class Handler(BaseHTTPRequestHandler):
                 hdr = [("Retry-After", email.utils.formatdate(time.time() + float(arg), usegmt=True))]
             self.send(429, "Too Many Requests\r\n", "text/plain", hdr)
             return True
+        if name in ("huge", "chunked", "endless"):
+            self.hostile(name, int(arg or 0) << 20)
+            return True
         if name == "garbage":
             self.send(200, "<html><body>Please accept our cookies</body></html>", "text/html")
             return True
@@ -241,6 +249,36 @@ class Handler(BaseHTTPRequestHandler):
                 "code": "Bad Request", "description": "Invalid input - fake 400"}}})
             return True
         return False
+
+    def hostile(self, name, size):
+        """A body far larger than any quote answer: `size` bytes of a JSON
+        array (with its length, or chunked), or one that never ends."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if name == "huge":
+            self.send_header("Content-Length", str(size + 3))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def put(data):
+            if name == "huge":
+                self.wfile.write(data)
+            else:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        try:
+            put(b"[")
+            sent = 0
+            while name == "endless" or sent < size:
+                n = len(FILL) if name == "endless" else min(len(FILL), size - sent)
+                put(FILL[:n])
+                sent += n
+            put(b"1]")
+            if name != "huge":
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client stopped reading: what it should do
+            pass
 
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)

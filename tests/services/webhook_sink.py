@@ -12,7 +12,8 @@ Every request is appended to --log FILE as one JSON line:
   {"kind": "post", "path", "content_type", "idempotency_key", "body": <the JSON>, "t"}
   {"kind": "429"|"500"|"drop"|"status", "t"}
 (--no-body leaves "body" out, for benchmarks.) --delay-ms N answers each
-POST after N ms (a slow receiver).
+POST after N ms (a slow receiver). --endless-body answers each POST it
+records with a 200 whose chunked body never ends (a hostile receiver).
 
   webhook_sink.py --port-file F --log FILE [options]
 """
@@ -94,7 +95,22 @@ class Handler(BaseHTTPRequestHandler):
         if not ARGS.no_body:
             entry["body"] = body
         log(entry)
+        if ARGS.endless_body:
+            return self.endless()
         self.reply(200)
+
+    def endless(self):
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b'{"ok":true,"padding":"' + b"x" * 65536 + b'"}'
+        try:
+            while True:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except OSError:  # the client stopped reading
+            pass
 
 
 def main():
@@ -111,6 +127,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-body", action="store_true")
     ap.add_argument("--delay-ms", type=int, default=0)
+    ap.add_argument("--endless-body", action="store_true")
     ARGS = ap.parse_args()
     RNG.seed(ARGS.seed)
     LOG = open(ARGS.log, "a", encoding="utf-8")

@@ -15,6 +15,20 @@ int64_t Duration(const std::string& flag, const std::string& value, bool allow_z
   return *ms;
 }
 
+/// "4M", "4MiB", "512K", "65536": bytes (K and M are powers of 1024).
+size_t Size(const std::string& flag, const std::string& value) {
+  size_t pos = 0;
+  while (pos < value.size() && value[pos] >= '0' && value[pos] <= '9') ++pos;
+  std::string unit = value.substr(pos);
+  size_t mult = unit.empty() || unit == "B" ? 1
+                : unit == "K" || unit == "k" || unit == "KiB" ? 1024
+                : unit == "M" || unit == "m" || unit == "MiB" ? 1024 * 1024
+                                                              : 0;
+  if (pos == 0 || pos > 12 || mult == 0)
+    throw Error(exitcode::kUsage, flag + ": not a size: \"" + value + "\" (e.g. 4M, 512K)");
+  return std::stoull(value.substr(0, pos)) * mult;
+}
+
 }  // namespace
 
 void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
@@ -42,6 +56,10 @@ void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
       ->capture_default_str();
   app.add_flag("--no-batch", f.no_batch, "One request per ticker (Yahoo chart API), no batches");
   app.add_option("--batch-size", o.batch_size, "Tickers per batched request (Yahoo spark, Stooq)")
+      ->capture_default_str();
+  app.add_option("--max-response", f.max_response,
+                 "Largest answer body read from the source (SIZE: 4M, 512K); a larger one "
+                 "fails its tickers")
       ->capture_default_str();
   app.add_option("--breaker-failures", o.breaker_failures,
                  "Consecutive failures that open the circuit breaker")
@@ -74,6 +92,7 @@ int RunStockCollect(StockCollectFlags& f) {
       throw Error(exitcode::kUsage, "--sim-start: not an RFC 3339 time: \"" + f.sim_start + "\"");
   }
   o.batch = !f.no_batch;
+  o.max_response = Size("--max-response", f.max_response);
   const std::string program = f.common.program;
   return RunCollect(o, std::cin, [&](std::string_view m) { cli::Diag(program, m); });
 }

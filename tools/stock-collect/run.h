@@ -11,6 +11,7 @@ struct StockCollectFlags {
   // Durations and times as given, parsed by RunStockCollect (exit 64 when malformed).
   std::string every, timeout = "10s", slow_call, breaker_cooldown = "30s", sim_step = "1m",
                      sim_start;
+  std::string max_response = "4M";  // a size, parsed by RunStockCollect
   bool once = false;
   bool no_batch = false;
   CLI::Option* input = nullptr;  // -i, to tell whether it was given
