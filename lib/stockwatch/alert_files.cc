@@ -206,39 +206,112 @@ SavedState ParseStateJson(std::string_view line) {
   return s;
 }
 
-std::vector<SavedState> ReadStateFile(const std::string& path) {
+std::vector<SavedState> ReadStateFile(const std::string& path, size_t* bytes, bool* torn) {
   // The file is replaced by rename when saved: refuse a link now, before any
   // work, rather than at the first save.
   RefuseSymlink(path);
   std::optional<std::string> data = Slurp(path, true);
   std::vector<SavedState> out;
+  if (bytes != nullptr) *bytes = data ? data->size() : 0;
+  if (torn != nullptr) *torn = false;
   if (!data) return out;
+  const bool unterminated = !data->empty() && data->back() != '\n';
+  const uint64_t last = static_cast<uint64_t>(std::count(data->begin(), data->end(), '\n')) + 1;
   ForEachLine(*data, [&](std::string_view line, size_t, uint64_t n) {
     if (IsBlank(line)) return;
     try {
       out.push_back(ParseStateJson(line));
     } catch (const DataError& e) {
+      if (unterminated && n == last) {
+        if (torn != nullptr) *torn = true;
+        return;
+      }
       throw DataError(path + ":" + std::to_string(n) + ": " + e.what());
     }
   });
   return out;
 }
 
-void WriteStateFile(const std::string& path, const AlertEngine& engine) {
-  std::vector<WatchState> states;
-  engine.SnapshotStates(states);
-  std::string text;
-  text.reserve(states.size() * 120);
+namespace {
+
+void AppendStateLines(std::string& text, const std::vector<WatchState>& states,
+                      const AlertEngine& engine) {
   SavedState s;
-  for (WatchState& st : states) {
+  for (const WatchState& st : states) {
     std::optional<uint32_t> i = engine.Find(st.email, st.ticker);
-    s.state = std::move(st);
+    s.state = st;
     s.low = i ? engine.watches()[*i].low : std::nullopt;
     s.high = i ? engine.watches()[*i].high : std::nullopt;
     AppendStateJson(text, s);
     text.push_back('\n');
   }
+}
+
+[[noreturn]] void ThrowIo(const std::string& path, int err) {
+  throw Error(err == EACCES || err == EPERM ? exitcode::kNoPerm : exitcode::kIoErr,
+              path + ": " + std::strerror(err));
+}
+
+/// Cuts a torn last line (no newline) off the file open for writing as `fd`.
+void CutTornEnd(int fd, const std::string& path) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || st.st_size == 0) return;
+  int rd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (rd < 0) ThrowIo(path, errno);
+  char last = '\n';
+  std::string data;
+  ssize_t got = pread(rd, &last, 1, st.st_size - 1);
+  if (got == 1 && last != '\n') {  // torn: find the last whole line
+    data.resize(static_cast<size_t>(st.st_size));
+    got = pread(rd, data.data(), data.size(), 0);
+  }
+  int err = errno;
+  close(rd);
+  if (got < 0) ThrowIo(path, err);
+  if (last == '\n') return;
+  data.resize(static_cast<size_t>(got));
+  size_t nl = data.rfind('\n');
+  off_t keep = nl == std::string::npos ? 0 : static_cast<off_t>(nl + 1);
+  if (ftruncate(fd, keep) != 0) ThrowIo(path, errno);
+}
+
+}  // namespace
+
+size_t WriteStateFile(const std::string& path, const AlertEngine& engine) {
+  std::vector<WatchState> states;
+  engine.SnapshotStates(states);
+  std::string text;
+  text.reserve(states.size() * 120);
+  AppendStateLines(text, states, engine);
   WriteFileAtomically(path, text, kPrivateFileMode);
+  return text.size();
+}
+
+size_t AppendStateFile(const std::string& path, const std::vector<WatchState>& changed,
+                       const AlertEngine& engine) {
+  std::string text;
+  text.reserve(changed.size() * 120);
+  AppendStateLines(text, changed, engine);
+  RefuseSymlink(path);
+  int fd = OpenOutputFile(path, /*append=*/true, kPrivateFileMode);
+  try {
+    CutTornEnd(fd, path);
+    size_t off = 0;
+    while (off < text.size()) {
+      ssize_t n = write(fd, text.data() + off, text.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ThrowIo(path, errno);
+      }
+      off += static_cast<size_t>(n);
+    }
+    if (fdatasync(fd) != 0) ThrowIo(path, errno);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  close(fd);
+  return text.size();
 }
 
 std::vector<WatchState> ApplicableStates(const std::vector<SavedState>& saved,

@@ -34,17 +34,32 @@ void AppendStateJson(std::string& out, const SavedState& s);
 /// Parses one state line. Throws DataError naming the field.
 SavedState ParseStateJson(std::string_view line);
 
-/// Reads a state file. A missing file is an empty state (first run).
-/// Throws DataError("PATH:LINE: ...") for a bad line, Error(74) when
-/// unreadable, Error(77) when PATH is a symbolic link (WriteStateFile would
-/// refuse it).
-std::vector<SavedState> ReadStateFile(const std::string& path);
+/// A state file is a snapshot of every state followed by a journal: the
+/// states changed since, appended at each save. A later line for the same
+/// watch replaces an earlier one, so reading it in order gives the latest
+/// state of each watch.
+///
+/// Reads a state file, in file order. A missing file is an empty state
+/// (first run). A last line without its newline that does not parse is the
+/// torn end of an append that a crash interrupted (its offsets were never
+/// committed): it is left out and `*torn` set. Throws DataError("PATH:LINE:
+/// ...") for any other bad line, Error(74) when unreadable, Error(77) when
+/// PATH is a symbolic link (WriteStateFile would refuse it). `*bytes` gets
+/// the file's size.
+std::vector<SavedState> ReadStateFile(const std::string& path, size_t* bytes = nullptr,
+                                      bool* torn = nullptr);
 /// Writes every state of `engine` (SnapshotStates) with each watch's band
 /// with WriteFileAtomically (files.h): a new file of mode 0600 next to PATH,
 /// fsynced and renamed over PATH, so a crash leaves either the old or the
-/// new file. Throws Error(74), Error(77) on EACCES or when PATH is a
-/// symbolic link.
-void WriteStateFile(const std::string& path, const AlertEngine& engine);
+/// new file. Returns the bytes written. Throws Error(74), Error(77) on EACCES
+/// or when PATH is a symbolic link.
+size_t WriteStateFile(const std::string& path, const AlertEngine& engine);
+/// Appends `changed` (with each watch's band) to the journal at the end of
+/// PATH, creating it 0600 when missing, and fsyncs it. A torn end left by a
+/// crash is cut off first. Returns the bytes appended. Throws as
+/// WriteStateFile.
+size_t AppendStateFile(const std::string& path, const std::vector<WatchState>& changed,
+                       const AlertEngine& engine);
 
 /// The saved states that still apply to the engine's watches: a saved
 /// `above` whose high has changed since (or `below` whose low has) is

@@ -182,3 +182,66 @@ TEST_CASE("State file: a bad line names the file and line; an unwritable place i
   CHECK(ExitCodeOf([&] { WriteStateFile((d.path / "no/such/dir/state").string(), e); }) ==
         exitcode::kIoErr);
 }
+
+TEST_CASE("State file: a journal of changes after the snapshot; the latest line of a watch wins") {
+  TempDir d;
+  std::string p = (d.path / "state.jsonl").string();
+  AlertEngine e;
+  e.SetWatches({W("a@x.io", "T", 10, 20), W("b@x.io", "T", 10, 30)});
+  e.OnQuote(Q("T", 25, 1000));  // a: above
+  std::vector<WatchState> changed;
+  e.TakeChangedStates(changed);
+  size_t snapshot = WriteStateFile(p, e);
+  CHECK(snapshot == ReadAll(p).size());
+
+  e.OnQuote(Q("T", 15, 1001));  // a: inside again
+  e.OnQuote(Q("T", 35, 1002));  // a and b: above
+  e.TakeChangedStates(changed);
+  REQUIRE(changed.size() == 2);
+  size_t appended = AppendStateFile(p, changed, e);
+  CHECK(ReadAll(p).size() == snapshot + appended);
+
+  size_t bytes = 0;
+  bool torn = true;
+  std::vector<SavedState> saved = ReadStateFile(p, &bytes, &torn);
+  CHECK(bytes == snapshot + appended);
+  CHECK_FALSE(torn);
+  CHECK(saved.size() == 3);  // a (snapshot), then a and b (journal)
+
+  AlertEngine r;
+  r.SetWatches({W("a@x.io", "T", 10, 20), W("b@x.io", "T", 10, 30)});
+  r.RestoreStates(ApplicableStates(saved, r));
+  CHECK(r.state(*r.Find("a@x.io", "T")) == BandState::kAbove);
+  CHECK(r.state(*r.Find("b@x.io", "T")) == BandState::kAbove);
+  r.OnQuote(Q("T", 36, 1003));
+  CHECK(r.fired().empty());  // neither repeats
+}
+
+TEST_CASE("State file: the torn end of an interrupted append is ignored, then cut off") {
+  TempDir d;
+  const std::string good =
+      R"({"type":"watch_state","email":"a@x.io","ticker":"T","state":"above","ts":"2026-12-09T11:50:00Z","high":20})";
+  std::string p = d.Write("state.jsonl", good + "\n" + R"({"type":"watch_state","email":"b@x)");
+  bool torn = false;
+  std::vector<SavedState> saved = ReadStateFile(p, nullptr, &torn);
+  CHECK(torn);
+  REQUIRE(saved.size() == 1);
+  CHECK(saved[0].state.email == "a@x.io");
+
+  AlertEngine e;
+  e.SetWatches({W("b@x.io", "T", 10, 30)});
+  e.OnQuote(Q("T", 5, 1000));  // b: below
+  std::vector<WatchState> changed;
+  e.TakeChangedStates(changed);
+  AppendStateFile(p, changed, e);
+  saved = ReadStateFile(p, nullptr, &torn);
+  CHECK_FALSE(torn);
+  REQUIRE(saved.size() == 2);
+  CHECK(saved[1].state.email == "b@x.io");
+  CHECK(saved[1].state.state == BandState::kBelow);
+  CHECK(ReadAll(p).find("b@x\n") == std::string::npos);
+
+  // A bad line that is not the torn end is still an error.
+  std::string q = d.Write("bad.jsonl", "{\n" + good + "\n");
+  CHECK_THROWS_AS(ReadStateFile(q), DataError);
+}

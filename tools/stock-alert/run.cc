@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -118,34 +119,47 @@ class StoreStates final : public StateKeeper {
   std::vector<WatchState> changed_;
 };
 
-/// `--state FILE`: the whole state, rewritten atomically when it changed.
-/// Over Kafka at every checkpoint (offsets are committed right after);
-/// otherwise at most once a second, and at the end.
+/// `--state FILE`: a snapshot of every state followed by a journal of the
+/// states changed since (alert_files.h). Each save appends only what
+/// changed and fsyncs it; once the journal has grown as large as the
+/// snapshot (and past 1 MB), the whole state is rewritten atomically instead.
+/// Over Kafka a save happens at every checkpoint (offsets are committed
+/// right after); otherwise at most once a second, and at the end.
 class FileStates final : public StateKeeper {
  public:
   FileStates(std::string path, bool every_checkpoint)
       : path_(std::move(path)), every_checkpoint_(every_checkpoint) {}
   std::vector<WatchState> Load(const AlertEngine& engine) override {
-    return ApplicableStates(ReadStateFile(path_), engine);
+    bool torn = false;
+    std::vector<SavedState> saved = ReadStateFile(path_, &snapshot_bytes_, &torn);
+    if (torn) log::Warn("{}: its last line was cut short (an interrupted save): ignored", path_);
+    journal_bytes_ = 0;
+    return ApplicableStates(saved, engine);
   }
   void Save(AlertEngine& engine, bool final) override {
-    if (engine.has_changed_states()) {
-      engine.DiscardChangedStates();  // the whole state is written
-      dirty_ = true;
-    }
-    if (!dirty_) return;
+    if (!engine.has_changed_states()) return;
     TimeMs now = NowMs();
     if (!final && !every_checkpoint_ && now - last_write_ < 1000) return;
-    WriteStateFile(path_, engine);
-    dirty_ = false;
+    if (journal_bytes_ >= std::max<size_t>(snapshot_bytes_, kMinCompactBytes)) {
+      engine.DiscardChangedStates();  // the whole state is written
+      snapshot_bytes_ = WriteStateFile(path_, engine);
+      journal_bytes_ = 0;
+      log::Debug("rewrote the watch states in {}", path_);
+    } else {
+      engine.TakeChangedStates(changed_);
+      journal_bytes_ += AppendStateFile(path_, changed_, engine);
+      log::Debug("appended {} watch state(s) to {}", changed_.size(), path_);
+    }
     last_write_ = now;
-    log::Debug("wrote the watch states to {}", path_);
   }
 
  private:
+  static constexpr size_t kMinCompactBytes = 1 << 20;
   std::string path_;
   bool every_checkpoint_;
-  bool dirty_ = false;
+  std::vector<WatchState> changed_;
+  size_t snapshot_bytes_ = 0;  // the file's size when last read or rewritten
+  size_t journal_bytes_ = 0;   // appended since
   TimeMs last_write_ = 0;
 };
 
