@@ -11,7 +11,7 @@ stock-collect --source sim --seed 7 --tickers AAPL,MSFT --count 1 \
 pid=$!
 # The quotes are stored before they are produced: once both are in the
 # store, the program waits for the brokers.
-wait_for "the quotes in the store" 30 bash -c 'stockctl quote last MSFT > /dev/null 2>&1'
+wait_for "the quotes in the store" 60 bash -c 'stockctl quote last MSFT > /dev/null 2>&1'
 kill -TERM "$pid"
 if wait_for "stock-collect to stop after SIGTERM" 60 ended "$pid"; then
   rc=0; wait "$pid" || rc=$?
