@@ -288,7 +288,7 @@ size_t WriteStateFile(const std::string& path, const AlertEngine& engine) {
 }
 
 size_t AppendStateFile(const std::string& path, const std::vector<WatchState>& changed,
-                       const AlertEngine& engine) {
+                       const AlertEngine& engine, bool sync) {
   std::string text;
   text.reserve(changed.size() * 120);
   AppendStateLines(text, changed, engine);
@@ -305,7 +305,7 @@ size_t AppendStateFile(const std::string& path, const std::vector<WatchState>& c
       }
       off += static_cast<size_t>(n);
     }
-    if (fdatasync(fd) != 0) ThrowIo(path, errno);
+    if (sync && fdatasync(fd) != 0) ThrowIo(path, errno);
   } catch (...) {
     close(fd);
     throw;

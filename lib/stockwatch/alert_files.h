@@ -55,11 +55,13 @@ std::vector<SavedState> ReadStateFile(const std::string& path, size_t* bytes = n
 /// or when PATH is a symbolic link.
 size_t WriteStateFile(const std::string& path, const AlertEngine& engine);
 /// Appends `changed` (with each watch's band) to the journal at the end of
-/// PATH, creating it 0600 when missing, and fsyncs it. A torn end left by a
+/// PATH, creating it 0600 when missing; fsyncs it when `sync`. Without it the
+/// lines survive a crash of the program but not of the machine, as the
+/// SQLite store's commits do (WAL, synchronous=NORMAL). A torn end left by a
 /// crash is cut off first. Returns the bytes appended. Throws as
 /// WriteStateFile.
 size_t AppendStateFile(const std::string& path, const std::vector<WatchState>& changed,
-                       const AlertEngine& engine);
+                       const AlertEngine& engine, bool sync);
 
 /// The saved states that still apply to the engine's watches: a saved
 /// `above` whose high has changed since (or `below` whose low has) is

@@ -198,7 +198,7 @@ TEST_CASE("State file: a journal of changes after the snapshot; the latest line 
   e.OnQuote(Q("T", 35, 1002));  // a and b: above
   e.TakeChangedStates(changed);
   REQUIRE(changed.size() == 2);
-  size_t appended = AppendStateFile(p, changed, e);
+  size_t appended = AppendStateFile(p, changed, e, true);
   CHECK(ReadAll(p).size() == snapshot + appended);
 
   size_t bytes = 0;
@@ -233,7 +233,7 @@ TEST_CASE("State file: the torn end of an interrupted append is ignored, then cu
   e.OnQuote(Q("T", 5, 1000));  // b: below
   std::vector<WatchState> changed;
   e.TakeChangedStates(changed);
-  AppendStateFile(p, changed, e);
+  AppendStateFile(p, changed, e, true);
   saved = ReadStateFile(p, nullptr, &torn);
   CHECK_FALSE(torn);
   REQUIRE(saved.size() == 2);

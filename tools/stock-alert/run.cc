@@ -121,7 +121,7 @@ class StoreStates final : public StateKeeper {
 
 /// `--state FILE`: a snapshot of every state followed by a journal of the
 /// states changed since (alert_files.h). Each save appends only what
-/// changed and fsyncs it; once the journal has grown as large as the
+/// changed (fsynced at exit, as the SQLite store syncs at checkpoints); once the journal has grown as large as the
 /// snapshot (and past 1 MB), the whole state is rewritten atomically instead.
 /// Over Kafka a save happens at every checkpoint (offsets are committed
 /// right after); otherwise at most once a second, and at the end.
@@ -147,7 +147,7 @@ class FileStates final : public StateKeeper {
       log::Debug("rewrote the watch states in {}", path_);
     } else {
       engine.TakeChangedStates(changed_);
-      journal_bytes_ += AppendStateFile(path_, changed_, engine);
+      journal_bytes_ += AppendStateFile(path_, changed_, engine, /*sync=*/final);
       log::Debug("appended {} watch state(s) to {}", changed_.size(), path_);
     }
     last_write_ = now;
