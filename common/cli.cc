@@ -106,6 +106,14 @@ void AddCommonFlags(CLI::App& app, CommonOptions& opts) {
   app.set_version_flag("--version", std::string(STOCKWATCH_VERSION));
 }
 
+void AddDbRetryFlag(CLI::App& app, CommonOptions& opts) {
+  app.add_option("--db-retry", opts.db_retry,
+                 "While the database does not answer (a PostgreSQL restart), keep trying for "
+                 "DURATION before exit 69 (0: fail at once)")
+      ->type_name("DURATION")
+      ->capture_default_str();
+}
+
 void AddStreamFlags(CLI::App& app, StreamOptions& opts) {
   app.add_option("-i,--input", opts.input, "Input: - (stdin), a file, or kafka:TOPIC");
   app.add_option("-o,--output", opts.output, "Output: - (stdout), a file, or kafka:TOPIC");
@@ -183,6 +191,14 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
                                         "\" (e.g. 500ms, 10s, 1m)");
     }
     SetStopTimeoutMs(*stop_ms);
+    if (!opts.db_retry.empty()) {
+      std::optional<int64_t> retry_ms = ParseDurationMs(opts.db_retry);
+      if (!retry_ms) {
+        throw Error(exitcode::kUsage, "--db-retry: not a duration: \"" + opts.db_retry +
+                                          "\" (e.g. 30s, 2m, 0)");
+      }
+      SetDbRetryMs(*retry_ms);
+    }
     rc = fn();
   } catch (const Error& e) {
     Diag(program, e.what());

@@ -17,6 +17,7 @@ struct CommonOptions {
   int verbose = 0;     // -v (repeatable)
   bool quiet = false;  // -q
   std::string stop_timeout = "10s";  // --stop-timeout
+  std::string db_retry;  // --db-retry (AddDbRetryFlag); empty: fail at once
   /// The store URL to use: --db, else STOCKWATCH_DB, else the default.
   std::string DbUrl() const;
 };
@@ -24,6 +25,9 @@ struct CommonOptions {
 /// Adds --db, -c/--config, -v, -q, --stop-timeout, --version to `app` (and, through
 /// fallthrough, lets them appear after a subcommand).
 void AddCommonFlags(CLI::App& app, CommonOptions& opts);
+/// Adds --db-retry, for the programs that run for long (set opts.db_retry to
+/// the program's default first).
+void AddDbRetryFlag(CLI::App& app, CommonOptions& opts);
 /// Adds -i -o --dead-letter -b -G -X -F --strict --exit-at-eof --broker-wait.
 void AddStreamFlags(CLI::App& app, StreamOptions& opts);
 

@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -138,4 +139,11 @@ std::string JsonArray(std::span<const std::string> ids) {
 }
 
 }  // namespace store_internal
+namespace {
+std::atomic<int64_t> g_db_retry_ms{0};
+}  // namespace
+
+void SetDbRetryMs(int64_t ms) noexcept { g_db_retry_ms.store(ms < 0 ? 0 : ms); }
+int64_t DbRetryMs() noexcept { return g_db_retry_ms.load(); }
+
 }  // namespace stockwatch

@@ -191,4 +191,14 @@ std::string MaskUrl(std::string_view url);
 /// The default URL: sqlite:$XDG_DATA_HOME/stockwatch/stockwatch.db (or ~/.local/share/...).
 std::string DefaultDbUrl();
 
+/// For how long an operation on a PostgreSQL store that finds the database
+/// unavailable (a restart, a network blip: exit 69) is tried again, with
+/// back-off, before the error stands: --db-retry of the long-running
+/// programs. 0 (the default) fails at once. Process-wide; set before
+/// Store::Open (connecting is retried too). Only whole operations are
+/// retried, never a statement inside a transaction the caller holds open
+/// (stockctl's request-id commands), and a stop request ends the wait.
+void SetDbRetryMs(int64_t ms) noexcept;
+int64_t DbRetryMs() noexcept;
+
 }  // namespace stockwatch

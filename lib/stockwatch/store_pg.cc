@@ -6,7 +6,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <iterator>
+#include <thread>
 
 #include "stockwatch/log.h"
 #include "stockwatch/signals.h"
@@ -137,10 +140,46 @@ class PgStore : public Store {
 
 }  // namespace
 
+namespace {
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 Conn::Conn(std::string masked_url, const std::string& url)
     : url_(std::move(masked_url)), conninfo_(url), watchdog_(std::make_unique<Watchdog>()) {
-  Connect();
+  Retry retry;
+  for (;;) {
+    try {
+      Connect();
+      break;
+    } catch (const Error& e) {
+      if (!retry.Again(e, url_)) throw;
+    }
+  }
   Guard([&] { Migrate(); });
+}
+
+bool Conn::Retry::Again(const Error& e, const std::string& url) {
+  if (e.exit_code() != exitcode::kUnavailable || DbRetryMs() <= 0 || StopRequested()) return false;
+  const int64_t now = SteadyMs();
+  if (deadline_ms_ < 0) {
+    deadline_ms_ = now + DbRetryMs();
+    log::Warn("{}; trying again for up to {:g} s (--db-retry)", e.what(),
+              static_cast<double>(DbRetryMs()) / 1000);
+  }
+  if (now >= deadline_ms_) return false;
+  // Waits in short steps, so that SIGTERM ends the wait at once.
+  const int64_t until = std::min(deadline_ms_, now + backoff_ms_);
+  while (SteadyMs() < until) {
+    if (StopRequested()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(50, until - SteadyMs())));
+  }
+  backoff_ms_ = std::min<int64_t>(backoff_ms_ * 2, 2000);
+  log::Info("{}: trying again", url);
+  return !StopRequested();
 }
 
 Conn::~Conn() { Disconnect(); }

@@ -128,9 +128,26 @@ class Conn {
   /// serialisation failures and server overload 75, anything else 70.
   /// A stop request whose grace ran out while the server kept the call
   /// waiting ends it: Error(128 + the signal).
+  /// An outermost call outside a caller's transaction that finds the
+  /// database unavailable is run again for up to DbRetryMs() (store.h).
   template <typename F>
   auto Guard(F&& f) -> decltype(f()) {
     std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (depth_ > 0 || tx_ != nullptr) return GuardOnce(f);
+    Retry retry;
+    for (;;) {
+      try {
+        return GuardOnce(f);
+      } catch (const Error& e) {
+        if (!retry.Again(e, url_)) throw;
+        Disconnect();  // the next try connects afresh
+      }
+    }
+  }
+
+  /// Guard() without the retry.
+  template <typename F>
+  auto GuardOnce(F&& f) -> decltype(f()) {
     std::optional<Outer> outer;
     if (depth_ == 0) outer.emplace(*this);
     try {
@@ -185,6 +202,19 @@ class Conn {
   [[noreturn]] void Rethrow(const std::exception& e) const;
 
  private:
+  /// The retry window of one operation (DbRetryMs()).
+  class Retry {
+   public:
+    /// After `e`: true when the operation should run again (having waited
+    /// its back-off), false when `e` stands (not an outage, no retry
+    /// configured, the window has passed, or a stop was requested).
+    bool Again(const Error& e, const std::string& url);
+
+   private:
+    int64_t deadline_ms_ = -1;  // steady clock; -1 until the first failure
+    int64_t backoff_ms_ = 100;
+  };
+
   /// The outermost Guard: reconnects a connection found broken, and lets
   /// the watchdog see the call.
   class Outer {

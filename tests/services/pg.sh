@@ -5,6 +5,9 @@
 #                     live in DIR; prints its URL:
 #                     postgresql://postgres@/postgres?host=DIR&port=PORT
 #   pg.sh stop DIR    stops it (-m immediate) and removes DIR
+#   pg.sh restart DIR [SECONDS]
+#                     stops it (-m immediate, as a crash would), waits
+#                     SECONDS (default 0), starts it again on the same port
 #
 # Port: $PGPORT or 55432 (only names the socket file in DIR: no TCP); when
 # it is taken, the next free one. Works as root (the server runs as the
@@ -77,10 +80,20 @@ stop() {
   rm -rf "$dir"
 }
 
-[ $# -eq 2 ] || die "usage: pg.sh start|stop DIR"
+restart() {
+  [ -e "$dir/$MARKER" ] || die "$dir was not created by pg.sh start"
+  as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -s stop >/dev/null 2>&1 || true
+  sleep "${1:-0}"
+  as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -s -t 30 \
+    -o "-k $dir -p $(cat "$dir/port") -c listen_addresses='' -c fsync=off" start >/dev/null 2>&1 ||
+    { tail -n 20 "$dir/log" >&2 || true; die "could not start the server again"; }
+}
+
+[ $# -ge 2 ] && [ $# -le 3 ] || die "usage: pg.sh start|stop|restart DIR [SECONDS]"
 dir=$2
 case $1 in
   start) start ;;
   stop) stop ;;
-  *) die "usage: pg.sh start|stop DIR" ;;
+  restart) restart "${3:-0}" ;;
+  *) die "usage: pg.sh start|stop|restart DIR [SECONDS]" ;;
 esac

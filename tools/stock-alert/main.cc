@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
       "stock-alert"};
   stockwatch::cli::AddCommonFlags(app, opts.common);
   stockwatch::cli::AddStreamFlags(app, opts.stream);
+  opts.common.db_retry = "30s";
+  stockwatch::cli::AddDbRetryFlag(app, opts.common);
   stockwatch::AddStockAlertFlags(app, opts);
   if (int rc = stockwatch::cli::Parse(app, argc, argv, opts.common); rc >= 0) return rc;
   return stockwatch::cli::Run(opts.common, [&] { return stockwatch::RunStockAlert(opts); });

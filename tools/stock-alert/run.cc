@@ -189,7 +189,7 @@ void AddStockAlertFlags(CLI::App& app, StockAlertOptions& opts) {
                  "Watch records (as `stockctl watch ls --json` prints them) instead of the store")
       ->type_name("FILE");
   app.add_option("--state", opts.state_file,
-                 "Keep edge states in FILE instead of the store (rewritten atomically)")
+                 "Keep edge states in FILE instead of the store (a snapshot and a journal of changes)")
       ->type_name("FILE");
   app.add_option(
          "--mode", opts.mode,

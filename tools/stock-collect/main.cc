@@ -11,7 +11,9 @@ int main(int argc, char** argv) {
       "stock-collect"};
   stockwatch::cli::AddCommonFlags(app, flags.common);
   stockwatch::cli::AddStreamFlags(app, flags.collect.stream);
+  stockwatch::cli::AddDbRetryFlag(app, flags.common);  // default: 30s with --every, else 0
   stockwatch::AddStockCollectFlags(app, flags);
   if (int rc = stockwatch::cli::Parse(app, argc, argv, flags.common); rc >= 0) return rc;
+  if (flags.common.db_retry.empty()) flags.common.db_retry = flags.every.empty() ? "0" : "30s";
   return stockwatch::cli::Run(flags.common, [&] { return stockwatch::RunStockCollect(flags); });
 }

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
       "stock-notify"};
   stockwatch::cli::AddCommonFlags(app, flags.common);
   stockwatch::cli::AddStreamFlags(app, flags.notify.stream);
+  flags.common.db_retry = "30s";
+  stockwatch::cli::AddDbRetryFlag(app, flags.common);
   stockwatch::AddStockNotifyFlags(app, flags);
   if (int rc = stockwatch::cli::Parse(app, argc, argv, flags.common); rc >= 0) return rc;
   return stockwatch::cli::Run(flags.common, [&] { return stockwatch::RunStockNotify(flags); });
