@@ -146,6 +146,10 @@ class Channel {
   }
   /// Called after a 429 with retry_after for `m` (e.g. to slow its chat down).
   virtual void Throttled(const Message& m, TimeMs until_ms) { (void)m, (void)until_ms; }
+  /// Called once the answer to `m` arrived (at `at_ms`, or later), whatever
+  /// it said: a limit the server measures between the messages it handled
+  /// is kept from there, not from when the request left.
+  virtual void Answered(const Message& m, TimeMs at_ms) { (void)m, (void)at_ms; }
   /// What the target holds after the messages sent so far, as a mark that
   /// is stored with their delivery records in one transaction (the file
   /// target: the file's identity and size); nullopt: nothing to mark.

@@ -34,6 +34,7 @@ struct Pending {
   std::vector<Origin> origins;       // per alert
   std::vector<int64_t> outbox_ids;   // per alert; 0: not in the outbox
   int attempts = 0;
+  TimeMs first_try = 0;  // when the first failed attempt was made (0: none failed)
   TimeMs not_before = 0;
 };
 
@@ -66,7 +67,8 @@ struct ChannelState {
   std::unordered_map<std::string, HeldItems> held;                 // email -> its outbox items
   std::unordered_set<std::string> pending_ids;                // alert ids in memory or outbox
   std::unordered_set<int64_t> busy_outbox;                    // outbox ids taken into memory
-  std::unordered_map<int64_t, int> outbox_attempts;           // attempts made on parked items
+  std::unordered_set<int64_t> retrying;   // outbox ids parked for a retry in this run
+  std::unordered_set<int64_t> deferred;   // outbox ids parked with their retries spent
   std::unordered_map<std::string, TimeMs> last_sent;          // email -> last message (interval)
   std::vector<Sent> sent;                                      // delivered, to record
   size_t sent_alerts = 0;                                      // alerts in `sent`
@@ -235,7 +237,8 @@ struct Notifier::Impl {
       if (id == 0) continue;
       out.push_back(id);
       cs.busy_outbox.erase(id);
-      cs.outbox_attempts.erase(id);
+      cs.retrying.erase(id);
+      cs.deferred.erase(id);
     }
     if (out.empty()) return;
     commands.Dequeue(out);
@@ -254,13 +257,16 @@ struct Notifier::Impl {
 
   /// Queues `a` in the outbox for `due` or later (never before the user's
   /// earlier items on this channel). Returns the outbox id.
-  int64_t Hold(ChannelState& cs, const Alert& a, std::string_view raw, TimeMs due) {
+  int64_t Hold(ChannelState& cs, const Alert& a, std::string_view raw, TimeMs due,
+               int attempts = 0, TimeMs first_try = 0) {
     HeldItems& h = cs.held[a.email];
     OutboxItem item;
     item.email = a.email;
     item.channel = cs.target->key;
     item.alert_json.assign(raw);
     item.due = std::max(due, h.max_due);
+    item.attempts = attempts;
+    item.first_try = first_try;
     int64_t id = commands.Enqueue(item);
     ++h.count;
     h.max_due = item.due;
@@ -431,8 +437,9 @@ struct Notifier::Impl {
         p.msg.raws.push_back(std::move(d.item.alert_json));
         p.origins.push_back(std::move(origin));
         p.outbox_ids.push_back(d.item.id);
-        auto at = cs.outbox_attempts.find(d.item.id);
-        if (at != cs.outbox_attempts.end()) p.attempts = std::max(p.attempts, at->second);
+        p.attempts = std::max(p.attempts, d.item.attempts);
+        if (d.item.first_try != 0)
+          p.first_try = p.first_try == 0 ? d.item.first_try : std::min(p.first_try, d.item.first_try);
         cs.busy_outbox.insert(d.item.id);
       }
       if (msgs.empty()) continue;
@@ -443,8 +450,13 @@ struct Notifier::Impl {
 
   /// Moves a user's whole queue on `cs` (memory and outbox) into the outbox
   /// so that it goes out at `due` or later, keeping the order: new copies
-  /// are enqueued in order, then the old items are dequeued.
-  void ParkGroup(ChannelState& cs, const std::string& email, TimeMs due) {
+  /// are enqueued in order, then the old items are dequeued. Items tried
+  /// before keep their attempts and first failure; `why` goes into the
+  /// batched records of alerts that were not in the outbox yet. With
+  /// `failed_since`, the alerts queued behind the failing head count their
+  /// age from it too (they wait for the same target).
+  void ParkGroup(ChannelState& cs, const std::string& email, TimeMs due,
+                 const std::string& why = {}, TimeMs failed_since = 0) {
     auto git = cs.groups.find(email);
     // The copies get their own non-decreasing due times (below); the old
     // items' times must not push the retried head behind a later window.
@@ -453,21 +465,26 @@ struct Notifier::Impl {
     std::unordered_set<int64_t> in_memory;
     TimeMs last_due = due;
     auto requeue = [&](const Alert& a, std::string_view raw, int64_t old_id, TimeMs min_due,
-                       int attempts) {
+                       int attempts, TimeMs first_try) {
       last_due = std::max(last_due, min_due);
-      int64_t id = Hold(cs, a, raw, last_due);
-      if (attempts > 0) cs.outbox_attempts[id] = attempts;
+      if (first_try == 0) first_try = failed_since;
+      int64_t id = Hold(cs, a, raw, last_due, attempts, first_try);
+      if (attempts > opts.retries) {
+        cs.deferred.insert(id);
+      } else if (attempts > 0) {
+        cs.retrying.insert(id);
+      }
       if (old_id != 0) {
         old_ids.push_back(old_id);
       } else {
-        Record(cs, a.id, DeliveryStatus::kBatched, attempts);
+        Record(cs, a.id, DeliveryStatus::kBatched, attempts, attempts > 0 ? why : std::string());
       }
     };
     if (git != cs.groups.end()) {
       for (Pending& p : git->second.queue) {
         for (size_t i = 0; i < p.msg.alerts.size(); ++i) {
           if (p.outbox_ids[i] != 0) in_memory.insert(p.outbox_ids[i]);
-          requeue(p.msg.alerts[i], p.msg.raws[i], p.outbox_ids[i], due, p.attempts);
+          requeue(p.msg.alerts[i], p.msg.raws[i], p.outbox_ids[i], due, p.attempts, p.first_try);
         }
       }
     }
@@ -482,9 +499,7 @@ struct Notifier::Impl {
       } catch (const DataError&) {
         continue;  // dead-lettered when it comes due
       }
-      auto at = cs.outbox_attempts.find(item.id);
-      requeue(rec.alert, item.alert_json, item.id, item.due,
-              at != cs.outbox_attempts.end() ? at->second : 0);
+      requeue(rec.alert, item.alert_json, item.id, item.due, item.attempts, item.first_try);
     }
     if (git != cs.groups.end()) cs.groups.erase(git);
     Unhold(cs, email, old_ids);
@@ -521,13 +536,26 @@ struct Notifier::Impl {
       case SendStatus::kRetry: {
         ++stats.retries;
         if (r.retry_after_ms) cs.ch->Throttled(p.msg, now + *r.retry_after_ms);
-        if (p.attempts > opts.retries) {
-          FailPending(cs, p, "gave up after " + std::to_string(p.attempts) +
-                                 " attempts: " + r.error);
-          g.queue.pop_front();
-          break;
-        }
+        if (p.first_try == 0) p.first_try = now;
         int64_t wait = BackoffMs(opts.backoff, p.attempts, hooks.random(), r.retry_after_ms);
+        if (p.attempts > opts.retries) {
+          // The retries are spent: the outbox keeps the user's queue for a
+          // later attempt (this run's outbox polls, or a later run) until
+          // the first failure is retry_for_ms old. Nothing is lost to a
+          // short outage, and nothing is dropped.
+          TimeMs give_up = p.first_try + opts.retry_for_ms;
+          if (now >= give_up) {
+            FailPending(cs, p, "gave up after " + std::to_string(p.attempts) + " attempts in " +
+                                   std::to_string((now - p.first_try) / 1000) + " s: " + r.error);
+            g.queue.pop_front();
+            break;
+          }
+          TimeMs at = std::min(now + wait, give_up);
+          log::Warn("{}: {}: attempt {} failed ({}); kept in the outbox, next attempt in {} s",
+                    cs.target->label, email, p.attempts, r.error, (at - now + 999) / 1000);
+          ParkGroup(cs, email, at, "will retry: " + r.error, p.first_try);
+          return;  // the group is gone
+        }
         log::Info("{}: {}: attempt {} failed ({}), retrying in {} ms", cs.target->label, email,
                   p.attempts, r.error, wait);
         if (wait > opts.park_after_ms) {
@@ -625,6 +653,7 @@ struct Notifier::Impl {
       }
     });
     TimeMs after = hooks.now();
+    for (size_t i = 0; i < batch.size(); ++i) cs.ch->Answered(*batch[i], after);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!done[i]) {
         results[i].status = SendStatus::kRetry;
@@ -705,7 +734,13 @@ struct Notifier::Impl {
 
   size_t Retrying() const {
     size_t n = 0;
-    for (const ChannelState& cs : channels) n += cs.outbox_attempts.size();
+    for (const ChannelState& cs : channels) n += cs.retrying.size();
+    return n;
+  }
+
+  size_t Deferred() const {
+    size_t n = 0;
+    for (const ChannelState& cs : channels) n += cs.deferred.size();
     return n;
   }
 
@@ -746,6 +781,7 @@ bool Notifier::Unrecorded() const { return impl_->Unrecorded(); }
 size_t Notifier::InMemory() const { return impl_->InMemory(); }
 size_t Notifier::Held() const { return impl_->Held(); }
 size_t Notifier::Retrying() const { return impl_->Retrying(); }
+size_t Notifier::Deferred() const { return impl_->Deferred(); }
 const NotifierStats& Notifier::stats() const { return impl_->stats; }
 
 }  // namespace stockwatch

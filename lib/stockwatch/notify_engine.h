@@ -4,7 +4,9 @@
 /// the store's outbox for a user's interval or pause and sends them later as
 /// one digest, sends the rest at once (different users concurrently, each
 /// user's messages in order), retries with back-off, and dead-letters what
-/// cannot be delivered. Single-threaded and clock-driven (no sleeping), so
+/// cannot be delivered (at once when permanent; a temporary failure that
+/// outlives the retries waits in the outbox for later attempts, up to an
+/// age). Single-threaded and clock-driven (no sleeping), so
 /// tests run it with a fake clock, fake channels and an in-memory store.
 ///
 /// Every alert ends in exactly one of: `sent`, `duplicate`, `batched` (held
@@ -27,6 +29,11 @@ struct NotifierOptions {
   std::string program = "stock-notify";  // for rejected records
   int retries = 5;                       // retries after the first attempt
   BackoffPolicy backoff;
+  /// A message that still fails temporarily (refused, timed out, 5xx, 429)
+  /// after `retries` retries stays in the outbox and is tried again after
+  /// the back-off, by this run or a later one, until this long after its
+  /// first failed attempt; then it is dead-lettered. 0: at once.
+  int64_t retry_for_ms = 24LL * 3600 * 1000;
   /// A retry that must wait longer than this moves the user's queue to the
   /// outbox (durable) instead of holding it in memory.
   int64_t park_after_ms = 5'000;
@@ -117,8 +124,13 @@ class Notifier {
   /// Outbox items held for these targets (an interval, a pause, a retry),
   /// as far as this process knows.
   size_t Held() const;
-  /// Of those, items parked for a retry (a long back-off or retry_after).
+  /// Of those, items parked for a retry in this run (a long back-off or
+  /// retry_after; their retries are not spent).
   size_t Retrying() const;
+  /// Items this run moved to the outbox after their retries were spent (a
+  /// temporary failure that outlived them) and that are still there: a
+  /// later attempt, in this run or another, will deliver or dead-letter them.
+  size_t Deferred() const;
   const NotifierStats& stats() const;
 
  private:

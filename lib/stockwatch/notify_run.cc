@@ -267,6 +267,7 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
   no.retries = opts.retries;
   no.backoff.base_ms = opts.retry_delay_ms;
   no.backoff.max_ms = std::max(opts.retry_delay_ms, opts.retry_max_delay_ms);
+  no.retry_for_ms = opts.retry_for_ms;
   // Over Kafka an alert's offset is committed only once the alert is sent,
   // batched or dead-lettered: a checkpoint waits for the deliveries (and
   // parks what takes too long), and what a crash left unrecorded comes
@@ -349,9 +350,17 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
   const NotifierStats& st = notifier.stats();
   log::Info("{} alerts: {} sent, {} duplicate, {} batched, {} failed ({} messages, {} retries)",
             st.alerts, st.sent, st.duplicate, st.batched, st.failed, st.messages, st.retries);
+  const size_t deferred = notifier.Deferred();
   if (st.fatal_exit_code != 0) return st.fatal_exit_code;  // the error was logged when it happened
   if (int rc = rejecter.ExitCode(); rc != 0) return rc;
   if (st.failed > 0 && !locked_dl) return exitcode::kUnavailable;
+  if (deferred > 0) {
+    // Cron and systemd see that this run did not get everything through.
+    diag(std::to_string(deferred) +
+         " alert(s) kept in the outbox after temporary failures outlived the retries; a later "
+         "run (or this service, had it gone on) tries them again");
+    return exitcode::kTempFail;
+  }
   return exitcode::kOk;
 }
 

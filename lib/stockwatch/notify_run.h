@@ -20,6 +20,9 @@ struct NotifyOptions {
   int retries = 5;                    // --retries
   int64_t retry_delay_ms = 500;       // --retry-delay: first back-off
   int64_t retry_max_delay_ms = 60'000;
+  /// --retry-for: how long after its first failure a temporarily failing
+  /// message is still retried from the outbox before the dead letter.
+  int64_t retry_for_ms = 24LL * 3600 * 1000;
   /// After the input ends, keep delivering digests that come due for up to
   /// this long (--linger); 0: leave held alerts in the outbox for the next run.
   int64_t linger_ms = 0;
@@ -33,7 +36,9 @@ struct NotifyOptions {
 /// `diag` gets "INPUT:LINE: what is wrong" lines (the caller prefixes the
 /// program name). Returns the exit code: 77/78 when a target became
 /// unusable (credentials rejected, TLS missing), 65 bad input without a
-/// dead letter, 69 undeliverable alerts without a dead letter, else 0.
+/// dead letter, 69 undeliverable alerts without a dead letter, 75 when
+/// temporary failures outlived the retries and left alerts in the outbox
+/// for a later attempt, else 0.
 /// Throws Error for bad options (64/78), an unreachable store (69), I/O (74).
 int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_view)>& diag);
 

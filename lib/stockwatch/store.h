@@ -33,13 +33,16 @@ struct Outcome {
   std::string error;   // stderr text (without "stockctl: ")
 };
 
-/// A queued message held for a user's interval (stock-notify digests).
+/// A queued message held for a user's interval (stock-notify digests), or
+/// waiting for its next attempt after a temporary failure.
 struct OutboxItem {
   int64_t id = 0;
   std::string email;
   std::string channel;
   std::string alert_json;
   TimeMs due = 0;
+  int attempts = 0;      // attempts made so far (0: never tried)
+  TimeMs first_try = 0;  // when the first failed attempt was made (0: none failed)
 };
 
 /// One delivery to record (Commands::RecordDeliveries).

@@ -474,8 +474,9 @@ int64_t PgCommands::Enqueue(const OutboxItem& item) {
   return conn_.Auto([&](pqxx::transaction_base& tx) {
     pqxx::result r = conn_.Run(
         tx, "outbox_insert",
-        "INSERT INTO outbox(email, channel, alert_json, due) VALUES($1, $2, $3, $4) RETURNING id",
-        item.email, item.channel, item.alert_json, item.due);
+        "INSERT INTO outbox(email, channel, alert_json, due, attempts, first_try) "
+        "VALUES($1, $2, $3, $4, $5, $6) RETURNING id",
+        item.email, item.channel, item.alert_json, item.due, item.attempts, item.first_try);
     return r[0][0].as<int64_t>();
   });
 }

@@ -47,7 +47,8 @@ Quote ReadQuote(const pqxx::row& r) {
 // Columns: id, email, channel, alert_json, due.
 OutboxItem ReadOutboxItem(const pqxx::row& r) {
   return OutboxItem{r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                    r[3].as<std::string>(), r[4].as<int64_t>()};
+                    r[3].as<std::string>(), r[4].as<int64_t>(), r[5].as<int>(),
+                    r[6].as<int64_t>()};
 }
 
 template <typename T, typename F>
@@ -224,7 +225,7 @@ std::vector<OutboxItem> PgQueries::DueOutbox(TimeMs now) {
   return conn_.Auto([&](Tx& tx) {
     return All<OutboxItem>(
         conn_.Run(tx, "outbox_due",
-                  "SELECT id, email, channel, alert_json, due FROM outbox WHERE due <= $1 "
+                  "SELECT id, email, channel, alert_json, due, attempts, first_try FROM outbox WHERE due <= $1 "
                   "ORDER BY due, id",
                   now),
         ReadOutboxItem);
@@ -235,7 +236,7 @@ std::vector<OutboxItem> PgQueries::Outbox(std::string_view email) {
   return conn_.Auto([&](Tx& tx) {
     return All<OutboxItem>(
         conn_.Run(tx, "outbox_by_email",
-                  "SELECT id, email, channel, alert_json, due FROM outbox WHERE email = $1 "
+                  "SELECT id, email, channel, alert_json, due, attempts, first_try FROM outbox WHERE email = $1 "
                   "ORDER BY due, id",
                   S(email)),
         ReadOutboxItem);

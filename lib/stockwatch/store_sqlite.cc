@@ -99,6 +99,12 @@ INSERT INTO meta(key, value) VALUES('watches_version', 0);
     R"sql(
 ALTER TABLE requests ADD COLUMN fingerprint TEXT;
 )sql",
+    // 2 -> 3: an outbox item's attempts and the time of its first failure
+    // (a temporary failure is retried from the outbox, up to an age).
+    R"sql(
+ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN first_try INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == store_internal::kSchemaVersion);
 

@@ -384,8 +384,10 @@ void SqliteCommands::PutValue(std::string_view key, std::string_view value) {
 int64_t SqliteCommands::Enqueue(const OutboxItem& item) {
   std::lock_guard<std::recursive_mutex> lock(db_.mu());
   Stmt s = db_.Prepare(
-      "INSERT INTO outbox(email, channel, alert_json, due) VALUES(?, ?, ?, ?) RETURNING id");
+      "INSERT INTO outbox(email, channel, alert_json, due, attempts, first_try) "
+      "VALUES(?, ?, ?, ?, ?, ?) RETURNING id");
   s.Text(1, item.email).Text(2, item.channel).Text(3, item.alert_json).Int(4, item.due);
+  s.Int(5, item.attempts).Int(6, item.first_try);
   if (!s.Step()) throw Error(exitcode::kSoftware, db_.url() + ": outbox insert returned no id");
   const int64_t id = s.ColInt(0);
   s.Run();  // finish the statement so the autocommit transaction ends

@@ -101,6 +101,7 @@ class TelegramChannel : public Channel {
         http_(http),
         url_(TelegramMethodUrl(opts.telegram_api, opts.telegram_token, "sendMessage")),
         chat_rate_(opts.telegram_chat_rate),
+        chat_gap_ms_(1000.0 / opts.telegram_chat_rate * (1 + kChatMargin)),
         timeout_ms_(opts.timeout_ms),
         parallel_(static_cast<size_t>(std::max(1, opts.parallel))),
         // Burst 1: the overall rate is kept in every window, not only on average.
@@ -128,6 +129,13 @@ class TelegramChannel : public Channel {
     Chat(m).BlockUntil(static_cast<double>(until_ms));
   }
 
+  /// Telegram counts a chat's messages when it handles them, which is
+  /// after the request left and before the answer came: pacing from the
+  /// answer, with a margin, keeps the next one from arriving early.
+  void Answered(const Message& m, TimeMs at_ms) override {
+    Chat(m).BlockUntil(static_cast<double>(at_ms) + chat_gap_ms_);
+  }
+
   void SendBatch(std::span<const Message* const> msgs,
                  const std::function<void(size_t, SendResult)>& done) override {
     std::vector<HttpRequest> reqs(msgs.size());
@@ -153,7 +161,10 @@ class TelegramChannel : public Channel {
   Target target_;
   HttpClient& http_;
   std::string url_;  // holds the token: never logged
+  // The spacing of one chat's messages is 1/rate plus this much of it.
+  static constexpr double kChatMargin = 0.05;
   double chat_rate_;
+  double chat_gap_ms_;  // from one answer to the next request in a chat
   int64_t timeout_ms_;
   size_t parallel_;
   TokenBucket global_;

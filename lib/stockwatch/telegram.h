@@ -43,7 +43,9 @@ std::string TelegramMethodUrl(std::string_view api_base, std::string_view token,
                               std::string_view method);
 
 /// The `telegram:` channel: sendMessage to each message's chat, with token
-/// buckets (overall and per chat) so that 429s stay rare.
+/// buckets (overall and per chat) so that 429s stay rare. A chat's next
+/// message leaves no earlier than 1/telegram_chat_rate plus 5 % after the
+/// answer to its last one (Telegram measures from when it handled that).
 std::unique_ptr<Channel> MakeTelegramChannel(const Target& target, const ChannelOptions& opts,
                                              HttpClient& http);
 

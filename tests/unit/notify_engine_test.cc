@@ -90,6 +90,7 @@ struct Harness {
   std::unique_ptr<sw::Notifier> n;
 
   bool rollback = false;
+  int64_t retry_for_ms = 24LL * 3600 * 1000;
 
   Harness(TempStore& store, std::vector<sw::Channel*> chans, int retries = 5)
       : db(store), channels(std::move(chans)) {
@@ -102,6 +103,7 @@ struct Harness {
     o.backoff = {100, 1'000};
     o.park_after_ms = 5'000;
     o.rollback_unrecorded = rollback;
+    o.retry_for_ms = retry_for_ms;
     sw::NotifierHooks h;
     h.now = [this] { return now; };
     h.random = [] { return 0.5; };
@@ -215,24 +217,96 @@ TEST_CASE("Notifier: one user's messages stay in order across retries; others go
   CHECK(attempts == std::vector<int>{3});
 }
 
-TEST_CASE("Notifier: retries give up after --retries, to the dead letter with the raw alert") {
+TEST_CASE("Notifier: with retry_for 0, retries give up after --retries, to the dead letter") {
   TempStore db;
   FakeChannel hook("http://127.0.0.1:1/hook");
   hook.script = [](const sw::Message&) { return Fail(sw::SendStatus::kRetry, "HTTP 503"); };
   Harness h(db, {&hook}, /*retries=*/3);
+  h.retry_for_ms = 0;
+  h.Open(3);
   sw::Alert a = MakeAlert("a@example.com", 1);
   h.Submit(a);
   h.RunUntil(h.now + 60'000);
   CHECK(hook.attempts.size() == 4);
   REQUIRE(h.dead.size() == 1);
   CHECK(h.dead[0].raw == sw::ToJson(a));
-  CHECK(h.dead[0].error == "webhook http://127.0.0.1:1/hook: gave up after 4 attempts: HTTP 503");
+  CHECK(h.dead[0].error == "webhook http://127.0.0.1:1/hook: gave up after 4 attempts in 0 s: HTTP 503");
   CHECK(h.dead[0].input == "stdin");
   CHECK(h.dead[0].line == 1);
   REQUIRE(h.records.size() == 1);
   CHECK(h.records[0].status == sw::DeliveryStatus::kFailed);
   CHECK(h.records[0].attempts == 4);
   CHECK_FALSE(db.queries().Delivered(a.id, "webhook:http://127.0.0.1:1/hook"));
+}
+
+TEST_CASE("Notifier: a temporary failure that outlives the retries waits in the outbox, across restarts, up to retry_for") {
+  TempStore db;
+  FakeChannel hook("http://127.0.0.1:1/hook");
+  FakeChannel tg("telegram:");
+  bool down = true;
+  auto script = [&](const sw::Message&) {
+    return down ? Fail(sw::SendStatus::kRetry, "Connection refused") : sw::SendResult{};
+  };
+  hook.script = script;
+  tg.script = script;
+  Harness h(db, {&hook, &tg}, /*retries=*/2);
+  h.retry_for_ms = 600'000;
+  h.Open(2);
+  const sw::TimeMs t0 = h.now;
+  sw::Alert a = MakeAlert("a@example.com", 1, 111);
+  sw::Alert b = MakeAlert("a@example.com", 2, 111);
+  h.Submit(a);
+  h.Submit(b);
+  h.RunUntil(t0 + 5'000);
+  // Three attempts each, then kept in the outbox (batched, with the reason),
+  // not dead-lettered; the run does not wait for them.
+  CHECK(hook.attempts.size() >= 3);
+  CHECK(h.dead.empty());
+  CHECK(h.Count(sw::DeliveryStatus::kFailed) == 0);
+  CHECK(h.n->Quiescent());
+  CHECK(h.n->Retrying() == 0);
+  CHECK(h.n->Deferred() >= 2);
+  bool said_why = false;
+  for (const sw::Delivery& d : h.records)
+    said_why |= d.alert_id == a.id && d.status == sw::DeliveryStatus::kBatched &&
+                d.attempts == 3 && d.error == "will retry: Connection refused";
+  CHECK(said_why);
+  // A restart 9 minutes later: the attempts and the age are in the store;
+  // at 10 minutes after the first failure the alerts are dead-lettered.
+  h.records.clear();
+  h.now = t0 + 540'000;
+  h.Open(2);
+  CHECK(h.n->Deferred() == 0);  // nothing deferred by this run yet
+  h.RunUntil(t0 + 700'000);
+  REQUIRE(h.dead.size() == 4);  // 2 alerts x 2 targets
+  int most = 0;
+  for (const sw::Delivery& d : h.records) {
+    if (d.status != sw::DeliveryStatus::kFailed) continue;
+    // The alerts queued behind the first count their age from its failure.
+    CHECK(d.ts >= t0 + 600'000);
+    CHECK(d.ts <= t0 + 602'000);
+    most = std::max(most, d.attempts);
+  }
+  CHECK(most > 10);  // counted on from the earlier run, about once a second
+  CHECK(h.dead[0].error.find("gave up after ") != std::string::npos);
+  CHECK(h.n->Deferred() == 0);
+  CHECK(h.n->Held() == 0);
+
+  // The same outage, shorter: once the target is back the outbox delivers
+  // each alert once, in order.
+  sw::Alert c = MakeAlert("c@example.com", 3, 333);
+  sw::Alert d = MakeAlert("c@example.com", 4, 333);
+  h.Submit(c);
+  h.Submit(d);
+  h.RunUntil(h.now + 5'000);
+  CHECK(h.n->Deferred() >= 2);
+  down = false;
+  h.Open(2);  // a later run
+  h.RunUntil(h.now + 120'000);
+  CHECK(hook.IdsFor("c@example.com") == std::vector<std::string>{c.id, d.id});
+  CHECK(tg.IdsFor("c@example.com") == std::vector<std::string>{c.id, d.id});
+  CHECK(h.n->Held() == 0);
+  CHECK(h.n->Deferred() == 0);
 }
 
 TEST_CASE("Notifier: permanent failures go to the dead letter at once, the rest goes on") {
@@ -542,7 +616,8 @@ TEST_CASE("Notifier: a failed batch records nothing and moves no checkpoint") {
   file.script = [](const sw::Message&) { return Fail(sw::SendStatus::kRetry, "disk full"); };
   h.Submit(MakeAlert("a@example.com", 1));
   h.RunUntil(h.now);
-  CHECK(h.Count(sw::DeliveryStatus::kFailed) == 1);
+  CHECK(h.Count(sw::DeliveryStatus::kBatched) == 1);  // kept for a later attempt
+  CHECK(h.Count(sw::DeliveryStatus::kSent) == 0);
   CHECK_FALSE(db.queries().Delivered(MakeAlert("a@example.com", 1).id, "file:/tmp/sw-marked.txt"));
   CHECK_FALSE(db.queries().GetValue(sw::CheckpointKey("file:/tmp/sw-marked.txt")));
 }

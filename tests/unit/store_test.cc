@@ -713,7 +713,7 @@ TEST_CASE("Store: watch states, deliveries, values and the outbox") {
 
     int64_t a = c.Enqueue({0, "alice@example.com", "telegram", "{\"n\":1}", kT0 + 100});
     int64_t b = c.Enqueue({0, "alice@example.com", "telegram", "{\"n\":2}", kT0 + 50});
-    int64_t d = c.Enqueue({0, "bob@example.com", "email", "{\"n\":3}", kT0 + 500});
+    int64_t d = c.Enqueue({0, "bob@example.com", "email", "{\"n\":3}", kT0 + 500, 7, kT0 - 9});
     CHECK(a != b);
     CHECK(b != d);
     auto due = q.DueOutbox(kT0 + 100);
@@ -722,7 +722,14 @@ TEST_CASE("Store: watch states, deliveries, values and the outbox") {
     CHECK(due[1].id == a);
     CHECK(due[1].alert_json == "{\"n\":1}");
     CHECK(due[1].channel == "telegram");
-    CHECK(q.Outbox("bob@example.com").size() == 1);
+    CHECK(due[1].attempts == 0);
+    CHECK(due[1].first_try == 0);
+    // A retried item's attempts and first failure survive a reopen.
+    auto bobs = q.Outbox("bob@example.com");
+    REQUIRE(bobs.size() == 1);
+    CHECK(bobs[0].id == d);
+    CHECK(bobs[0].attempts == 7);
+    CHECK(bobs[0].first_try == kT0 - 9);
     std::vector<int64_t> ids{a, b};
     c.Dequeue(ids);
     CHECK(q.DueOutbox(kT0 + 1000).size() == 1);

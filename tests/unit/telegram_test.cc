@@ -120,6 +120,12 @@ TEST_CASE("Telegram channel: token buckets per chat and overall") {
   CHECK(ch->Admit(ToChat(3), t0 + 668, &wait));
   CHECK(ch->Admit(ToChat(1), t0 + 1'002, &wait));
   // A 429's retry_after holds that chat only.
+  // A chat is paced from the answer to its last message, with a margin.
+  ch->Answered(ToChat(1), t0 + 1'300);
+  CHECK_FALSE(ch->Admit(ToChat(1), t0 + 2'002, &wait));
+  CHECK_FALSE(ch->Admit(ToChat(1), t0 + 2'340, &wait));
+  CHECK(wait == 10);
+  CHECK(ch->Admit(ToChat(1), t0 + 2'350, &wait));
   ch->Throttled(ToChat(3), t0 + 10'000);
   CHECK_FALSE(ch->Admit(ToChat(3), t0 + 5'000, &wait));
   CHECK(wait == 5'000);

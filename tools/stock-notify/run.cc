@@ -45,6 +45,10 @@ void AddStockNotifyFlags(CLI::App& app, StockNotifyFlags& f) {
       ->capture_default_str();
   app.add_option("--retry-delay", f.retry_delay, "First back-off delay (doubles per retry, with jitter)")
       ->capture_default_str();
+  app.add_option("--retry-for", f.retry_for,
+                 "Keep retrying a temporary failure from the outbox this long (later runs too), "
+                 "then dead-letter it")
+      ->capture_default_str();
   app.add_option("--timeout", f.timeout, "Per-request timeout")->capture_default_str();
   app.add_option("--parallel", c.parallel, "Requests in flight at once per HTTP target (different users)")
       ->check(CLI::Range(1, 256))
@@ -77,6 +81,7 @@ int RunStockNotify(StockNotifyFlags& f) {
   }
   n.channels.timeout_ms = timeout_ms;
   n.linger_ms = DurationFlag("--linger", f.linger);
+  n.retry_for_ms = DurationFlag("--retry-for", f.retry_for);
   n.channels.smtp_password = cli::ReadSecret(f.smtp_password_file, "STOCKWATCH_SMTP_PASSWORD");
   n.channels.smtp_oauth2_token =
       cli::ReadSecret(f.smtp_oauth2_token_file, "STOCKWATCH_SMTP_OAUTH2_TOKEN");

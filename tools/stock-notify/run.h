@@ -18,6 +18,7 @@ struct StockNotifyFlags {
   std::string retry_delay = "500ms";
   std::string timeout = "10s";
   std::string linger = "0";
+  std::string retry_for = "1d";
   std::string poll_timeout = "25s";
   bool once = false;
   CLI::App* bot = nullptr;  // the `bot` subcommand
