@@ -86,6 +86,28 @@ void ApplyConfig(CLI::App& app, const std::string& path, const std::string& prog
   }
 }
 
+/// --help of a subcommand also lists the options of the program itself,
+/// which may come after the subcommand too (and so bash completion, built
+/// from --help, offers them there).
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_footer(const CLI::App* app) const override {
+    std::string out;
+    if (const CLI::App* root = app->get_parent()) {
+      while (root->get_parent() != nullptr) root = root->get_parent();
+      std::string common;
+      for (const CLI::Option* opt : root->get_options()) {
+        if (opt->get_group().empty() || opt->get_name() == "--help" || opt->get_name() == "-h,--help")
+          continue;
+        common += make_option(opt, false);
+      }
+      if (!common.empty())
+        out += "Options of " + root->get_name() + " (before or after the subcommand):\n" + common + "\n";
+    }
+    return out + Formatter::make_footer(app);
+  }
+};
+
 bool Contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
 }
@@ -189,6 +211,7 @@ std::string CommonOptions::DbUrl() const {
 }
 
 void AddCommonFlags(CLI::App& app, CommonOptions& opts) {
+  app.formatter(std::make_shared<HelpFormatter>());  // before any subcommand: they inherit it
   app.fallthrough();  // so common flags work after a subcommand as well
   app.add_option("--db", opts.db, "Store URL: sqlite:PATH or postgresql://user@host:port/db")
       ->envname("STOCKWATCH_DB");
