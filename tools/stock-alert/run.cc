@@ -188,7 +188,8 @@ void AddStockAlertFlags(CLI::App& app, StockAlertOptions& opts) {
   app.footer(
       "Exit status: 0 ok, 64 usage, 65 bad input and no --dead-letter, 66 input or --watches file "
       "missing, 69 store or brokers unavailable, 70 internal error, 74 I/O error, 77 permission "
-      "denied, 78 bad configuration, 130 interrupted. See stock-alert(1).");
+      "denied, 78 bad configuration, 130 interrupted, 143 stopped by SIGTERM while waiting on the "
+      "database. See stock-alert(1).");
   app.add_option("--watches", opts.watches_file,
                  "Watch records (as `stockctl watch ls --json` prints them) instead of the store")
       ->type_name("FILE");

@@ -39,8 +39,9 @@ void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
   app.footer(
       "Exit status, the worst ticker's: 0 every ticker quoted, 65 a ticker unknown to the source, "
       "75 rate limited or breaker open (try later), 69 the source or the store unavailable. Also: "
-      "64 usage, 66 replay file missing, 70 internal error, 74 I/O error, 78 bad configuration, "
-      "130 interrupted. See stock-collect(1).");
+      "64 usage, 66 replay file missing, 70 internal error, 74 I/O error, 77 permission denied, "
+      "78 bad configuration, 130 interrupted, 143 stopped by SIGTERM while waiting on the "
+      "database. See stock-collect(1).");
   f.input = app.get_option("-i");
   app.add_option("--source", o.source,
                  "Price source: yahoo, stooq, sim, replay:FILE (or replay, reading -i)")
