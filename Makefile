@@ -11,7 +11,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := g++ clang libclang-rt-14-dev cmake ninja-build pkg-config make git \
   libcli11-dev librdkafka-dev libpqxx-dev libcurl4-openssl-dev libssl-dev libfmt-dev \
   nlohmann-json3-dev doctest-dev libsqlite3-dev libsimdjson-dev \
-  postgresql kcat jq curl python3 python3-aiosmtpd sqlite3 scdoc hyperfine time \
+  postgresql kcat jq curl python3 python3-aiosmtpd sqlite3 scdoc groff-base hyperfine time \
   systemd util-linux procps
 
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo

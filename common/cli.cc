@@ -1,12 +1,16 @@
 #include "common/cli.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <utility>
 
 #include "stockwatch/config.h"
 #include "stockwatch/log.h"
@@ -82,6 +86,122 @@ void ApplyConfig(CLI::App& app, const std::string& path, const std::string& prog
   }
 }
 
+/// --help of a subcommand also lists the options of the program itself,
+/// which may come after the subcommand too (and so bash completion, built
+/// from --help, offers them there).
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_footer(const CLI::App* app) const override {
+    std::string out;
+    if (const CLI::App* root = app->get_parent()) {
+      while (root->get_parent() != nullptr) root = root->get_parent();
+      std::string common;
+      for (const CLI::Option* opt : root->get_options()) {
+        if (opt->get_group().empty() || opt->get_name() == "--help" || opt->get_name() == "-h,--help")
+          continue;
+        common += make_option(opt, false);
+      }
+      if (!common.empty())
+        out += "Options of " + root->get_name() + " (before or after the subcommand):\n" + common + "\n";
+    }
+    return out + Formatter::make_footer(app);
+  }
+};
+
+bool Contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+/// An option name that would carry a secret (--telegram-token, --password,
+/// ...), but not the --*-file options that name a file holding one.
+bool SecretOptionName(std::string name) {
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (name.size() < 2 || name[0] != '-' || name.ends_with("-file")) return false;
+  return Contains(name, "token") || Contains(name, "password") || Contains(name, "passwd") ||
+         Contains(name, "secret");
+}
+
+/// The command-line words a usage error must not echo: values of
+/// secret-looking options, and words shaped like a bot token (123456:ABC-x).
+std::vector<std::string> SecretWords(int argc, char** argv) {
+  static const std::regex kTokenShape("[0-9]+:[A-Za-z0-9_-]+");
+  std::vector<std::string> out;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    const size_t eq = a.find('=');
+    if (eq != std::string::npos && SecretOptionName(a.substr(0, eq))) {
+      out.push_back(a.substr(eq + 1));
+    } else if (SecretOptionName(a) && i + 1 < argc) {
+      out.push_back(argv[++i]);
+    } else if (std::regex_match(a, kTokenShape)) {
+      out.push_back(a);
+    }
+  }
+  // Longest first, so a secret containing a shorter one is hidden whole.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  return out;
+}
+
+std::string Redact(std::string text, const std::vector<std::string>& secrets) {
+  for (const std::string& s : secrets) {
+    if (s.empty()) continue;
+    for (size_t at = text.find(s); at != std::string::npos; at = text.find(s, at + 8))
+      text.replace(at, s.size(), "(hidden)");
+  }
+  return text;
+}
+
+/// "a, b or c"
+std::string Alternatives(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+/// The usage error to print: CLI11's, with secrets hidden, and a missing or
+/// unknown subcommand named with the ones there are.
+std::string UsageMessage(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  const std::vector<std::string> secrets = SecretWords(argc, argv);
+  CLI::App* cur = &app;
+  std::string path = app.get_name();
+  while (!cur->get_subcommands().empty()) {
+    cur = cur->get_subcommands().front();
+    path += " " + cur->get_name();
+  }
+  if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
+      cur->get_require_subcommand_min() > 0) {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : std::as_const(*cur).get_subcommands({})) names.push_back(sub->get_name());
+    std::string word;
+    for (const std::string& r : app.remaining(true)) {
+      if (!r.empty() && r[0] != '-') {
+        word = r;
+        break;
+      }
+    }
+    // "stockctl user: ..." is "stockctl: user: ..." once Diag adds the program.
+    std::string where = cur == &app ? "" : path.substr(app.get_name().size() + 1) + ": ";
+    std::string what = cur == &app ? "command" : "subcommand";
+    std::string msg = word.empty() ? where + "a " + what + " is required"
+                                   : where + "unknown " + what + " \"" + word + "\"";
+    return Redact(msg + " (one of " + Alternatives(names) + "; see " + path + " --help)", secrets);
+  }
+  std::string msg = Redact(e.what(), secrets);
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    a = a.substr(0, a.find('='));
+    if (SecretOptionName(a) && app.get_option_no_throw(a) == nullptr) {
+      msg += " (secrets are never taken on the command line: use the environment or a "
+             "--*-file option";
+      return msg + ")";
+    }
+  }
+  return msg + " (see --help)";
+}
+
 }  // namespace
 
 std::string CommonOptions::DbUrl() const {
@@ -91,6 +211,7 @@ std::string CommonOptions::DbUrl() const {
 }
 
 void AddCommonFlags(CLI::App& app, CommonOptions& opts) {
+  app.formatter(std::make_shared<HelpFormatter>());  // before any subcommand: they inherit it
   app.fallthrough();  // so common flags work after a subcommand as well
   app.add_option("--db", opts.db, "Store URL: sqlite:PATH or postgresql://user@host:port/db")
       ->envname("STOCKWATCH_DB");
@@ -147,7 +268,7 @@ int Parse(CLI::App& app, int argc, char** argv, CommonOptions& opts) {
     // --help and --version print to stdout and succeed; usage errors go to
     // stderr in the same "program: message" shape as every other error.
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
-    Diag(opts.program, std::string(e.what()) + " (see --help)");
+    Diag(opts.program, UsageMessage(app, e, argc, argv));
     return exitcode::kUsage;
   }
   std::string path = opts.config.empty() ? DefaultConfigPath() : opts.config;
@@ -218,6 +339,14 @@ std::string ReadSecret(const std::string& file, const char* env_name) {
   if (!file.empty()) {
     std::ifstream in(file);
     if (!in) throw Error(exitcode::kConfig, file + ": cannot read secret file");
+    // As ssh does for a private key: a secret others can read is no secret.
+    struct stat st {};
+    if (stat(file.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      log::Warn("warning: {}: the secret file can be {} by any user (mode {}); chmod 600 {}", file,
+                (st.st_mode & S_IROTH) != 0 ? "read" : "changed", mode, file);
+    }
     std::string line;
     std::getline(in, line);
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' '))

@@ -1,8 +1,8 @@
 # bash completion for stockctl, stock-collect, stock-alert and stock-notify.
-# Options and subcommands are read from each program's --help, so they never
-# drift from the program itself.
+# Options, subcommands and the values an option allows (--mode MODE:{edge,level})
+# are read from each program's --help, so they never drift from the program.
 _stockwatch_complete() {
-  local cur=${COMP_WORDS[COMP_CWORD]} prog=${COMP_WORDS[0]} sub=() w i help
+  local cur=${COMP_WORDS[COMP_CWORD]} prog=${COMP_WORDS[0]} sub=() w i help prev choices
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     [[ $w == -* ]] && continue
@@ -12,6 +12,15 @@ _stockwatch_complete() {
     fi
   done
   help=$("$prog" "${sub[@]}" --help 2>/dev/null)
+  prev=${COMP_WORDS[COMP_CWORD - 1]}
+  if [[ $COMP_CWORD -gt 1 && $prev == -* && $cur != -* ]]; then
+    # The value of an option that allows only some: those.
+    choices=$(grep -E -- "^ +(-[A-Za-z],)?${prev}[ ,]" <<<"$help" | head -1 | grep -oE ':\{[^}]*\}' | tr -d ':{}' | tr ',' ' ')
+    if [ -n "$choices" ]; then
+      COMPREPLY=($(compgen -W "$choices" -- "$cur"))
+      return 0
+    fi
+  fi
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(grep -oE -- '(^|[ ,])--?[A-Za-z][A-Za-z0-9-]*' <<<"$help" | tr -d ' ,' | sort -u)" -- "$cur"))
   else

@@ -149,7 +149,9 @@ class HttpCollector {
     std::vector<Permit> permits;
     size_t in_flight = 0;
     const TimeMs cycle_start = NowMs();
-    uint64_t calls = 0, denied = 0;
+    // Calls made and calls the open breaker refused, each split into first
+    // attempts and retries, for the -v summary.
+    uint64_t calls = 0, retries = 0, denied = 0, denied_retries = 0;
 
     auto stopping = [&] { return StopRequested() || out.closed(); };
 
@@ -171,10 +173,12 @@ class HttpCollector {
                                             source_->name(), FormatRfc3339(breaker_.open_until()));
               for (const auto& t : it->call.tickers) note(t, FetchOutcome::kNotCalled, why);
               ++denied;
+              if (it->attempt > 0) ++denied_retries;
               it = pending.erase(it);
               continue;
             }
             req = it->call.request;
+            if (it->attempt > 0) ++retries;
             started.push_back(std::move(*it));
             permits.push_back(p);
             pending.erase(it);
@@ -246,12 +250,30 @@ class HttpCollector {
       worst = std::max(worst, s.worst);
       diag(fmt::format("{}: {}", t, s.error));
     }
-    log::Info("{}: {} of {} tickers quoted, {} not; {} calls, {} refused by the breaker; {} ms",
-              source_->name(), ok, tickers.size(), bad, calls, denied, NowMs() - cycle_start);
+    log::Info("{}: {} of {} tickers quoted, {} not; {}; {} ms", source_->name(), ok,
+              tickers.size(), bad, CallSummary(calls, retries, denied, denied_retries),
+              NowMs() - cycle_start);
     return worst;
   }
 
  private:
+  /// "3 calls made (1 retry); circuit open: 2 retries not made"
+  static std::string CallSummary(uint64_t calls, uint64_t retries, uint64_t denied,
+                                 uint64_t denied_retries) {
+    auto n = [](uint64_t k, std::string_view one, std::string_view many) {
+      return fmt::format("{} {}", k, k == 1 ? one : many);
+    };
+    std::string s = n(calls, "call", "calls") + " made";
+    if (retries > 0) s += " (" + n(retries, "retry", "retries") + ")";
+    if (denied == 0) return s;
+    const uint64_t denied_first = denied - denied_retries;
+    s += "; circuit open: ";
+    if (denied_first > 0) s += n(denied_first, "call", "calls");
+    if (denied_first > 0 && denied_retries > 0) s += " and ";
+    if (denied_retries > 0) s += n(denied_retries, "retry", "retries");
+    return s + " not made";
+  }
+
   static std::string Describe(const SourceCall& c) {
     if (c.tickers.size() == 1) return c.tickers[0];
     return fmt::format("{} tickers ({}...)", c.tickers.size(), c.tickers[0]);

@@ -74,17 +74,17 @@ std::string NormalizeEmail(std::string_view e) {
   return out;
 }
 
-void ValidateBand(const std::optional<double>& low, const std::optional<double>& high) {
+void ValidateBand(const std::optional<double>& low, const std::optional<double>& high,
+                  std::string_view changed) {
   if (low && !std::isfinite(*low)) throw DataError("low: not a finite number");
   if (high && !std::isfinite(*high)) throw DataError("high: not a finite number");
-  if (low && high && !(*low < *high))
-    throw DataError("high: must be greater than low (" + [&] {
-      std::string s;
-      AppendJsonNumber(s, *high);
-      s += " <= ";
-      AppendJsonNumber(s, *low);
-      return s;
-    }() + ")");
+  if (low && high && !(*low < *high)) {
+    std::string h, l;
+    AppendJsonNumber(h, *high);
+    AppendJsonNumber(l, *low);
+    if (changed == "low") throw DataError("low: must be less than high (" + l + " >= " + h + ")");
+    throw DataError("high: must be greater than low (" + h + " <= " + l + ")");
+  }
 }
 
 void Validate(Quote& q) {
@@ -602,8 +602,10 @@ RecordType RecordParser::Parse(std::string_view line, size_t readable, AnyRecord
     a.high = p.Num(kHigh, false);
     a.telegram_id = p.Int(kTelegramId, false);
     a.ts = p.Time(kTs, true);
-    a.id.assign(p.Str(kId, false));
-    if (a.id.empty()) a.id = AlertId(a.email, a.ticker, a.condition, a.ts);
+    // Required: deliveries are recorded under it, so a made-up one could
+    // deliver a replayed alert twice.
+    a.id.assign(p.Str(kId, true));
+    if (a.id.empty()) throw DataError("id: empty");
     return out.type = RecordType::kAlert;
   }
   if (type == "delivery") {

@@ -87,7 +87,10 @@ bool IsValidEmail(std::string_view email);
 /// Lower-cases the domain part and checks syntax; throws DataError("email: ...").
 std::string NormalizeEmail(std::string_view email);
 /// Checks finite thresholds and low < high when both; throws DataError("low: ..."/"high: ...").
-void ValidateBand(const std::optional<double>& low, const std::optional<double>& high);
+/// A band that is not ordered is blamed on `changed` ("high" or "low"): the
+/// bound the user just set.
+void ValidateBand(const std::optional<double>& low, const std::optional<double>& high,
+                  std::string_view changed = "high");
 /// Checks a whole record (normalising ticker/email in place); throws DataError.
 void Validate(Quote& q);
 void Validate(Watch& w);

@@ -1,6 +1,7 @@
 #include "stockwatch/smtp.h"
 
 #include "stockwatch/http.h"
+#include "stockwatch/log.h"
 
 #include <curl/curl.h>
 
@@ -223,6 +224,35 @@ struct Upload {
   size_t off = 0;
 };
 
+/// Whether the server's last EHLO answer offered AUTH. With credentials set
+/// and no AUTH offered, libcurl sends the mail without logging in.
+struct EhloWatch {
+  bool ehlo_sent = false;  // an EHLO went out on the current connection
+  bool auth_offered = false;
+};
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  return true;
+}
+
+int OnSmtpDebug(CURL*, curl_infotype type, char* data, size_t size, void* user) {
+  auto* w = static_cast<EhloWatch*>(user);
+  const std::string_view line(data, size);
+  if (type == CURLINFO_HEADER_OUT && StartsWithNoCase(line, "EHLO")) {
+    // A new greeting (after STARTTLS too): only its answer counts.
+    w->ehlo_sent = true;
+    w->auth_offered = false;
+  } else if (type == CURLINFO_HEADER_IN && w->ehlo_sent && line.size() > 4 &&
+             line.substr(0, 3) == "250" && (line[3] == '-' || line[3] == ' ') &&
+             (StartsWithNoCase(line.substr(4), "AUTH ") || StartsWithNoCase(line.substr(4), "AUTH="))) {
+    w->auth_offered = true;
+  }
+  return 0;  // never logs: what goes out holds the credentials
+}
+
 size_t ReadUpload(char* buf, size_t size, size_t n, void* user) {
   auto* u = static_cast<Upload*>(user);
   size_t len = std::min(size * n, u->data.size() - u->off);
@@ -277,7 +307,20 @@ class SmtpChannel : public Channel {
     curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf);
+    if (!password_.empty() || !oauth2_.empty()) {
+      // The debug callback is how libcurl shows the EHLO answer.
+      curl_easy_setopt(easy_, CURLOPT_DEBUGFUNCTION, OnSmtpDebug);
+      curl_easy_setopt(easy_, CURLOPT_DEBUGDATA, &ehlo_);
+      curl_easy_setopt(easy_, CURLOPT_VERBOSE, 1L);
+    }
+    ehlo_.ehlo_sent = false;  // stays false when the connection is reused
     CURLcode rc = curl_easy_perform(easy_);
+    if (ehlo_.ehlo_sent && !ehlo_.auth_offered && !warned_no_auth_) {
+      warned_no_auth_ = true;
+      log::Warn("warning: {}: {} offers no AUTH: mail goes out without logging in and the {} "
+                "is not used (is --smtp the right server?)",
+                target_.channel, url_, password_.empty() ? "OAuth 2.0 token" : "SMTP password");
+    }
     long code = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_setopt(easy_, CURLOPT_MAIL_RCPT, nullptr);
@@ -294,6 +337,8 @@ class SmtpChannel : public Channel {
   bool use_tls_;
   int64_t timeout_ms_;
   CURL* easy_ = nullptr;
+  EhloWatch ehlo_;
+  bool warned_no_auth_ = false;
 };
 
 }  // namespace

@@ -169,7 +169,7 @@ class PgCommandTx : public CommandTx {
     std::optional<double> cur_low = old_low, cur_high = old_high;
     if (low) cur_low = *low;
     if (high) cur_high = *high;
-    ValidateBand(cur_low, cur_high);
+    ValidateBand(cur_low, cur_high, low && !high ? "low" : "high");  // blame what was set
     c_.Run(tx, "watch_update",
            "UPDATE watches SET low = $1, high = $2 WHERE email = $3 AND ticker = $4", cur_low,
            cur_high, email, ticker);

@@ -140,7 +140,7 @@ class SqliteCommandTx : public CommandTx {
     }
     if (low) cur_low = *low;
     if (high) cur_high = *high;
-    ValidateBand(cur_low, cur_high);
+    ValidateBand(cur_low, cur_high, low && !high ? "low" : "high");  // blame what was set
     db_.Prepare("UPDATE watches SET low = ?, high = ? WHERE email = ? AND ticker = ?")
         .OptDouble(1, cur_low)
         .OptDouble(2, cur_high)

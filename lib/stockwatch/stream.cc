@@ -23,6 +23,8 @@ constexpr size_t kWriteBuffer = 1 << 20;  // flush threshold for files
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
+bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t\r") == std::string_view::npos; }
+
 /// Reads '\n'-terminated lines from a file descriptor into one growing buffer,
 /// leaving kPadding readable bytes after every line.
 class FdSource : public Source {
@@ -61,6 +63,11 @@ class FdSource : public Source {
         if (nl || eof_) {
           size_t len = nl ? static_cast<size_t>(nl - start) : end_ - begin_;
           ++line_;
+          if (IsBlank(std::string_view(start, len))) {
+            // Blank lines separate nothing and carry nothing: skipped, as jq does.
+            begin_ += len + (nl ? 1 : 0);
+            continue;
+          }
           rec.value = std::string_view(start, len);
           rec.readable = buf_.size() - begin_;
           rec.key = {};

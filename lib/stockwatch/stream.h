@@ -46,6 +46,8 @@ class Source {
  public:
   virtual ~Source() = default;
   /// Reads the next record; false at end of input or once StopRequested().
+  /// From files and pipes, blank lines (nothing but spaces, tabs, CR) are
+  /// skipped, as jq does; line numbers still count them.
   /// Throws Error (66 missing file, 74 I/O, 69 broker) on failure.
   virtual bool Next(InRecord& rec) = 0;
   /// Marks the last record returned by Next() as fully processed.

@@ -41,7 +41,7 @@ std::optional<int64_t> ParseIntervalArg(std::string_view arg) {
 constexpr std::string_view kHelp =
     "Commands:\n"
     "/start - show this chat's id and link; resume alerts\n"
-    "/set SECONDS - at most one message per interval (0: every alert at once)\n"
+    "/set SECONDS - at most one message per interval, like 300 or 5m (0: every alert at once)\n"
     "/status - your link, interval and watches\n"
     "/stop - pause alerts (they are kept and sent after /start)";
 
@@ -84,8 +84,8 @@ std::string BotLogic::Handle(const TelegramUpdate& u) {
     if (!user) return NotLinked(chat, "Nothing changed. ");
     auto secs = ParseIntervalArg(cmd->args);
     if (!secs || *secs > kMaxIntervalS)
-      return "Usage: /set SECONDS, a whole number from 0 to " + std::to_string(kMaxIntervalS) +
-             " (0: every alert at once). Example: /set 60";
+      return "Usage: /set SECONDS, whole seconds or a duration like 90s, 5m or 1h, at most " +
+             std::to_string(kMaxIntervalS) + " s (a week); 0: every alert at once. Example: /set 5m";
     std::string target = user->email;
     int64_t value = *secs;
     Outcome o = commands_.Execute("telegram-update:" + std::to_string(u.update_id),

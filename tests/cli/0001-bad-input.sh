@@ -15,7 +15,7 @@ lines = [
     b'{"type":"quote","ticker":"BAD","price":12}',                      # 5 missing field
     b'{"type":"quote","ticker":"BAD","price":NaN,"ts":"2026-11-27T14:30:00Z"}',   # 6 NaN
     b'{"type":"quote","ticker":"BAD","price":Infinity,"ts":"2026-11-27T14:30:00Z"}',  # 7 Infinity
-    b'',                                                                # 8 empty line
+    b' \t\r',                                                          # 8 blank: skipped
     b'{"type":"quote","ticker":"' + b'A' * (10 << 20) + b'","price":1,"ts":"2026-11-27T14:30:00Z"}',  # 9 10 MB
     b'{"type":"quote","ticker":"B\xffD","price":1,"ts":"2026-11-27T14:30:00Z"}',  # 10 invalid UTF-8
     b'[{"type":"quote","ticker":"BAD","price":1,"ts":"2026-11-27T14:30:00Z"}]',  # 11 array
@@ -26,7 +26,7 @@ lines = [
 ]
 open(sys.argv[1], "wb").write(b"\n".join(lines) + b"\n")
 PY
-bad_lines="2 4 5 6 7 8 9 10 11 13 15"
+bad_lines="2 4 5 6 7 9 10 11 13 15"
 
 code=0
 sw_cat --validate -i "$T/in.jsonl" -o "$T/out.jsonl" --dead-letter "$T/dead.jsonl" 2> "$T/err" || code=$?
@@ -34,14 +34,14 @@ expect_eq "with a dead letter the run succeeds" 0 "$code"
 expect_eq "valid lines come through in order" \
   "AAA BBB CCC heartbeat" \
   "$(jq -r '.ticker // .type' "$T/out.jsonl" | tr '\n' ' ' | sed 's/ $//')"
-expect_eq "one stderr line per bad line" 11 "$(wc -l < "$T/err")"
+expect_eq "one stderr line per bad line" 10 "$(wc -l < "$T/err")"
 for n in $bad_lines; do
   check "stderr names $T/in.jsonl:$n" grep -q "^sw_cat: $T/in.jsonl:$n: " "$T/err"
 done
 expect_eq "one rejected record per bad line, with its line number" \
   "$(echo $bad_lines)" "$(jq -r '.line' "$T/dead.jsonl" | tr '\n' ' ' | sed 's/ $//')"
 check "rejected records say which program and why" \
-  test "$(jq -r 'select(.program=="sw_cat" and (.error|length)>0) | .line' "$T/dead.jsonl" | wc -l)" -eq 11
+  test "$(jq -r 'select(.program=="sw_cat" and (.error|length)>0) | .line' "$T/dead.jsonl" | wc -l)" -eq 10
 check "the raw line is kept (wrong-type line verbatim)" \
   test "$(jq -r 'select(.line==4).raw' "$T/dead.jsonl")" == '{"type":"quote","ticker":"BAD","price":"12","ts":"2026-11-27T14:30:00Z"}'
 check "the 10 MB line is kept whole" \
@@ -52,6 +52,13 @@ check "invalid UTF-8 is kept losslessly (base64)" \
 grep -q "in.jsonl:6: invalid JSON" "$T/err" && pass "NaN is invalid JSON" || fail "NaN message: $(grep ':6:' "$T/err")"
 grep -q "in.jsonl:4: price: not a number" "$T/err" && pass "wrong type names the field" || fail "field message"
 grep -q "in.jsonl:5: ts: missing" "$T/err" && pass "missing field named" || fail "missing message"
+
+check "a blank line is skipped, not rejected" bash -c "! grep -q ':8: ' '$T/err'"
+# Blank lines alone are no bad input: exit 0 even without a dead letter.
+code=0
+printf '\n \n{"type":"x"}\n\n\t\n' | sw_cat --validate > "$T/blank.out" 2> "$T/blank.err" || code=$?
+expect_eq "blank lines only: exit 0, nothing on stderr" "0 " "$code $(cat "$T/blank.err")"
+expect_eq "blank lines only: the one record comes through" '{"type":"x"}' "$(cat "$T/blank.out")"
 
 # Without a dead letter: same output, exit 65 at the end.
 code=0

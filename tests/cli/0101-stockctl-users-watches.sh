@@ -65,7 +65,7 @@ field_error "low not a number" low stockctl watch add alice@example.com MSFT --l
 field_error "low not finite" low stockctl watch add alice@example.com MSFT --low inf
 field_error "high below low" high stockctl watch add alice@example.com MSFT --low 300 --high 200
 field_error "high equal to low" high stockctl watch add alice@example.com MSFT --low 300 --high 300
-field_error "set makes the band invalid" high stockctl watch set alice@example.com AAPL --low 300
+field_error "set --low makes the band invalid: blames low" low stockctl watch set alice@example.com AAPL --low 300
 field_error "watch for an unknown user" email stockctl watch add nobody@example.com MSFT --low 1
 field_error "duplicate watch" ticker stockctl watch add alice@example.com AAPL --low 1
 field_error "no such watch" ticker stockctl watch rm alice@example.com MSFT

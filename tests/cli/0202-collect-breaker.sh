@@ -38,6 +38,20 @@ expect_eq "retries: exit 69" 69 "$code"
 expect_eq "retries: 1 + 2 attempts per ticker" '{"A":3,"B":3}' "$(stats .by_ticker)"
 check "retries: the error says how many attempts" grep -q '^stock-collect: A: HTTP 500 (after 3 attempts)$' "$T/err"
 
+# -v tells the calls made from those the open breaker refused, retries apart.
+reset
+stock-collect --no-store --source-url "$U" --no-batch -j 1 --retries 2 --tickers A,B,C \
+  --breaker-failures 3 -v > /dev/null 2> "$T/err" || true
+expect_eq "summary: 3 calls made, their 3 retries refused" \
+  "stock-collect: yahoo: 0 of 3 tickers quoted, 3 not; 3 calls made; circuit open: 3 retries not made" \
+  "$(grep 'tickers quoted' "$T/err" | sed 's/; [0-9]* ms$//')"
+reset
+stock-collect --no-store --source-url "$U" --no-batch -j 1 --retries 1 --tickers A \
+  --breaker-failures 5 -v > /dev/null 2> "$T/err" || true
+expect_eq "summary: a retry made is counted as one" \
+  "stock-collect: yahoo: 0 of 1 tickers quoted, 1 not; 2 calls made (1 retry)" \
+  "$(grep 'tickers quoted' "$T/err" | sed 's/; [0-9]* ms$//')"
+
 # --- 500s in a service: fail fast, one probe per cool-down, closed on recovery --
 reset
 stock-collect "${common[@]}" --tickers "$TEN" --breaker-failures 3 --breaker-cooldown 1500ms \
@@ -46,7 +60,7 @@ svc=$!
 on_exit "kill $svc"
 wait_for "the breaker to open" 20 grep -q "circuit open after 3" "$T/svc.err"
 expect_eq "service: 3 requests when it opened" 3 "$(stats .requests)"
-wait_for "a cycle failing fast while open" 20 grep -q "0 calls, 10 refused by the breaker" "$T/svc.err"
+wait_for "a cycle failing fast while open" 20 grep -q "0 calls made; circuit open: 10 calls not made" "$T/svc.err"
 expect_eq "service: no request while open" 3 "$(stats .requests)"
 wait_for "the first probe to fail" 20 grep -q "circuit open again: the probe failed (HTTP 500)" "$T/svc.err"
 expect_eq "service: one probe after the cool-down, nothing else" 4 "$(stats .requests)"

@@ -4,7 +4,8 @@
 # password comes from STOCKWATCH_SMTP_PASSWORD or --smtp-password-file, an
 # OAuth 2.0 token from --smtp-oauth2-token-file (XOAUTH2); a wrong password
 # gives a clear error, every alert in the dead letter and exit 77; a server
-# without STARTTLS is refused unless --smtp-insecure (loopback only): exit 78.
+# without STARTTLS is refused unless --smtp-insecure (loopback only): exit 78;
+# a password set for a server that offers no AUTH gets a warning.
 source "$(dirname "$0")/../lib/common.sh"
 
 printf 'correct horse\n' > "$T/pw"
@@ -37,6 +38,7 @@ expect_eq "the body: condition, price, threshold, band" \
 Your band: [190, 205]." "$(jq -r 'select(.to == "alice@example.com") | .body' "$T/smtp.log" | tr -d '\r' | head -2)"
 expect_eq "the sender authenticated as the URL's user" "bob@example.org" "$(jq -r .auth_user "$T/smtp.log" | sort -u)"
 expect_eq "envelope sender is the --mail-from address" "alerts@example.org" "$(jq -r .mail_from "$T/smtp.log" | sort -u)"
+check "a server that offers AUTH: no warning about it" bash -c "! grep -q 'offers no AUTH' '$T/err1'"
 
 # --- the password from a file -------------------------------------------------------
 code=0
@@ -85,4 +87,22 @@ check "--smtp-insecure to a remote host: says why" grep -q "only allowed for loc
 expect_code "a password in the --smtp URL: exit 78" 78 \
   stock-notify --to mailto: --smtp "smtp://bob:$(cat "$T/pw" | tr -d ' ')@127.0.0.1:25" --mail-from alerts@example.org < /dev/null
 expect_code "no --mail-from: exit 78" 78 stock-notify --to mailto: --smtp "$SMTP" < /dev/null
+
+# --- a password, but the server offers no AUTH ---------------------------------------
+$PY "$SW_SRC/tests/services/smtp_sink.py" --port-file "$T/open.port" --log "$T/open.log" 2> "$T/open.err" &
+on_exit "kill $!"
+wait_for "the SMTP sink without AUTH" 20 test -s "$T/open.port"
+OPEN="smtp://bob%40example.org@127.0.0.1:$(cat "$T/open.port")"
+code=0
+alerts g00000000000000 | STOCKWATCH_SMTP_PASSWORD="correct horse" stock-notify --to mailto: --smtp "$OPEN" \
+  --smtp-insecure --mail-from alerts@example.org > "$T/out7" 2> "$T/err7" || code=$?
+expect_eq "no AUTH offered: the mail still goes out (exit 0)" "0 2" "$code $(wc -l < "$T/open.log")"
+expect_eq "no AUTH offered: one warning that the password is not used" \
+  "stock-notify: warning: email: $OPEN offers no AUTH: mail goes out without logging in and the SMTP password is not used (is --smtp the right server?)" \
+  "$(cat "$T/err7")"
+check "no AUTH offered: the password is never printed" bash -c "! grep -q 'correct horse' '$T/err7' '$T/out7'"
+code=0
+alerts h00000000000000 | env -u STOCKWATCH_SMTP_PASSWORD stock-notify --to mailto: --smtp "$OPEN" \
+  --smtp-insecure --mail-from alerts@example.org > /dev/null 2> "$T/err8" || code=$?
+expect_eq "no password, no AUTH: no warning" "0 " "$code $(cat "$T/err8")"
 finish

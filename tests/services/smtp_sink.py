@@ -9,7 +9,8 @@ line:
    every line ended in CRLF, "auth_user", "t"}
 With --auth-user U and --auth-password-file F, AUTH (PLAIN/LOGIN) is
 required and a wrong password gets "535 5.7.8 Authentication credentials
-invalid"; with --oauth2-token-file F as well, AUTH XOAUTH2 with
+invalid" (without --auth-user, the server offers no AUTH at all); with
+--oauth2-token-file F as well, AUTH XOAUTH2 with
 "user=U^Aauth=Bearer TOKEN^A^A" is accepted too. --p451 answers that share
 of messages with a temporary 451.
 

@@ -145,6 +145,10 @@ TEST_CASE("Alert: round trip, deterministic id, condition validated") {
   CHECK(ToJson(r.alert) == line);
   CHECK(ErrorOf(R"({"type":"alert","email":"a@b.co","ticker":"X","condition":"sideways","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
         R"(condition: must be "above" or "below")");
+  CHECK(ErrorOf(R"({"type":"alert","email":"a@b.co","ticker":"X","condition":"above","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
+        "id: missing");
+  CHECK(ErrorOf(R"({"type":"alert","id":"","email":"a@b.co","ticker":"X","condition":"above","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
+        "id: empty");
 }
 
 TEST_CASE("AlertId: same inputs same id, any change a different id") {

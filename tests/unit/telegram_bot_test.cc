@@ -78,6 +78,18 @@ TEST_CASE("Bot /set: bad arguments change nothing") {
   CHECK(db.queries().FindUser("alice@example.com")->interval == 30);
 }
 
+TEST_CASE("Bot /set: the usage and the help say durations work, as they do") {
+  TempStore db;
+  db.AddUser("alice@example.com", 111111111, 30);
+  sw::BotLogic bot(db.commands(), db.queries(), "");
+  const std::string usage = bot.Handle(Update(30, 111111111, "/set soon"));
+  CHECK_FALSE(Has(usage, "whole number"));
+  CHECK(Has(usage, "5m"));
+  CHECK(Has(bot.Handle(Update(31, 111111111, "hello")), "5m"));
+  CHECK(Has(bot.Handle(Update(32, 111111111, "/set 5m")), "OK: at most one message every 300 s"));
+  CHECK(db.queries().FindUser("alice@example.com")->interval == 300);
+}
+
 TEST_CASE("Bot /set: an unlinked chat changes nothing and is told how to link") {
   TempStore db;
   db.AddUser("alice@example.com", 111111111, 30);

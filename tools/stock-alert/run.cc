@@ -185,6 +185,12 @@ void LogDiff(const WatchDiff& d, size_t tickers, const std::string& from, bool i
 }  // namespace
 
 void AddStockAlertFlags(CLI::App& app, StockAlertOptions& opts) {
+  app.footer(
+      "Exit status: 0 ok, 64 usage, 65 bad input and no --dead-letter, 66 input or --watches file "
+      "missing, 69 store or brokers unavailable, 70 internal error, 74 I/O error, 75 Kafka "
+      "records not acknowledged at stop, 77 permission "
+      "denied, 78 bad configuration, 130 interrupted, 143 stopped by SIGTERM while waiting on the "
+      "database. See stock-alert(1).");
   app.add_option("--watches", opts.watches_file,
                  "Watch records (as `stockctl watch ls --json` prints them) instead of the store")
       ->type_name("FILE");

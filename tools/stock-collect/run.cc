@@ -9,9 +9,12 @@ namespace {
 
 int64_t Duration(const std::string& flag, const std::string& value, bool allow_zero) {
   std::optional<int64_t> ms = ParseDurationMs(value);
-  if (!ms || (!allow_zero && *ms == 0))
+  if (!ms)
     throw Error(exitcode::kUsage,
                 flag + ": not a duration: \"" + value + "\" (e.g. 500ms, 30s, 5m, 1h)");
+  if (!allow_zero && *ms == 0)
+    throw Error(exitcode::kUsage,
+                flag + ": must be positive: \"" + value + "\" (e.g. 500ms, 30s, 5m, 1h)");
   return *ms;
 }
 
@@ -33,6 +36,12 @@ size_t Size(const std::string& flag, const std::string& value) {
 
 void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
   CollectOptions& o = f.collect;
+  app.footer(
+      "Exit status, the worst ticker's: 0 every ticker quoted, 65 a ticker unknown to the source, "
+      "75 rate limited or breaker open (try later), 69 the source or the store unavailable. Also: "
+      "64 usage, 66 replay file missing, 70 internal error, 74 I/O error, 77 permission denied, "
+      "78 bad configuration, 130 interrupted, 143 stopped by SIGTERM while waiting on the "
+      "database. See stock-collect(1).");
   f.input = app.get_option("-i");
   app.add_option("--source", o.source,
                  "Price source: yahoo, stooq, sim, replay:FILE (or replay, reading -i)")

@@ -16,6 +16,13 @@ int64_t DurationFlag(const std::string& name, const std::string& value) {
 void AddStockNotifyFlags(CLI::App& app, StockNotifyFlags& f) {
   NotifyOptions& n = f.notify;
   ChannelOptions& c = n.channels;
+  app.footer(
+      "Exit status: 0 ok (every alert sent, batched, a duplicate or in the dead letter), 64 usage, "
+      "65 bad input and no --dead-letter, 66 input file missing, 69 undeliverable and no "
+      "--dead-letter, or a service unavailable, 70 internal error, 74 I/O error, 75 Kafka "
+      "records not acknowledged at stop, 77 credentials "
+      "rejected, 78 bad configuration, 130 interrupted, 143 stopped by SIGTERM while waiting on "
+      "the database. See stock-notify(1).");
   app.add_option("--to", n.targets,
                  "Target (repeatable): telegram:, mailto:, http(s)://URL (webhook), file:PATH")
       ->allow_extra_args(false)

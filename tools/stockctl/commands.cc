@@ -20,6 +20,8 @@ double ParseNumber(std::string_view field, std::string_view text) {
   double v = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (!text.empty() && ec == std::errc::result_out_of_range && ptr == end)
+    throw DataError(std::string(field) + ": out of range: " + Shown(text));
   if (text.empty() || ec != std::errc() || ptr != end) {
     throw DataError(std::string(field) + ": not a number: " + Shown(text));
   }
@@ -31,6 +33,8 @@ int64_t ParseInteger(std::string_view field, std::string_view text) {
   int64_t v = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (!text.empty() && ec == std::errc::result_out_of_range && ptr == end)
+    throw DataError(std::string(field) + ": out of range: " + Shown(text));
   if (text.empty() || ec != std::errc() || ptr != end) {
     throw DataError(std::string(field) + ": not an integer: " + Shown(text));
   }

@@ -89,8 +89,11 @@ void DefineCli(CLI::App& app, Options& o) {
       ->envname("STOCKWATCH_REQUEST_ID");
   app.require_subcommand(1);
   app.footer(
-      "Options may come before or after the subcommand. Exit status: 0 ok, 64 usage, 65 bad data "
-      "(the message names the field), 66 input file missing, 69 database unavailable.");
+      "Options may come before or after the subcommand.\n"
+      "Exit status: 0 ok, 64 usage, 65 bad data (the message names the field), 66 input file "
+      "missing, 69 database unavailable, 70 internal error, 74 I/O error, 75 database busy (try "
+      "again), 77 permission denied, 78 bad configuration, 130 interrupted, 143 stopped by "
+      "SIGTERM while waiting on the database. See stockctl(1).");
 
   Sub(app, "init", "Create or upgrade the database schema", o, "init");
 
