@@ -1,6 +1,7 @@
 #include "common/cli.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 
 #include "stockwatch/config.h"
 #include "stockwatch/log.h"
+#include "stockwatch/service.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/store.h"
 #include "stockwatch/timeutil.h"
@@ -80,6 +82,32 @@ void ApplyConfig(CLI::App& app, const std::string& path, const std::string& prog
       throw Error(exitcode::kConfig, where + ": " + e.key + ": " + err.what());
     }
   }
+}
+
+/// True when stderr is the journal's stream (systemd sets JOURNAL_STREAM to
+/// its device and inode; a redirected stderr no longer matches).
+bool StderrIsJournal() {
+  static const bool is = [] {
+    const char* js = std::getenv("JOURNAL_STREAM");
+    if (js == nullptr) return false;
+    unsigned long long dev = 0, ino = 0;
+    if (std::sscanf(js, "%llu:%llu", &dev, &ino) != 2) return false;
+    struct stat st;
+    if (fstat(2, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev &&
+           static_cast<unsigned long long>(st.st_ino) == ino;
+  }();
+  return is;
+}
+
+const char* JournalPriority(log::Level level) {
+  switch (level) {
+    case log::Level::kError: return "<3>";
+    case log::Level::kWarn: return "<4>";
+    case log::Level::kInfo: return "<6>";
+    case log::Level::kDebug: return "<7>";
+  }
+  return "<3>";
 }
 
 }  // namespace
@@ -153,8 +181,10 @@ int Parse(CLI::App& app, int argc, char** argv, CommonOptions& opts) {
   return -1;
 }
 
-void Diag(const std::string& program, std::string_view message) {
-  std::string line = program;
+void Diag(const std::string& program, std::string_view message, log::Level level) {
+  std::string line;
+  if (StderrIsJournal()) line = JournalPriority(level);
+  line += program;
   line += ": ";
   line += message;
   line += '\n';
@@ -173,8 +203,9 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
                      : opts.verbose == 1 ? log::Level::kInfo
                                          : log::Level::kWarn;
   std::string program = opts.program;
-  log::SetSink([program](log::Level, std::string_view msg) { Diag(program, msg); }, level);
+  log::SetSink([program](log::Level l, std::string_view msg) { Diag(program, msg, l); }, level);
   InstallSignals();
+  service::Start();
   int rc;
   try {
     std::optional<int64_t> stop_ms = ParseDurationMs(opts.stop_timeout);
@@ -194,6 +225,7 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
     Diag(program, std::string("internal error: ") + e.what());
     rc = exitcode::kSoftware;
   }
+  service::Stop();
   if (rc == 0 && StopSignal() == SIGINT) rc = exitcode::kInterrupted;
   return rc;
 }

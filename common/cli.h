@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "stockwatch/log.h"
 #include "stockwatch/stream.h"
 
 namespace stockwatch::cli {
@@ -37,11 +38,15 @@ int Parse(CLI::App& app, int argc, char** argv, CommonOptions& opts);
 /// Installs the stderr log sink and SIGTERM/SIGINT/SIGHUP handlers (a stop
 /// request; a second signal kills), ignores SIGPIPE, runs `fn` and maps what
 /// it throws to "program: message" on stderr and a sysexits code. After a
-/// SIGINT-requested stop, a zero result becomes 130.
+/// SIGINT-requested stop, a zero result becomes 130. Under systemd
+/// (NOTIFY_SOCKET) it also runs the notifier (service::Start/Stop).
 int Run(const CommonOptions& opts, const std::function<int()>& fn);
 
-/// Writes "program: message\n" to stderr.
-void Diag(const std::string& program, std::string_view message);
+/// Writes "program: message\n" to stderr. When stderr is the journal
+/// (JOURNAL_STREAM names it), the line starts with its priority ("<3>" error,
+/// "<4>" warning, "<6>" info, "<7>" debug) so that journalctl -p filters it.
+void Diag(const std::string& program, std::string_view message,
+          log::Level level = log::Level::kError);
 
 /// Reads a secret: the file's first line if `file` is set, else the env var;
 /// empty when neither.

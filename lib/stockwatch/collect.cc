@@ -12,6 +12,8 @@
 #include "stockwatch/breaker.h"
 #include "stockwatch/http.h"
 #include "stockwatch/log.h"
+#include "stockwatch/metrics.h"
+#include "stockwatch/service.h"
 #include "stockwatch/records.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/store.h"
@@ -70,11 +72,14 @@ class StoringSink : public Sink {
       inner_.Write(q.ticker, json_);
     }
     emitted_ += buf_.size();
+    quotes_out_.Inc(buf_.size());
     buf_.clear();
   }
 
   Store* store_;
   Sink& inner_;
+  metrics::Counter& quotes_out_ = metrics::Default().counter(
+      "stockwatch_records_out_total", "Output records by type", {{"type", "quote"}});
   std::vector<Quote> buf_;
   TimeMs first_ms_ = 0;
   std::string json_;
@@ -83,6 +88,7 @@ class StoringSink : public Sink {
 
 /// Sleeps until `t` (wall clock); false when a stop was requested first.
 bool SleepUntil(TimeMs t) {
+  service::Waiting();
   while (!StopRequested()) {
     int64_t left = t - NowMs();
     if (left <= 0) return true;
@@ -467,6 +473,7 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
   if (!opts.no_store) store = Store::Open(opts.db_url);
   std::unique_ptr<Sink> sink = OpenSink(opts.stream, opts.stream.output);
   StoringSink out(store.get(), *sink);
+  service::Ready();
 
   if (replay) {
     std::optional<std::unordered_set<std::string>> only;
@@ -499,6 +506,7 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
   int rc = exitcode::kOk;
   for (int64_t cycle = 0; cycles == 0 || cycle < cycles; ++cycle) {
     if (StopRequested() || out.closed()) break;
+    service::Heartbeat();
     std::vector<std::string> tickers = fixed ? *fixed : store->queries().WatchedTickers();
     FetchOutcome worst = FetchOutcome::kOk;
     if (tickers.empty()) {

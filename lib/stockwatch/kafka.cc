@@ -24,6 +24,7 @@
 
 #include "stockwatch/error.h"
 #include "stockwatch/log.h"
+#include "stockwatch/service.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/stream.h"
 
@@ -506,6 +507,7 @@ class KafkaSource final : public Source {
   }
 
   const std::string& name() const override { return name_; }
+  bool WaitsForAssignment() const override { return true; }
 
  private:
   struct PartState {
@@ -632,6 +634,7 @@ class KafkaSource final : public Source {
       assigned_at_ = Clock::now();
       first_seen_ = false;
     }
+    service::Ready();
     // Their messages are fetched now but only returned by a later poll,
     // so the program reloads its per-key state before it sees any of them.
     if (on_assign_ && partitions->cnt > 0 && !closing_) {

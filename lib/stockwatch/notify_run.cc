@@ -10,6 +10,7 @@
 
 #include "stockwatch/http.h"
 #include "stockwatch/log.h"
+#include "stockwatch/service.h"
 #include "stockwatch/notify_engine.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/store.h"
@@ -367,6 +368,7 @@ int RunBotMain(const BotMainOptions& opts) {
   bo.once = opts.once;
   bo.retries = opts.retries;
   bo.backoff.base_ms = opts.retry_delay_ms;
+  service::Ready();
   RunBot(bo, store->commands(), store->queries(), http);
   return exitcode::kOk;
 }
