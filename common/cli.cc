@@ -11,6 +11,7 @@
 
 #include "stockwatch/config.h"
 #include "stockwatch/log.h"
+#include "stockwatch/metrics_export.h"
 #include "stockwatch/service.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/store.h"
@@ -134,6 +135,15 @@ void AddCommonFlags(CLI::App& app, CommonOptions& opts) {
   app.set_version_flag("--version", std::string(STOCKWATCH_VERSION));
 }
 
+void AddMetricsFlags(CLI::App& app, CommonOptions& opts) {
+  app.add_option("--metrics", opts.metrics_file,
+                 "Write Prometheus metrics to FILE (atomically, every 5 s and at exit)")
+      ->type_name("FILE");
+  app.add_option("--metrics-listen", opts.metrics_listen,
+                 "Serve Prometheus metrics at http://HOST:PORT/metrics")
+      ->type_name("HOST:PORT");
+}
+
 void AddStreamFlags(CLI::App& app, StreamOptions& opts) {
   app.add_option("-i,--input", opts.input, "Input: - (stdin), a file, or kafka:TOPIC");
   app.add_option("-o,--output", opts.output, "Output: - (stdout), a file, or kafka:TOPIC");
@@ -214,7 +224,13 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
                                         "\" (e.g. 500ms, 10s, 1m)");
     }
     SetStopTimeoutMs(*stop_ms);
+    std::unique_ptr<metrics::Exporter> exporter;
+    if (!opts.metrics_file.empty() || !opts.metrics_listen.empty()) {
+      exporter = std::make_unique<metrics::Exporter>(
+          metrics::ExportOptions{opts.metrics_file, opts.metrics_listen, 5000});
+    }
     rc = fn();
+    if (exporter) exporter->Stop();
   } catch (const Error& e) {
     Diag(program, e.what());
     rc = e.exit_code();

@@ -18,6 +18,8 @@ struct CommonOptions {
   int verbose = 0;     // -v (repeatable)
   bool quiet = false;  // -q
   std::string stop_timeout = "10s";  // --stop-timeout
+  std::string metrics_file;    // --metrics FILE (stream programs)
+  std::string metrics_listen;  // --metrics-listen HOST:PORT
   /// The store URL to use: --db, else STOCKWATCH_DB, else the default.
   std::string DbUrl() const;
 };
@@ -25,6 +27,9 @@ struct CommonOptions {
 /// Adds --db, -c/--config, -v, -q, --stop-timeout, --version to `app` (and, through
 /// fallthrough, lets them appear after a subcommand).
 void AddCommonFlags(CLI::App& app, CommonOptions& opts);
+/// Adds --metrics FILE and --metrics-listen HOST:PORT (cli::Run publishes
+/// the process's metrics there).
+void AddMetricsFlags(CLI::App& app, CommonOptions& opts);
 /// Adds -i -o --dead-letter -b -G -X -F --strict --exit-at-eof --broker-wait.
 void AddStreamFlags(CLI::App& app, StreamOptions& opts);
 

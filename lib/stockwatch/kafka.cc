@@ -24,6 +24,7 @@
 
 #include "stockwatch/error.h"
 #include "stockwatch/log.h"
+#include "stockwatch/metrics.h"
 #include "stockwatch/service.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/stream.h"
@@ -483,6 +484,7 @@ class KafkaSource final : public Source {
 
   void Commit(bool sync) override {
     if (pre_commit_) pre_commit_();
+    PublishLag();
     PartitionList offsets(static_cast<int>(parts_.size()));
     for (auto& [partition, st] : parts_) {
       st.durable = st.done;
@@ -601,6 +603,23 @@ class KafkaSource final : public Source {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       LogCommitFailure(name_, err, "");
       ForgetCommitted(offsets.get());
+    }
+  }
+
+  /// Consumer lag per partition (the fetched high watermark minus what is
+  /// done) for the metrics.
+  void PublishLag() {
+    for (auto& [partition, st] : parts_) {
+      int64_t lo = 0, hi = -1;
+      if (rd_kafka_get_watermark_offsets(rk_, topic_.c_str(), partition, &lo, &hi) !=
+              RD_KAFKA_RESP_ERR_NO_ERROR ||
+          hi < 0)
+        continue;
+      const int64_t at = st.done >= 0 ? st.done : lo;
+      metrics::Default()
+          .gauge("stockwatch_consumer_lag", "Records not yet processed, by topic and partition",
+                 {{"topic", topic_}, {"partition", std::to_string(partition)}})
+          .Set(static_cast<double>(std::max<int64_t>(0, hi - at)));
     }
   }
 

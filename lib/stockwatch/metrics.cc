@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -70,6 +71,13 @@ bool Includes(const Labels& labels, const Labels& match) {
 }  // namespace
 
 void Gauge::Add(double d) noexcept { AddDouble(v_, d); }
+
+double Gauge::value() const noexcept {
+  double v = v_.load(std::memory_order_relaxed);
+  if (!age_.load(std::memory_order_relaxed)) return v;
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::duration<double>(now).count() - v;
+}
 
 Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
   std::sort(bounds_.begin(), bounds_.end());

@@ -35,10 +35,17 @@ class Gauge {
  public:
   void Set(double v) noexcept { v_.store(v, std::memory_order_relaxed); }
   void Add(double d) noexcept;
-  double value() const noexcept { return v_.load(std::memory_order_relaxed); }
+  /// Makes the gauge read as the seconds elapsed since `unix_seconds`
+  /// (the age of the newest quote).
+  void SetAgeOf(double unix_seconds) noexcept {
+    v_.store(unix_seconds, std::memory_order_relaxed);
+    age_.store(true, std::memory_order_relaxed);
+  }
+  double value() const noexcept;
 
  private:
   std::atomic<double> v_{0};
+  std::atomic<bool> age_{false};
 };
 
 /// Cumulative buckets with fixed upper bounds (seconds, for latencies).

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
       "circuit breaker, store them, then emit them as quote records",
       "stock-collect"};
   stockwatch::cli::AddCommonFlags(app, flags.common);
+  stockwatch::cli::AddMetricsFlags(app, flags.common);
   stockwatch::cli::AddStreamFlags(app, flags.collect.stream);
   stockwatch::AddStockCollectFlags(app, flags);
   if (int rc = stockwatch::cli::Parse(app, argc, argv, flags.common); rc >= 0) return rc;
