@@ -12,7 +12,7 @@ DEB_PACKAGES := g++ clang libclang-rt-14-dev cmake ninja-build pkg-config make g
   libcli11-dev librdkafka-dev libpqxx-dev libcurl4-openssl-dev libssl-dev libfmt-dev \
   nlohmann-json3-dev doctest-dev libsqlite3-dev libsimdjson-dev \
   postgresql kcat jq curl python3 python3-aiosmtpd sqlite3 scdoc groff-base hyperfine time \
-  systemd util-linux procps
+  systemd util-linux procps libsystemd-dev libcpp-httplib-dev prometheus
 
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 

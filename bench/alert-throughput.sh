@@ -6,7 +6,9 @@
 #
 #   bench/alert-throughput.sh [BIN_DIR]
 #   env: RUNS (default 3, the median is shown), JQ_LINES (default 200000: jq
-#   runs on that prefix, its rate is per line), BENCH_DIR (default /tmp/sw-bench-alert)
+#   runs on that prefix, its rate is per line), BENCH_DIR (default /tmp/sw-bench-alert),
+#   ALERT_ARGS (extra stock-alert flags, e.g. "--metrics /tmp/alert.prom" to
+#   measure what the metrics cost)
 # Prints a markdown table. Data is generated once into BENCH_DIR.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,7 +47,8 @@ run() {
 
 run parse "$B/parse_only" "$S/quotes.jsonl"
 parse_loop=$(awk '{print $3}' "$D/out")
-run edge "$B/stock-alert" -v --watches "$S/watches.jsonl" -i "$S/quotes.jsonl" -o "$S/alerts-edge.jsonl"
+# shellcheck disable=SC2086  # ALERT_ARGS is a list of flags
+run edge "$B/stock-alert" -v ${ALERT_ARGS:-} --watches "$S/watches.jsonl" -i "$S/quotes.jsonl" -o "$S/alerts-edge.jsonl"
 run hyst "$B/stock-alert" -v --watches "$S/watches.jsonl" --hysteresis 1 -i "$S/quotes.jsonl" -o "$S/alerts-hyst.jsonl"
 run level "$B/stock-alert" -v --watches "$S/watches.jsonl" --mode level -i "$S/quotes.jsonl" -o "$S/alerts-level.jsonl"
 # shellcheck disable=SC2016  # a jq program, not shell

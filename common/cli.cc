@@ -14,6 +14,8 @@
 
 #include "stockwatch/config.h"
 #include "stockwatch/log.h"
+#include "stockwatch/metrics_export.h"
+#include "stockwatch/service.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/store.h"
 #include "stockwatch/timeutil.h"
@@ -200,6 +202,30 @@ std::string UsageMessage(CLI::App& app, const CLI::ParseError& e, int argc, char
     }
   }
   return msg + " (see --help)";
+/// True when stderr is the journal's stream (systemd sets JOURNAL_STREAM to
+/// its device and inode; a redirected stderr no longer matches).
+bool StderrIsJournal() {
+  static const bool is = [] {
+    const char* js = std::getenv("JOURNAL_STREAM");
+    if (js == nullptr) return false;
+    unsigned long long dev = 0, ino = 0;
+    if (std::sscanf(js, "%llu:%llu", &dev, &ino) != 2) return false;
+    struct stat st;
+    if (fstat(2, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev &&
+           static_cast<unsigned long long>(st.st_ino) == ino;
+  }();
+  return is;
+}
+
+const char* JournalPriority(log::Level level) {
+  switch (level) {
+    case log::Level::kError: return "<3>";
+    case log::Level::kWarn: return "<4>";
+    case log::Level::kInfo: return "<6>";
+    case log::Level::kDebug: return "<7>";
+  }
+  return "<3>";
 }
 
 }  // namespace
@@ -233,6 +259,15 @@ void AddDbRetryFlag(CLI::App& app, CommonOptions& opts) {
                  "DURATION before exit 69 (0: fail at once)")
       ->type_name("DURATION")
       ->capture_default_str();
+}
+
+void AddMetricsFlags(CLI::App& app, CommonOptions& opts) {
+  app.add_option("--metrics", opts.metrics_file,
+                 "Write Prometheus metrics to FILE (atomically, every 5 s and at exit)")
+      ->type_name("FILE");
+  app.add_option("--metrics-listen", opts.metrics_listen,
+                 "Serve Prometheus metrics at http://HOST:PORT/metrics")
+      ->type_name("HOST:PORT");
 }
 
 void AddStreamFlags(CLI::App& app, StreamOptions& opts) {
@@ -282,8 +317,10 @@ int Parse(CLI::App& app, int argc, char** argv, CommonOptions& opts) {
   return -1;
 }
 
-void Diag(const std::string& program, std::string_view message) {
-  std::string line = program;
+void Diag(const std::string& program, std::string_view message, log::Level level) {
+  std::string line;
+  if (StderrIsJournal()) line = JournalPriority(level);
+  line += program;
   line += ": ";
   line += message;
   line += '\n';
@@ -302,8 +339,9 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
                      : opts.verbose == 1 ? log::Level::kInfo
                                          : log::Level::kWarn;
   std::string program = opts.program;
-  log::SetSink([program](log::Level, std::string_view msg) { Diag(program, msg); }, level);
+  log::SetSink([program](log::Level l, std::string_view msg) { Diag(program, msg, l); }, level);
   InstallSignals();
+  service::Start();
   int rc;
   try {
     std::optional<int64_t> stop_ms = ParseDurationMs(opts.stop_timeout);
@@ -320,7 +358,13 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
       }
       SetDbRetryMs(*retry_ms);
     }
+    std::unique_ptr<metrics::Exporter> exporter;
+    if (!opts.metrics_file.empty() || !opts.metrics_listen.empty()) {
+      exporter = std::make_unique<metrics::Exporter>(
+          metrics::ExportOptions{opts.metrics_file, opts.metrics_listen, 5000});
+    }
     rc = fn();
+    if (exporter) exporter->Stop();
   } catch (const Error& e) {
     Diag(program, e.what());
     rc = e.exit_code();
@@ -331,6 +375,7 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
     Diag(program, std::string("internal error: ") + e.what());
     rc = exitcode::kSoftware;
   }
+  service::Stop();
   if (rc == 0 && StopSignal() == SIGINT) rc = exitcode::kInterrupted;
   return rc;
 }

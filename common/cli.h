@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "stockwatch/log.h"
 #include "stockwatch/stream.h"
 
 namespace stockwatch::cli {
@@ -18,6 +19,8 @@ struct CommonOptions {
   bool quiet = false;  // -q
   std::string stop_timeout = "10s";  // --stop-timeout
   std::string db_retry;  // --db-retry (AddDbRetryFlag); empty: fail at once
+  std::string metrics_file;    // --metrics FILE (stream programs)
+  std::string metrics_listen;  // --metrics-listen HOST:PORT
   /// The store URL to use: --db, else STOCKWATCH_DB, else the default.
   std::string DbUrl() const;
 };
@@ -28,6 +31,9 @@ void AddCommonFlags(CLI::App& app, CommonOptions& opts);
 /// Adds --db-retry, for the programs that run for long (set opts.db_retry to
 /// the program's default first).
 void AddDbRetryFlag(CLI::App& app, CommonOptions& opts);
+/// Adds --metrics FILE and --metrics-listen HOST:PORT (cli::Run publishes
+/// the process's metrics there).
+void AddMetricsFlags(CLI::App& app, CommonOptions& opts);
 /// Adds -i -o --dead-letter -b -G -X -F --strict --exit-at-eof --broker-wait.
 void AddStreamFlags(CLI::App& app, StreamOptions& opts);
 
@@ -41,11 +47,15 @@ int Parse(CLI::App& app, int argc, char** argv, CommonOptions& opts);
 /// Installs the stderr log sink and SIGTERM/SIGINT/SIGHUP handlers (a stop
 /// request; a second signal kills), ignores SIGPIPE, runs `fn` and maps what
 /// it throws to "program: message" on stderr and a sysexits code. After a
-/// SIGINT-requested stop, a zero result becomes 130.
+/// SIGINT-requested stop, a zero result becomes 130. Under systemd
+/// (NOTIFY_SOCKET) it also runs the notifier (service::Start/Stop).
 int Run(const CommonOptions& opts, const std::function<int()>& fn);
 
-/// Writes "program: message\n" to stderr.
-void Diag(const std::string& program, std::string_view message);
+/// Writes "program: message\n" to stderr. When stderr is the journal
+/// (JOURNAL_STREAM names it), the line starts with its priority ("<3>" error,
+/// "<4>" warning, "<6>" info, "<7>" debug) so that journalctl -p filters it.
+void Diag(const std::string& program, std::string_view message,
+          log::Level level = log::Level::kError);
 
 /// Reads a secret: the file's first line if `file` is set, else the env var;
 /// empty when neither.

@@ -12,6 +12,8 @@
 #include "stockwatch/breaker.h"
 #include "stockwatch/http.h"
 #include "stockwatch/log.h"
+#include "stockwatch/metrics.h"
+#include "stockwatch/service.h"
 #include "stockwatch/records.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/store.h"
@@ -70,19 +72,68 @@ class StoringSink : public Sink {
       inner_.Write(q.ticker, json_);
     }
     emitted_ += buf_.size();
+    quotes_out_.Inc(buf_.size());
+    for (const Quote& q : buf_) {
+      if (q.ts <= newest_ts_ && q.source == newest_source_) continue;
+      newest_ts_ = q.ts;
+      newest_source_ = q.source;
+      metrics::Default()
+          .gauge("stockwatch_newest_quote_age_seconds", "Age of the newest quote written, by source",
+                 {{"source", q.source.empty() ? "unknown" : q.source}})
+          .SetAgeOf(static_cast<double>(q.ts) / 1000.0);
+    }
     buf_.clear();
   }
 
   Store* store_;
   Sink& inner_;
+  metrics::Counter& quotes_out_ = metrics::Default().counter(
+      "stockwatch_records_out_total", "Output records by type", {{"type", "quote"}});
   std::vector<Quote> buf_;
+  TimeMs newest_ts_ = 0;
+  std::string newest_source_;
   TimeMs first_ms_ = 0;
   std::string json_;
   uint64_t emitted_ = 0;
 };
 
+/// One call to a price source in the metrics: requests by outcome, latency.
+void ObserveCall(const std::string& source, const HttpResponse& resp, bool ok) {
+  metrics::Registry& m = metrics::Default();
+  const char* outcome = resp.status == 429 ? "rate_limited" : ok ? "ok" : "error";
+  m.counter("stockwatch_source_requests_total",
+            "Calls to a price source by outcome (ok, error, rate_limited: HTTP 429)",
+            {{"source", source}, {"outcome", outcome}})
+      .Inc();
+  m.histogram("stockwatch_source_request_duration_seconds", "Latency of calls to a price source",
+              {{"source", source}})
+      .Observe(static_cast<double>(resp.elapsed_ms) / 1000.0);
+}
+
+/// The breaker's state as gauges (1 for the current state) and its moves.
+void PublishBreaker(const CircuitBreaker& b) {
+  metrics::Registry& m = metrics::Default();
+  const std::string_view now = ToString(b.state());
+  bool known = false, changed = false;
+  for (std::string_view s : {"closed", "open", "half-open"}) {
+    metrics::Gauge& g = m.gauge("stockwatch_breaker_state",
+                                "Circuit breaker state by source (1: the current one)",
+                                {{"source", b.name()}, {"state", std::string(s)}});
+    const bool was = g.value() >= 1;
+    known = known || was;
+    if (s == now && !was) changed = true;
+    g.Set(s == now ? 1 : 0);
+  }
+  if (known && changed) {
+    m.counter("stockwatch_breaker_transitions_total", "Circuit breaker state changes by source",
+              {{"source", b.name()}, {"to", std::string(now)}})
+        .Inc();
+  }
+}
+
 /// Sleeps until `t` (wall clock); false when a stop was requested first.
 bool SleepUntil(TimeMs t) {
+  service::Waiting();
   while (!StopRequested()) {
     int64_t left = t - NowMs();
     if (left <= 0) return true;
@@ -115,6 +166,7 @@ class HttpCollector {
     breaker_key_ = fmt::format("stock-collect/breaker/{}@{}", source_->name(),
                                opts.source_url.empty() ? "default" : opts.source_url);
     LoadBreaker();
+    PublishBreaker(breaker_);
   }
 
   /// Fetches `tickers`; reports each one that got no quote through `diag`.
@@ -198,6 +250,7 @@ class HttpCollector {
           log::Debug("{}: {} -> {} in {} ms", source_->name(), Describe(job.call),
                      resp.status != 0 ? fmt::format("HTTP {}", resp.status) : resp.error,
                      resp.elapsed_ms);
+          ObserveCall(source_->name(), resp, r.source_ok);
           if (!r.source_ok) {
             breaker_.OnFailure(permit, r.failure, r.retry_after_ms);
           } else if (opts_.slow_call_ms > 0 && resp.elapsed_ms > opts_.slow_call_ms) {
@@ -221,6 +274,10 @@ class HttpCollector {
           }
           if (!r.source_ok && r.retryable && job.attempt < opts_.retries) {
             Job again{job.call, job.attempt + 1, NowMs() + Backoff(job.attempt + 1)};
+            metrics::Default()
+                .counter("stockwatch_source_retries_total", "Calls to a source tried again",
+                         {{"source", source_->name()}})
+                .Inc();
             for (const auto& t : again.call.tickers)
               if (!covered.count(t)) note(t, r.outcome, r.failure);
             pending.push_back(std::move(again));
@@ -232,6 +289,7 @@ class HttpCollector {
             for (const auto& t : job.call.tickers)
               if (!covered.count(t)) note(t, r.outcome, why);
           }
+          PublishBreaker(breaker_);
           out.Tick();
         },
         [&] { return stopping(); });
@@ -489,6 +547,10 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
   if (!opts.no_store) store = Store::Open(opts.db_url);
   std::unique_ptr<Sink> sink = OpenSink(opts.stream, opts.stream.output);
   StoringSink out(store.get(), *sink);
+  // stockctl status calls a quote stale after three intervals.
+  if (store && opts.every_ms > 0 && !replay)
+    store->commands().PutValue("stock-collect/every", std::to_string(opts.every_ms));
+  service::Ready();
 
   if (replay) {
     std::optional<std::unordered_set<std::string>> only;
@@ -521,6 +583,7 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
   int rc = exitcode::kOk;
   for (int64_t cycle = 0; cycles == 0 || cycle < cycles; ++cycle) {
     if (StopRequested() || out.closed()) break;
+    service::Heartbeat();
     std::vector<std::string> tickers = fixed ? *fixed : store->queries().WatchedTickers();
     FetchOutcome worst = FetchOutcome::kOk;
     if (tickers.empty()) {

@@ -24,6 +24,8 @@
 
 #include "stockwatch/error.h"
 #include "stockwatch/log.h"
+#include "stockwatch/metrics.h"
+#include "stockwatch/service.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/stream.h"
 
@@ -482,6 +484,7 @@ class KafkaSource final : public Source {
 
   void Commit(bool sync) override {
     if (pre_commit_) pre_commit_();
+    PublishLag();
     PartitionList offsets(static_cast<int>(parts_.size()));
     for (auto& [partition, st] : parts_) {
       st.durable = st.done;
@@ -506,6 +509,7 @@ class KafkaSource final : public Source {
   }
 
   const std::string& name() const override { return name_; }
+  bool WaitsForAssignment() const override { return true; }
 
  private:
   struct PartState {
@@ -602,6 +606,23 @@ class KafkaSource final : public Source {
     }
   }
 
+  /// Consumer lag per partition (the fetched high watermark minus what is
+  /// done) for the metrics.
+  void PublishLag() {
+    for (auto& [partition, st] : parts_) {
+      int64_t lo = 0, hi = -1;
+      if (rd_kafka_get_watermark_offsets(rk_, topic_.c_str(), partition, &lo, &hi) !=
+              RD_KAFKA_RESP_ERR_NO_ERROR ||
+          hi < 0)
+        continue;
+      const int64_t at = st.done >= 0 ? st.done : lo;
+      metrics::Default()
+          .gauge("stockwatch_consumer_lag", "Records not yet processed, by topic and partition",
+                 {{"topic", topic_}, {"partition", std::to_string(partition)}})
+          .Set(static_cast<double>(std::max<int64_t>(0, hi - at)));
+    }
+  }
+
   void ForgetCommitted(const rd_kafka_topic_partition_list_t* offsets) {
     for (int i = 0; i < offsets->cnt; ++i) {
       auto it = parts_.find(offsets->elems[i].partition);
@@ -632,6 +653,7 @@ class KafkaSource final : public Source {
       assigned_at_ = Clock::now();
       first_seen_ = false;
     }
+    service::Ready();
     // Their messages are fetched now but only returned by a later poll,
     // so the program reloads its per-key state before it sees any of them.
     if (on_assign_ && partitions->cnt > 0 && !closing_) {

@@ -5,11 +5,14 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "stockwatch/http.h"
 #include "stockwatch/log.h"
+#include "stockwatch/metrics.h"
+#include "stockwatch/service.h"
 #include "stockwatch/notify_engine.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/store.h"
@@ -18,6 +21,36 @@
 namespace stockwatch {
 
 namespace {
+
+/// Deliveries by channel and outcome, and the retries they took, as metrics.
+class DeliveryMetrics {
+ public:
+  void Count(const Delivery& d) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto key = std::make_pair(d.channel, static_cast<int>(d.status));
+    auto it = by_outcome_.find(key);
+    if (it == by_outcome_.end()) {
+      it = by_outcome_
+               .emplace(key, &metrics::Default().counter(
+                                 "stockwatch_deliveries_total",
+                                 "Delivery records by channel and outcome (sent, duplicate, "
+                                 "batched, failed)",
+                                 {{"channel", d.channel}, {"outcome", std::string(ToString(d.status))}}))
+               .first;
+    }
+    it->second->Inc();
+    if (d.attempts > 1) {
+      metrics::Default()
+          .counter("stockwatch_delivery_retries_total", "Delivery attempts that were retried",
+                   {{"channel", d.channel}})
+          .Inc(static_cast<uint64_t>(d.attempts - 1));
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, int>, metrics::Counter*> by_outcome_;
+};
 
 constexpr size_t kMaxInbox = 1024;       // alerts handed over, not yet taken by the worker
 constexpr size_t kMaxInMemory = 20'000;  // messages the engine may hold in memory
@@ -277,7 +310,9 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
   no.rollback_unrecorded = commits;
   NotifierHooks hooks;
   std::string buf;
+  DeliveryMetrics delivery_metrics;
   hooks.on_delivery = [&](const Delivery& d) {
+    delivery_metrics.Count(d);
     buf.clear();
     AppendJson(buf, d);
     locked_out.Write(d.alert_id, buf);
@@ -376,6 +411,7 @@ int RunBotMain(const BotMainOptions& opts) {
   bo.once = opts.once;
   bo.retries = opts.retries;
   bo.backoff.base_ms = opts.retry_delay_ms;
+  service::Ready();
   RunBot(bo, store->commands(), store->queries(), http);
   return exitcode::kOk;
 }

@@ -172,6 +172,11 @@ class Queries {
   virtual std::vector<OutboxItem> Outbox(std::string_view email) = 0;
   /// The schema version of the open database. Added by issue 3.
   virtual int SchemaVersion() = 0;
+  /// The values whose key starts with `prefix`, sorted by key (stockctl
+  /// status reads the circuit breakers' states).
+  virtual std::vector<KeyValue> ValuesWithPrefix(std::string_view prefix) = 0;
+  /// Recorded deliveries at or after `since`, counted per channel (sorted).
+  virtual std::vector<std::pair<std::string, int64_t>> DeliveriesSince(TimeMs since) = 0;
 };
 
 /// One connection. Calls are serialised by an internal lock, so one Store may

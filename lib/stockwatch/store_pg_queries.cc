@@ -221,6 +221,29 @@ std::optional<std::string> PgQueries::GetValue(std::string_view key) {
   });
 }
 
+std::vector<KeyValue> PgQueries::ValuesWithPrefix(std::string_view prefix) {
+  return conn_.Auto([&](Tx& tx) {
+    std::vector<KeyValue> out;
+    pqxx::result r = conn_.Run(tx, "kv_prefix",
+                               "SELECT key, value FROM kv WHERE starts_with(key, $1) ORDER BY key",
+                               S(prefix));
+    for (const auto& row : r) out.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+    return out;
+  });
+}
+
+std::vector<std::pair<std::string, int64_t>> PgQueries::DeliveriesSince(TimeMs since) {
+  return conn_.Auto([&](Tx& tx) {
+    std::vector<std::pair<std::string, int64_t>> out;
+    pqxx::result r = conn_.Run(tx, "deliveries_since",
+                               "SELECT channel, count(*) FROM deliveries WHERE ts >= $1 "
+                               "GROUP BY channel ORDER BY channel",
+                               since);
+    for (const auto& row : r) out.emplace_back(row[0].as<std::string>(), row[1].as<int64_t>());
+    return out;
+  });
+}
+
 std::vector<OutboxItem> PgQueries::DueOutbox(TimeMs now) {
   return conn_.Auto([&](Tx& tx) {
     return All<OutboxItem>(

@@ -140,6 +140,8 @@ class SqliteQueries : public Queries {
                                           std::string_view channel) override;
   std::optional<std::string> GetValue(std::string_view key) override;
   std::vector<OutboxItem> DueOutbox(TimeMs now) override;
+  std::vector<KeyValue> ValuesWithPrefix(std::string_view prefix) override;
+  std::vector<std::pair<std::string, int64_t>> DeliveriesSince(TimeMs since) override;
   std::vector<OutboxItem> Outbox(std::string_view email) override;
   int SchemaVersion() override { return db_.SchemaVersion(); }
 

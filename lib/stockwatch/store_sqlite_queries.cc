@@ -203,6 +203,26 @@ std::optional<std::string> SqliteQueries::GetValue(std::string_view key) {
   return s.ColText(0);
 }
 
+std::vector<KeyValue> SqliteQueries::ValuesWithPrefix(std::string_view prefix) {
+  Lock lock(db_.mu());
+  std::vector<KeyValue> out;
+  Stmt s = db_.Prepare(
+      "SELECT key, value FROM kv WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key");
+  s.Text(1, prefix);
+  while (s.Step()) out.push_back({s.ColText(0), s.ColText(1)});
+  return out;
+}
+
+std::vector<std::pair<std::string, int64_t>> SqliteQueries::DeliveriesSince(TimeMs since) {
+  Lock lock(db_.mu());
+  std::vector<std::pair<std::string, int64_t>> out;
+  Stmt s = db_.Prepare(
+      "SELECT channel, count(*) FROM deliveries WHERE ts >= ? GROUP BY channel ORDER BY channel");
+  s.Int(1, since);
+  while (s.Step()) out.emplace_back(s.ColText(0), s.ColInt(1));
+  return out;
+}
+
 std::vector<OutboxItem> SqliteQueries::DueOutbox(TimeMs now) {
   Lock lock(db_.mu());
   std::vector<OutboxItem> out;

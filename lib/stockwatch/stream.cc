@@ -10,6 +10,7 @@
 #include "stockwatch/files.h"
 #include "stockwatch/log.h"
 #include "stockwatch/records.h"
+#include "stockwatch/service.h"
 #include "stockwatch/signals.h"
 #include "stockwatch/timeutil.h"
 
@@ -275,15 +276,19 @@ void RunLoop(Source& in, const std::vector<Sink*>& outs, Rejecter& rejecter,
   });
   uint64_t pending = 0;
   TimeMs last = NowMs();
+  if (!in.WaitsForAssignment()) service::Ready();
   in.set_idle([&] {
+    service::Waiting();
     if (pending > 0) {
       in.Commit(false);
       pending = 0;
       last = NowMs();
+      service::Heartbeat();
     }
   });
   InRecord rec;
   while (in.Next(rec)) {
+    service::Busy();
     try {
       handle(rec);
     } catch (const DataError& e) {
@@ -296,6 +301,7 @@ void RunLoop(Source& in, const std::vector<Sink*>& outs, Rejecter& rejecter,
       in.Commit(false);
       pending = 0;
       last = NowMs();
+      service::Heartbeat();
     }
   }
   in.Commit(true);

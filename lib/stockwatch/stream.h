@@ -61,6 +61,9 @@ class Source {
   }
   /// The input's name for diagnostics ("stdin", a path, "kafka:TOPIC").
   virtual const std::string& name() const = 0;
+  /// True for a consumer group member: it is ready (service::Ready()) once
+  /// the group first assigns it partitions, not when it is opened.
+  virtual bool WaitsForAssignment() const { return false; }
 
   /// Called before Commit() sends offsets: flush every output here.
   void set_pre_commit(std::function<void()> f) { pre_commit_ = std::move(f); }

@@ -9,6 +9,7 @@
 
 #include "stockwatch/http.h"
 #include "stockwatch/log.h"
+#include "stockwatch/service.h"
 #include "stockwatch/notify_engine.h"
 #include "stockwatch/signals.h"
 
@@ -168,6 +169,7 @@ class BotRunner {
     if (auto v = queries_.GetValue(kBotOffsetKey))
       std::from_chars(v->data(), v->data() + v->size(), offset);
     while (!StopRequested()) {
+      service::Heartbeat();
       int64_t timeout_s = opts_.once ? 0 : opts_.poll_timeout_s;
       HttpRequest req;
       req.url = TelegramMethodUrl(opts_.api, opts_.token, "getUpdates") +

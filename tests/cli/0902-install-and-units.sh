@@ -19,6 +19,13 @@ expect_eq "completion of 'stockctl us'" "user" "$out"
 out=$(bash -c 'source "$1/completions/stockwatch.bash"; COMP_WORDS=(stock-alert --hyst); COMP_CWORD=1; _stockwatch_complete; echo "${COMPREPLY[@]}"' _ "$SW_SRC")
 expect_eq "completion of 'stock-alert --hyst'" "--hysteresis" "$out"
 
+# Every long-running unit talks to systemd: readiness and a watchdog.
+for u in "$SW_SRC"/examples/systemd/*.service; do
+  grep -q '^Type=oneshot' "$u" && continue
+  check "$(basename "$u") is Type=notify" grep -q '^Type=notify$' "$u"
+  check "$(basename "$u") has a watchdog" grep -Eq '^WatchdogSec=[0-9]+(s|min)$' "$u"
+done
+
 if command -v systemd-analyze > /dev/null; then
   mkdir -p "$T/units"
   for u in "$SW_SRC"/examples/systemd/*.service "$SW_SRC"/examples/systemd/*.timer; do

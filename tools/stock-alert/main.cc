@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
       "records when a price leaves its band (edge-triggered) or is outside it (--mode level)",
       "stock-alert"};
   stockwatch::cli::AddCommonFlags(app, opts.common);
+  stockwatch::cli::AddMetricsFlags(app, opts.common);
   stockwatch::cli::AddStreamFlags(app, opts.stream);
   opts.common.db_retry = "30s";
   stockwatch::cli::AddDbRetryFlag(app, opts.common);

@@ -14,6 +14,7 @@
 #include "stockwatch/alert.h"
 #include "stockwatch/alert_files.h"
 #include "stockwatch/log.h"
+#include "stockwatch/metrics.h"
 #include "stockwatch/records.h"
 #include "stockwatch/store.h"
 #include "stockwatch/timeutil.h"
@@ -167,6 +168,57 @@ class FileStates final : public StateKeeper {
 
 struct Counts {
   uint64_t quotes = 0, alerts = 0, unknown = 0, out_of_order = 0, passed = 0, reloads = 0;
+  uint64_t by_condition[2] = {0, 0};  // Condition::kAbove, kBelow
+};
+
+/// The run's counts as metrics, published at each checkpoint (the hot path
+/// only increments the plain counters above).
+class AlertMetrics {
+ public:
+  AlertMetrics()
+      : quotes_in_(In("quote")),
+        other_in_(In("other")),
+        alerts_out_(Out("alert")),
+        other_out_(Out("other")),
+        above_(Alerts("above")),
+        below_(Alerts("below")),
+        rejected_(metrics::Default().counter("stockwatch_records_rejected_total",
+                                             "Input records rejected (bad JSON or fields)")),
+        unwatched_(metrics::Default().counter("stockwatch_quotes_unwatched_total",
+                                              "Quotes for tickers nobody watches")),
+        out_of_order_(metrics::Default().counter(
+            "stockwatch_quotes_out_of_order_total",
+            "Quotes older than the newest one seen for their ticker (ignored)")),
+        reloads_(metrics::Default().counter("stockwatch_watch_reloads_total",
+                                            "Times the watches were reloaded")) {}
+  void Publish(const Counts& c, uint64_t rejected) {
+    quotes_in_.Set(c.quotes);
+    other_in_.Set(c.passed);
+    other_out_.Set(c.passed);
+    alerts_out_.Set(c.alerts);
+    above_.Set(c.by_condition[0]);
+    below_.Set(c.by_condition[1]);
+    rejected_.Set(rejected);
+    unwatched_.Set(c.unknown);
+    out_of_order_.Set(c.out_of_order);
+    reloads_.Set(c.reloads);
+  }
+
+ private:
+  static metrics::Counter& In(const char* type) {
+    return metrics::Default().counter("stockwatch_records_in_total", "Input records by type",
+                                      {{"type", type}});
+  }
+  static metrics::Counter& Out(const char* type) {
+    return metrics::Default().counter("stockwatch_records_out_total", "Output records by type",
+                                      {{"type", type}});
+  }
+  static metrics::Counter& Alerts(const char* condition) {
+    return metrics::Default().counter("stockwatch_alerts_total", "Alerts emitted by condition",
+                                      {{"condition", condition}});
+  }
+  metrics::Counter &quotes_in_, &other_in_, &alerts_out_, &other_out_, &above_, &below_,
+      &rejected_, &unwatched_, &out_of_order_, &reloads_;
 };
 
 void LogDiff(const WatchDiff& d, size_t tickers, const std::string& from, bool initial) {
@@ -274,9 +326,10 @@ int RunStockAlert(const StockAlertOptions& o) {
     });
   }
   Rejecter rejecter(o.stream.program, dead_letter.get(), o.stream.strict,
-                    [&](std::string_view msg) { cli::Diag(o.stream.program, msg); });
+                    [&](std::string_view msg) { cli::Diag(o.stream.program, msg, log::Level::kWarn); });
 
   Counts counts;
+  AlertMetrics published;
   // Watch changes: checked after every checkpoint (so also right after the
   // input was idle) and every 1024 quotes, at most once per --reload.
   bool check_now = true;
@@ -343,6 +396,7 @@ int RunStockAlert(const StockAlertOptions& o) {
       AppendJson(buf, alert);
       out->Write(alert.email, buf);
       ++counts.alerts;
+      ++counts.by_condition[f.condition == Condition::kAbove ? 0 : 1];
     }
   };
 
@@ -352,10 +406,12 @@ int RunStockAlert(const StockAlertOptions& o) {
     // and only then are the input offsets committed.
     states->Save(engine, false);
     check_now = true;
+    published.Publish(counts, rejecter.count());
   };
   const auto started = std::chrono::steady_clock::now();
   RunLoop(*in, outs, rejecter, handle, lo);
   states->Save(engine, true);
+  published.Publish(counts, rejecter.count());
   const auto ended = std::chrono::steady_clock::now();
   const double secs = std::chrono::duration<double>(ended - started).count();
   // Over Kafka the time before the first record is mostly the group join.

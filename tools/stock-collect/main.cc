@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
       "circuit breaker, store them, then emit them as quote records",
       "stock-collect"};
   stockwatch::cli::AddCommonFlags(app, flags.common);
+  stockwatch::cli::AddMetricsFlags(app, flags.common);
   stockwatch::cli::AddStreamFlags(app, flags.collect.stream);
   stockwatch::cli::AddDbRetryFlag(app, flags.common);  // default: 30s with --every, else 0
   stockwatch::AddStockCollectFlags(app, flags);

@@ -103,7 +103,7 @@ int RunStockCollect(StockCollectFlags& f) {
   o.batch = !f.no_batch;
   o.max_response = Size("--max-response", f.max_response);
   const std::string program = f.common.program;
-  return RunCollect(o, std::cin, [&](std::string_view m) { cli::Diag(program, m); });
+  return RunCollect(o, std::cin, [&](std::string_view m) { cli::Diag(program, m, log::Level::kWarn); });
 }
 
 }  // namespace stockwatch

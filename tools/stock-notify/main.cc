@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
       "each, honouring each user's interval; `stock-notify bot` runs the Telegram bot",
       "stock-notify"};
   stockwatch::cli::AddCommonFlags(app, flags.common);
+  stockwatch::cli::AddMetricsFlags(app, flags.common);
   stockwatch::cli::AddStreamFlags(app, flags.notify.stream);
   flags.common.db_retry = "30s";
   stockwatch::cli::AddDbRetryFlag(app, flags.common);

@@ -92,7 +92,7 @@ int RunStockNotify(StockNotifyFlags& f) {
   n.channels.smtp_password = cli::ReadSecret(f.smtp_password_file, "STOCKWATCH_SMTP_PASSWORD");
   n.channels.smtp_oauth2_token =
       cli::ReadSecret(f.smtp_oauth2_token_file, "STOCKWATCH_SMTP_OAUTH2_TOKEN");
-  return RunNotify(n, [&](std::string_view msg) { cli::Diag(f.common.program, msg); });
+  return RunNotify(n, [&](std::string_view msg) { cli::Diag(f.common.program, msg, log::Level::kWarn); });
 }
 
 }  // namespace stockwatch

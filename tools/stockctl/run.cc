@@ -37,6 +37,7 @@ constexpr Command kCommands[] = {
     {"quote avg", QuoteAvg, false},
     {"quote history", QuoteHistory, false},
     {"export", Export, false},
+    {"status", Status, false},
 };
 
 // Writes all of `s` to fd; false when the reader went away (EPIPE).
@@ -169,6 +170,14 @@ void DefineCli(CLI::App& app, Options& o) {
   imp->add_option("file", o.file, "User and watch records (default: stdin)")->type_name("FILE");
   AddBulkFlags(imp, o);
   Sub(app, "export", "Print every user, then every watch, as JSON lines", o, "export");
+  CLI::App* st = Sub(app, "status",
+                     "Health from the store: breakers, stale quotes, outbox, deliveries "
+                     "(exit 1 when degraded)",
+                     o, "status");
+  st->add_option("--stale", o.stale,
+                 "A watched ticker is stale when its newest quote is older than DURATION "
+                 "(default: 3x stock-collect's --every, else 15m)")
+      ->type_name("DURATION");
 }
 
 int RunStockctl(const Options& given) {

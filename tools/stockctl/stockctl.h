@@ -38,6 +38,7 @@ struct Options {
   int height = 12;          // quote history --plot --height
   bool strict = false;      // import / ingest --strict
   std::string dead_letter;  // import / ingest --dead-letter
+  std::string stale;        // status --stale
 };
 
 /// Defines every subcommand and flag of stockctl on `app`.
@@ -75,6 +76,8 @@ Outcome QuoteLast(Ctx& c);
 Outcome QuoteAvg(Ctx& c);
 Outcome QuoteHistory(Ctx& c);
 Outcome Export(Ctx& c);
+/// stockctl status (status.cc): exit 0 healthy, 1 degraded.
+Outcome Status(Ctx& c);
 
 /// Bulk input (bulk.cc): these manage their own transactions.
 int Import(const Options& opts, Store& store);

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Running under systemd: the notify protocol (READY=1, WATCHDOG=1, STATUS=,
+# STOPPING=1 on SIGTERM) against a fake NOTIFY_SOCKET, and priorities on
+# each diagnostic line when stderr is the journal (JOURNAL_STREAM).
+source "$(dirname "$0")/../lib/common.sh"
+listen="$SW_SRC/tests/lib/notify_listen.py"
+
+# in_order FILE PATTERN...: each pattern matches a line after the previous match.
+in_order() {
+  local file=$1; shift
+  $PY - "$file" "$@" <<'PYEOF'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+i = 0
+for pat in sys.argv[2:]:
+    while i < len(lines) and not re.fullmatch(pat, lines[i]):
+        i += 1
+    if i == len(lines):
+        sys.exit("no %r after the previous match in %r" % (pat, lines))
+    i += 1
+PYEOF
+}
+
+cat > "$T/watches.jsonl" <<'W'
+{"type":"watch","email":"a@example.com","ticker":"AAPL","low":150,"high":200}
+W
+cat > "$T/quotes.jsonl" <<'Q'
+{"type":"quote","ticker":"AAPL","price":170,"ts":"2026-11-27T14:30:00Z"}
+{"type":"quote","ticker":"AAPL","price":210,"ts":"2026-11-27T14:31:00Z"}
+Q
+
+# stock-alert on a pipe that stays open: ready at once, the watchdog fed
+# while it waits for input, a status line with the alert it emitted.
+$PY "$listen" --stdin "$T/quotes.jsonl" --term-after-status "1 alerts" -- \
+  stock-alert --watches "$T/watches.jsonl" -o "$T/alerts.jsonl" > "$T/alert.notify" 2> "$T/alert.err"
+check "stock-alert: READY, WATCHDOG, STOPPING in order, exit 0" \
+  in_order "$T/alert.notify" 'READY=1' 'WATCHDOG=1' 'STOPPING=1' 'exit 0'
+check "stock-alert: after READY, a status line with the quote rate and the alert" \
+  in_order "$T/alert.notify" 'READY=1' 'STATUS=[0-9.]+ quotes/s, 1 alerts' 'STOPPING=1'
+check "stock-alert: nothing but the watchdog before READY" \
+  bash -c '! sed "/^READY=1$/,\$d" "$1" | grep -qv "^WATCHDOG=1$"' _ "$T/alert.notify"
+expect_eq "stock-alert: the alert was written" 1 "$(grep -c '"type":"alert"' "$T/alerts.jsonl")"
+
+# stock-collect as a service (--every): ready once the output is open.
+$PY "$listen" -- stock-collect --source sim --tickers AAPL --every 100ms --no-store \
+  -o "$T/quotes.out" > "$T/collect.notify" 2> "$T/collect.err"
+check "stock-collect --every: READY, WATCHDOG, STOPPING in order, exit 0" \
+  in_order "$T/collect.notify" 'READY=1' 'WATCHDOG=1' 'STOPPING=1' 'exit 0'
+check "stock-collect: a status line with its quote rate" grep -q '^STATUS=.*quotes/s' "$T/collect.notify"
+
+# The watchdog stops when the main loop makes no progress: a collector
+# stuck in a cycle (a source that never answers, a long timeout) is not fed.
+$PY - > "$T/port" <<'PYEOF' &
+import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+conns = []
+end = time.time() + 20
+while time.time() < end:
+    s.settimeout(1)
+    try:
+        conns.append(s.accept()[0])   # accept, never answer
+    except OSError:
+        pass
+PYEOF
+silent=$!
+on_exit "kill $silent"
+wait_for "the silent server" 10 test -s "$T/port"
+timeout 60 $PY - "$listen" "$(cat "$T/port")" > "$T/stuck.out" <<'PYEOF'
+import os, socket, subprocess, sys, tempfile, time, signal
+d = tempfile.mkdtemp(); path = os.path.join(d, "n.sock")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(path); s.settimeout(0.2)
+env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="200000")
+p = subprocess.Popen(["stock-collect", "--source", "yahoo", "--source-url", "http://127.0.0.1:%s" % sys.argv[2],
+                      "--tickers", "AAPL", "--every", "1s", "--timeout", "5s", "--no-store", "-o", "/dev/null"],
+                     env=env, stderr=subprocess.DEVNULL)
+msgs = []
+end = time.monotonic() + 3.5
+while time.monotonic() < end:
+    try:
+        msgs.append((time.monotonic(), s.recv(4096).decode()))
+    except socket.timeout:
+        pass
+p.send_signal(signal.SIGTERM); p.wait(timeout=30)
+os.unlink(path); os.rmdir(d)
+ready = [t for t, m in msgs if m == "READY=1"]
+wd = [t for t, m in msgs if m == "WATCHDOG=1" and ready and t > ready[0] + 1.0]
+print("ready" if ready else "not ready")
+print("late watchdogs: %d" % len(wd))
+PYEOF
+expect_eq "a collector stuck in a request is ready but no longer feeds the watchdog" \
+  "ready
+late watchdogs: 0" "$(cat "$T/stuck.out")"
+
+# journald: with stderr on the journal's stream, every line has a priority.
+jrun() {  # jrun OUTFILE ARGS...: stderr to OUTFILE, JOURNAL_STREAM naming it
+  local out=$1; shift
+  : > "$out"
+  JOURNAL_STREAM="$(stat -c '%d:%i' "$out")" "$@" 2>> "$out"
+}
+printf '%s\n' '{"type":"quote","ticker":"AAPL","price":170,"ts":"2026-11-27T14:30:00Z"}' 'not json' \
+  > "$T/bad.jsonl"
+code=0
+jrun "$T/j1.err" stock-alert -v --watches "$T/watches.jsonl" -i "$T/bad.jsonl" -o /dev/null \
+  --dead-letter "$T/dl.jsonl" || code=$?
+expect_eq "journal: stock-alert with a bad line exits 0" 0 "$code"
+check "journal: the bad line is a warning (<4>)" grep -q '^<4>stock-alert: .*bad.jsonl:2: ' "$T/j1.err"
+check "journal: -v information is <6>" grep -q '^<6>stock-alert: .*watch(es) on 1 ticker' "$T/j1.err"
+check "journal: every line has a priority" bash -c '! grep -qv "^<[3-7]>stock-alert: " "$1"' _ "$T/j1.err"
+code=0
+jrun "$T/j2.err" stock-alert --watches "$T/missing.jsonl" -o /dev/null < /dev/null || code=$?
+expect_eq "journal: a missing watches file exits 66" 66 "$code"
+check "journal: the fatal error is <3>" grep -q '^<3>stock-alert: .*missing.jsonl' "$T/j2.err"
+# JOURNAL_STREAM inherited while stderr went elsewhere: plain lines.
+: > "$T/other"
+code=0
+JOURNAL_STREAM="$(stat -c '%d:%i' "$T/other")" stock-alert --watches "$T/missing.jsonl" \
+  -o /dev/null < /dev/null 2> "$T/j3.err" || code=$?
+check "not the journal: no priority prefix" grep -q '^stock-alert: .*missing.jsonl' "$T/j3.err"
+finish
