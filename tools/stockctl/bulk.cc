@@ -237,13 +237,23 @@ int QuoteIngest(const Options& opts, Store& store) {
   auto ingest = [&](CommandTx* tx) {
     BulkInput in(opts, "quote ingest");
     std::vector<Quote> batch;
+    std::string batch_start;  // INPUT:LINE of the batch's first quote
     size_t stored = 0, skipped = 0;
     auto flush = [&] {
       if (batch.empty()) return;
       if (tx != nullptr) {
         tx->StoreQuotes(batch);
       } else {
-        store.commands().StoreQuotes(batch);
+        try {
+          store.commands().StoreQuotes(batch);
+        } catch (const Error& e) {
+          // Earlier batches were committed: say how far the input got, so
+          // that the rest can be ingested again from that line.
+          throw Error(e.exit_code(), std::string(e.what()) + "; stored " +
+                                         Plural(stored, "quote", "quotes") +
+                                         " before the failure; the first quote not stored is at " +
+                                         batch_start);
+        }
       }
       stored += batch.size();
       batch.clear();
@@ -258,6 +268,7 @@ int QuoteIngest(const Options& opts, Store& store) {
         [&](const InRecord& r) {
           in.progress->Add(r.value.size() + 1);
           if (parser.Parse(r.value, r.readable, rec) == RecordType::kQuote) {
+            if (batch.empty()) batch_start = *r.input + ":" + std::to_string(r.line);
             batch.push_back(rec.quote);
           } else {
             ++skipped;  // other records: not quotes
