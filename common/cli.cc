@@ -202,6 +202,8 @@ std::string UsageMessage(CLI::App& app, const CLI::ParseError& e, int argc, char
     }
   }
   return msg + " (see --help)";
+}
+
 /// True when stderr is the journal's stream (systemd sets JOURNAL_STREAM to
 /// its device and inode; a redirected stderr no longer matches).
 bool StderrIsJournal() {
