@@ -60,7 +60,7 @@ for prog in stockctl stock-notify; do
     done
   done < <(subcommands "$prog")
 done
-expect_eq "stockctl has 19 subcommand paths" 19 "$(subcommands stockctl | wc -l)"
+expect_eq "stockctl has 20 subcommand paths" 20 "$(subcommands stockctl | wc -l)"
 
 # Bash completion (built from --help).
 complete_words() {  # complete_words WORD...: what completing the last word offers

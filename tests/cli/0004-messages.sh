@@ -14,7 +14,7 @@ expect_eq "an unknown subcommand is named, with the ones there are" \
   '64: stockctl: user: unknown subcommand "frob" (one of add, set, rm, ls or show; see stockctl user --help)' \
   "$(err stockctl user frob)"
 expect_eq "an unknown command is named" \
-  '64: stockctl: unknown command "frob" (one of init, user, watch, quote, import or export; see stockctl --help)' \
+  '64: stockctl: unknown command "frob" (one of init, user, watch, quote, import, export or status; see stockctl --help)' \
   "$(err stockctl frob)"
 expect_eq "a missing subcommand: which ones there are" \
   '64: stockctl: watch: a subcommand is required (one of add, set, rm or ls; see stockctl watch --help)' \
