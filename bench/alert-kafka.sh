@@ -31,14 +31,9 @@ PARTITIONS=8
 # shellcheck source=bench/lib/kafka.bash
 . "$here/lib/kafka.bash"
 kafka_bench alert-kafka stock-alert mock_kafka kafka_offsets gen_alert_data
-mkdir -p "$D/data"
 
 S=$D/data
-if [ ! -s "$S/keyed.tsv" ] || [ "$(wc -l <"$S/quotes.jsonl")" -ne "$QUOTES" ]; then
-  "$B/gen_alert_data" spread "$S" "$QUOTES" "$TICKERS" "$WATCHES" 1
-  awk '{ match($0, /"ticker":"[^"]*"/); print substr($0, RSTART + 10, RLENGTH - 11) "\t" $0 }' \
-    "$S/quotes.jsonl" >"$S/keyed.tsv"
-fi
+keyed_quotes "$S" "$QUOTES" "$TICKERS" "$WATCHES"
 
 start_mock --topic "quotes:$PARTITIONS"
 kcat -P -b "$BS" -t quotes -K $'\t' <"$S/keyed.tsv" || die "kcat -P failed"

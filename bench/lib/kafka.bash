@@ -6,6 +6,10 @@
 #                              removes it (and kills $pids, stops $mock) on exit
 #   start_mock ARGS...         starts B/mock_kafka --brokers 3 ARGS...; sets
 #                              $mock and $BS (its bootstrap servers)
+#   keyed_quotes DIR QUOTES TICKERS WATCHES
+#                              bench/gen_alert_data's quotes and watches in DIR
+#                              (made once), and DIR/keyed.tsv: TICKER<TAB>LINE,
+#                              for kcat -P -K
 #   die MSG, now, cpu PID (user + system CPU seconds so far), median (stdin);
 #   $load0: the load average at the start.
 pids=()
@@ -44,4 +48,14 @@ start_mock() {
   for _ in $(seq 100); do [ -s "$W/bootstrap" ] && break; sleep 0.1; done
   [ -s "$W/bootstrap" ] || die "mock_kafka did not start: $(cat "$W/mock.err")"
   BS=$(cat "$W/bootstrap")
+}
+
+keyed_quotes() {
+  local dir=$1 quotes=$2 tickers=$3 watches=$4
+  mkdir -p "$dir"
+  if [ ! -s "$dir/keyed.tsv" ] || [ "$(wc -l <"$dir/quotes.jsonl")" -ne "$quotes" ]; then
+    "$B/gen_alert_data" spread "$dir" "$quotes" "$tickers" "$watches" 1
+    awk '{ match($0, /"ticker":"[^"]*"/); print substr($0, RSTART + 10, RLENGTH - 11) "\t" $0 }' \
+      "$dir/quotes.jsonl" >"$dir/keyed.tsv"
+  fi
 }
