@@ -81,14 +81,14 @@ std::string DefaultDbUrl() {
   return "sqlite:" + base + "/stockwatch/stockwatch.db";
 }
 
-std::unique_ptr<Store> Store::Open(const std::string& url) {
+std::unique_ptr<Store> Store::Open(const std::string& url, Access access) {
   const std::string masked = MaskUrl(url);
   if (StartsWith(url, "sqlite:")) {
     std::string path = url.substr(7);
     // "sqlite:///abs/path" and "sqlite://rel" are accepted as well.
     if (StartsWith(path, "//")) path = path.substr(2);
     if (path.empty()) throw Error(exitcode::kConfig, "database URL without a path: " + masked);
-    return store_internal::OpenSqlite(masked, path);
+    return store_internal::OpenSqlite(masked, path, access);
   }
   if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
     return store_internal::OpenPostgres(masked, url);

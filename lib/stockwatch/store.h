@@ -179,6 +179,21 @@ class Queries {
   virtual std::vector<std::pair<std::string, int64_t>> DeliveriesSince(TimeMs since) = 0;
 };
 
+/// How Store::Open opens a store.
+enum class Access {
+  /// Creates the store when missing (SQLite: its directory 0700, the file
+  /// 0600) and migrates an older schema.
+  kReadWrite,
+  /// For reading only (SQLite; a PostgreSQL store opens as with kReadWrite):
+  /// creates nothing and writes nothing. A missing database is Error(66)
+  /// "no store at PATH"; one the user may not read is Error(77) naming the
+  /// file. A database whose directory the user may not write and that no
+  /// program has open (no -wal file) is read as it is (SQLite's immutable
+  /// mode). A schema older than the program's is upgraded as kReadWrite
+  /// would, when the user may write the file, else Error(77).
+  kReadOnly,
+};
+
 /// One connection. Calls are serialised by an internal lock, so one Store may
 /// be shared by threads; use one Store per thread for parallel reads.
 class Store {
@@ -187,7 +202,7 @@ class Store {
   /// "sqlite:PATH" or "postgresql://..." / "postgres://...". Creates or
   /// migrates the schema. Throws Error(69) naming the URL (password masked)
   /// when unreachable, Error(78) for a malformed URL.
-  static std::unique_ptr<Store> Open(const std::string& url);
+  static std::unique_ptr<Store> Open(const std::string& url, Access access = Access::kReadWrite);
   virtual Commands& commands() = 0;
   virtual Queries& queries() = 0;
   /// The URL it was opened with, password masked. Added by issue 3.

@@ -17,7 +17,8 @@ inline constexpr int kSchemaVersion = 3;
 inline constexpr const char* kWatchesVersionKey = "watches_version";
 
 /// Opens the SQLite database at `path` (`masked_url` is for messages).
-std::unique_ptr<Store> OpenSqlite(const std::string& masked_url, const std::string& path);
+std::unique_ptr<Store> OpenSqlite(const std::string& masked_url, const std::string& path,
+                                  Access access);
 /// Opens a PostgreSQL connection (`url` is a libpq URI).
 std::unique_ptr<Store> OpenPostgres(const std::string& masked_url, const std::string& url);
 

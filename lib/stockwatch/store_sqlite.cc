@@ -3,6 +3,12 @@
 // side in store_sqlite_queries.cc.
 #include "stockwatch/store_sqlite.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -110,8 +116,8 @@ static_assert(std::size(kMigrations) == store_internal::kSchemaVersion);
 
 class SqliteStore : public Store {
  public:
-  SqliteStore(const std::string& masked_url, const std::string& path)
-      : db_(masked_url, path), commands_(db_), queries_(db_) {}
+  SqliteStore(const std::string& masked_url, const std::string& path, Access access)
+      : db_(masked_url, path, access), commands_(db_), queries_(db_) {}
   Commands& commands() override { return commands_; }
   Queries& queries() override { return queries_; }
   const std::string& url() const override { return db_.url(); }
@@ -194,43 +200,148 @@ std::optional<double> Stmt::ColOptDouble(int col) const {
 
 // ---- Db ----
 
-Db::Db(std::string masked_url, const std::string& path) : url_(std::move(masked_url)) {
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  // The default location (~/.local/share/stockwatch) usually does not exist
-  // yet: made 0700, the database 0600 (SQLite gives its -wal and -shm files
-  // the database's mode), whatever the umask. Failures show up in open below.
-  if ((flags & SQLITE_OPEN_CREATE) != 0 && path != ":memory:") {
-    MakePrivateDirs(std::filesystem::path(path).parent_path().string());
-    CreatePrivateFile(path);
-  }
-  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw Error(exitcode::kUnavailable, store_internal::UnavailableMessage(url_, why));
-  }
-  sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+Db::Db(std::string masked_url, const std::string& path, Access access)
+    : url_(std::move(masked_url)) {
   try {
-    // journal_mode=WAL lets the programs read while one of them writes; it
-    // is persistent, so only the first open of a new file changes it.
-    Exec("PRAGMA journal_mode=WAL");
-    Exec("PRAGMA synchronous=NORMAL");
-    Exec("PRAGMA foreign_keys=ON");
-    Migrate();
+    if (access == Access::kReadOnly && path != ":memory:") {
+      OpenReadOnly(path);
+    } else {
+      OpenReadWrite(path, true);
+    }
   } catch (const Error&) {
-    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
-    cache_.clear();
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw;  // the messages name the URL already
+    Close();
+    throw;  // the messages name the URL or the path already
   }
 }
 
-Db::~Db() {
+Db::~Db() { Close(); }
+
+void Db::Close() noexcept {
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  cache_.clear();
   if (db_ != nullptr) sqlite3_close(db_);
+  db_ = nullptr;
+}
+
+void Db::OpenHandle(const std::string& name, const std::string& path, int flags) {
+  const int rc = sqlite3_open_v2(name.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    return;
+  }
+  const int err = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
+  std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  Close();
+  if (err == EACCES || err == EPERM) {
+    throw Error(exitcode::kNoPerm, path + ": permission denied (" + url_ + ")");
+  }
+  throw Error(exitcode::kUnavailable, store_internal::UnavailableMessage(url_, why));
+}
+
+void Db::OpenReadWrite(const std::string& path, bool create) {
+  int flags = SQLITE_OPEN_READWRITE;
+  // The default location (~/.local/share/stockwatch) usually does not exist
+  // yet: made 0700, the database 0600 (SQLite gives its -wal and -shm files
+  // the database's mode), whatever the umask. Failures show up in open below.
+  if (create) {
+    flags |= SQLITE_OPEN_CREATE;
+    if (path != ":memory:") {
+      MakePrivateDirs(std::filesystem::path(path).parent_path().string());
+      CreatePrivateFile(path);
+    }
+  }
+  OpenHandle(path, path, flags);
+  // journal_mode=WAL lets the programs read while one of them writes; it
+  // is persistent, so only the first open of a new file changes it.
+  Exec("PRAGMA journal_mode=WAL");
+  Exec("PRAGMA synchronous=NORMAL");
+  Exec("PRAGMA foreign_keys=ON");
+  Migrate();
+}
+
+namespace {
+
+// `path` as a "file:" URI path (RFC 3986: what is not unreserved or '/' is
+// percent-encoded).
+std::string FileUri(const std::string& path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out = "file:";
+  for (const unsigned char ch : path) {
+    if (std::isalnum(ch) != 0 || ch == '/' || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      out.push_back(static_cast<char>(ch));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[ch >> 4]);
+      out.push_back(kHex[ch & 15]);
+    }
+  }
+  return out;
+}
+
+// Error(77) when `file` exists and this user may not read it.
+void RequireReadable(const std::string& file, const std::string& url) {
+  if (access(file.c_str(), R_OK) == 0 || errno == ENOENT) return;
+  if (errno == EACCES || errno == EPERM) {
+    throw Error(exitcode::kNoPerm, file + ": permission denied (" + url + ")");
+  }
+}
+
+}  // namespace
+
+void Db::OpenReadOnly(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      throw Error(exitcode::kNoInput,
+                  "no store at " + path + ": run a command first, e.g. stockctl init");
+    }
+    if (err == EACCES || err == EPERM) {
+      throw Error(exitcode::kNoPerm, path + ": permission denied (" + url_ + ")");
+    }
+    throw Error(exitcode::kUnavailable,
+                store_internal::UnavailableMessage(url_, std::strerror(err)));
+  }
+  // A WAL database is read with its -wal and -shm files.
+  for (const char* suffix : {"", "-wal", "-shm"}) RequireReadable(path + suffix, url_);
+  OpenHandle(path, path, SQLITE_OPEN_READONLY);
+  // The first read maps the -shm file, which SQLite creates when missing: it
+  // cannot when the directory is not writable. No -wal file then means no
+  // program has the database open and the file holds every change: it is
+  // read as it is (no locks, no -shm). A program that starts writing while
+  // this runs may make a read fail (run it again); it changes nothing.
+  int rc = sqlite3_exec(db_, "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    struct stat wal {};
+    const bool no_wal = stat((path + "-wal").c_str(), &wal) != 0 && errno == ENOENT;
+    if (no_wal && (rc == SQLITE_READONLY_DIRECTORY || (rc & 0xff) == SQLITE_CANTOPEN)) {
+      Close();
+      OpenHandle(FileUri(path) + "?immutable=1", path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+    } else if ((rc & 0xff) == SQLITE_CANTOPEN || rc == SQLITE_READONLY_DIRECTORY) {
+      throw Error(exitcode::kNoPerm,
+                  path + ": cannot read the database: " + sqlite3_errmsg(db_) +
+                      " (SQLite needs to write " + path + "-shm or its directory)");
+    } else {
+      Fail(rc, "open");
+    }
+  }
+  Exec("PRAGMA foreign_keys=ON");
+  schema_version_ = ReadSchemaVersion();
+  if (schema_version_ > store_internal::kSchemaVersion) Migrate();  // says "upgrade stockwatch"
+  if (schema_version_ == store_internal::kSchemaVersion) return;
+  // An older schema cannot be read by this program: upgrade it, as any
+  // program that opens the store for writing would, when allowed to.
+  const int old = schema_version_;
+  Close();
+  if (access(path.c_str(), W_OK) != 0) {
+    throw Error(exitcode::kNoPerm,
+                path + ": database schema version " + std::to_string(old) +
+                    " is older than this program's (" +
+                    std::to_string(store_internal::kSchemaVersion) +
+                    ") and this user may not upgrade it: run stockctl init as its owner");
+  }
+  OpenReadWrite(path, false);
 }
 
 Stmt Db::Prepare(const char* sql) {
@@ -269,6 +380,9 @@ void Db::Fail(int rc, std::string_view what) const {
     case SQLITE_AUTH:
       throw Error(exitcode::kNoPerm, url_ + ": " + detail);
     case SQLITE_CANTOPEN:
+      if (db_ != nullptr && (sqlite3_system_errno(db_) == EACCES || sqlite3_system_errno(db_) == EPERM))
+        throw Error(exitcode::kNoPerm, url_ + ": permission denied: " + detail);
+      [[fallthrough]];
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
       throw Error(exitcode::kUnavailable, store_internal::UnavailableMessage(url_, detail));
@@ -333,8 +447,9 @@ void WriteTx::Commit() {
 
 namespace stockwatch::store_internal {
 
-std::unique_ptr<Store> OpenSqlite(const std::string& masked_url, const std::string& path) {
-  return std::make_unique<sqlite::SqliteStore>(masked_url, path);
+std::unique_ptr<Store> OpenSqlite(const std::string& masked_url, const std::string& path,
+                                  Access access) {
+  return std::make_unique<sqlite::SqliteStore>(masked_url, path, access);
 }
 
 }  // namespace stockwatch::store_internal

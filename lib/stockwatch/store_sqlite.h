@@ -53,8 +53,9 @@ class Stmt {
 /// One SQLite connection (WAL, busy timeout, foreign keys on).
 class Db {
  public:
-  /// Opens or creates the file and migrates the schema. Throws Error(69).
-  Db(std::string masked_url, const std::string& path);
+  /// Opens or creates the file and migrates the schema (Access::kReadOnly:
+  /// see there). Throws Error (69 unusable, 77 permission, 66 missing).
+  Db(std::string masked_url, const std::string& path, Access access);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -76,6 +77,11 @@ class Db {
  private:
   void Migrate();
   int ReadSchemaVersion();
+  void OpenReadWrite(const std::string& path, bool create);
+  void OpenReadOnly(const std::string& path);
+  /// sqlite3_open_v2, an error naming the path (77 on EACCES/EPERM, else 69).
+  void OpenHandle(const std::string& name, const std::string& path, int flags);
+  void Close() noexcept;
 
   std::string url_;
   sqlite3* db_ = nullptr;

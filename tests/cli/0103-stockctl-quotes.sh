@@ -8,7 +8,9 @@ sample="$SW_SRC/examples/quotes-sample.jsonl"
 # No network in tests anyway; make sure nothing could be fetched.
 export http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 STOCKWATCH_SOURCE_URL=http://127.0.0.1:9
 
-# No data yet: exit 65, the message names the ticker.
+# No data yet (a store without quotes; a query on no store at all is 66):
+# exit 65, the message names the ticker.
+stockctl init > /dev/null
 rc=0; stockctl quote last AAPL > "$T/out" 2> "$T/err" || rc=$?
 expect_eq "quote last without data: exit 65" 65 "$rc"
 check "quote last without data: clear message" grep -q "^stockctl: ticker: no stored quotes for AAPL" "$T/err"

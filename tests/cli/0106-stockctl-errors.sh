@@ -13,7 +13,7 @@ expect_eq "unreachable (from the environment): exit 69" 69 "$rc"
 check "password parameter masked" grep -qF 'password=***' "$T/err"
 check "password parameter not printed" bash -c "! grep -q hunter2 '$T/err'"
 
-rc=0; stockctl --db "sqlite:/proc/nonexistent/dir/db.sqlite" user ls 2> "$T/err" || rc=$?
+rc=0; stockctl --db "sqlite:/proc/nonexistent/dir/db.sqlite" user add a@example.com 2> "$T/err" || rc=$?
 expect_eq "unopenable SQLite file: exit 69" 69 "$rc"
 check "names the SQLite URL" grep -qF 'sqlite:/proc/nonexistent/dir/db.sqlite' "$T/err"
 echo "not a database, just text, long enough to have a header......................................" > "$T/junk"

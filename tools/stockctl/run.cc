@@ -187,7 +187,15 @@ int RunStockctl(const Options& given) {
   }
   Options opts = given;
   if (!opts.request_id.empty()) opts.fingerprint = RequestFingerprint(opts);
-  auto store = Store::Open(opts.common.DbUrl());
+  // A query without a request id reads only: it opens the store read-only
+  // and creates nothing (a request id stores the outcome: a command).
+  bool reads_only = false;
+  for (const Command& cmd : kCommands) {
+    if (cmd.name == opts.command) reads_only = !cmd.writes && cmd.name != "init";
+  }
+  if (!opts.request_id.empty()) reads_only = false;
+  auto store =
+      Store::Open(opts.common.DbUrl(), reads_only ? Access::kReadOnly : Access::kReadWrite);
   if (opts.command == "import") return Import(opts, *store);
   if (opts.command == "quote ingest") return QuoteIngest(opts, *store);
   for (const Command& cmd : kCommands) {
