@@ -899,3 +899,36 @@ TEST_CASE("Store: DefaultDbUrl follows XDG_DATA_HOME, else HOME") {
   if (old_xdg) setenv("XDG_DATA_HOME", saved_xdg.c_str(), 1);
   if (old_home) setenv("HOME", saved_home.c_str(), 1);
 }
+
+TEST_CASE("Store: a read-only SQLite open creates nothing and writes nothing") {
+  const auto dir = std::filesystem::temp_directory_path() / ("sw-ro-" + RandomSuffix());
+  const std::string url = "sqlite:" + (dir / "sub" / "x.db").string();
+  try {
+    sw::Store::Open(url, sw::Access::kReadOnly);
+    FAIL("no error");
+  } catch (const sw::Error& e) {
+    CHECK(e.exit_code() == 66);
+    CHECK(std::string(e.what()).find("no store at " + (dir / "sub" / "x.db").string()) !=
+          std::string::npos);
+  }
+  CHECK(!std::filesystem::exists(dir));
+  {
+    auto rw = sw::Store::Open(url);
+    rw->commands().Execute("", [](sw::CommandTx& tx) {
+      tx.AddUser(sw::User{"ann@example.com", std::nullopt, 0});
+      return sw::Outcome{};
+    });
+  }
+  {
+    auto ro = sw::Store::Open(url, sw::Access::kReadOnly);
+    CHECK(ro->queries().Users().size() == 1);
+    CHECK(ro->queries().SchemaVersion() == sw::store_internal::kSchemaVersion);
+    try {
+      ro->commands().PutValue("k", "v");
+      FAIL("no error");
+    } catch (const sw::Error& e) {
+      CHECK(e.exit_code() == 77);
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
