@@ -10,8 +10,12 @@ if [ "$(id -u)" != 0 ] || ! id nobody > /dev/null 2>&1; then
   exit 1
 fi
 chmod 755 "$T"  # nobody may reach what is below
+# nobody runs its own copy: the build may sit below a directory only root
+# may enter (a clone in /root, or a private temporary directory).
+mkdir -m 755 "$T/bin"
+install -m 755 "$SW_BIN/stockctl" "$T/bin/stockctl"
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
-ctl_nobody() { as_nobody env HOME="$T/nobody-home" "$SW_BIN/stockctl" "$@"; }
+ctl_nobody() { as_nobody env HOME="$T/nobody-home" "$T/bin/stockctl" "$@"; }
 
 # A query on a store that does not exist: 66, nothing created.
 expect_code "query on a missing store" 66 \
