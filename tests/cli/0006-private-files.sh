@@ -38,10 +38,10 @@ stockctl --db "sqlite:$T/new/place/x.db" init > /dev/null
 expect_eq "--db: the new directory is 0700" 700 "$(mode "$T/new/place")"
 expect_eq "--db: the new store is 0600" 600 "$(mode "$T/new/place/x.db")"
 # An existing directory keeps its mode (it is the user's).
-mkdir -m 755 "$T/shared"
-stockctl --db "sqlite:$T/shared/y.db" init > /dev/null
-expect_eq "--db: an existing directory keeps its mode" 755 "$(mode "$T/shared")"
-expect_eq "--db: the store in it is 0600" 600 "$(mode "$T/shared/y.db")"
+mkdir -m 755 "$T/public"
+stockctl --db "sqlite:$T/public/y.db" init > /dev/null
+expect_eq "--db: an existing directory keeps its mode" 755 "$(mode "$T/public")"
+expect_eq "--db: the store in it is 0600" 600 "$(mode "$T/public/y.db")"
 
 # The state file and dead letters.
 echo '{"type":"watch","email":"ann@example.com","ticker":"AAA","low":95,"high":105}' > "$T/watches.jsonl"

@@ -37,8 +37,8 @@ check "a query then reads it" grep -q ann@example.com "$T/out"
 
 # Another user's database, readable by all, in a directory only its owner
 # may write, and that no program has open (no -wal/-shm file).
-mkdir -m 755 "$T/shared"
-db="$T/shared/s.db"
+mkdir -m 755 "$T/public"
+db="$T/public/s.db"
 stockctl --db "sqlite:$db" user add bob@example.com > /dev/null
 stockctl --db "sqlite:$db" watch add bob@example.com AAA --low 1 > /dev/null
 chmod 644 "$db"
@@ -48,7 +48,7 @@ expect_code "another user's readable store: user ls" 0 \
 check "user ls lists the users" grep -q bob@example.com "$T/out"
 expect_code "watch ls" 0 ctl_nobody --db "sqlite:$db" watch ls --json > "$T/out" 2> "$T/err"
 check "watch ls lists the watch" grep -q '"ticker":"AAA"' "$T/out"
-check "the reader left no file behind" test "$(ls "$T/shared")" == s.db
+check "the reader left no file behind" test "$(ls "$T/public")" == s.db
 # While a program has it open (-wal and -shm exist, readable by all).
 mkfifo "$T/q.fifo"
 stock-alert --db "sqlite:$db" -i "$T/q.fifo" -o /dev/null 2> "$T/alert.err" &
@@ -83,15 +83,15 @@ expect_code "another user's private store (command)" 77 \
   ctl_nobody --db "sqlite:$db" user add eve@example.com 2> "$T/err"
 check "the message names the file" grep -q "$db: permission denied" "$T/err"
 # A directory this user may not enter.
-chmod 700 "$T/shared"
+chmod 700 "$T/public"
 expect_code "a store in a directory this user may not enter" 77 \
   ctl_nobody --db "sqlite:$db" user ls 2> "$T/err"
 check "the message names the path" grep -q "$db" "$T/err"
-chmod 755 "$T/shared"
+chmod 755 "$T/public"
 chmod 644 "$db"
 
 # An older schema that this user may not upgrade: 77 with what to do.
-old="$T/shared/old.db"
+old="$T/public/old.db"
 current=$(stockctl --db "sqlite:$old" --json init | jq .schema_version)
 sqlite3 "$old" "UPDATE schema_version SET version = 2; ALTER TABLE outbox DROP COLUMN first_try; ALTER TABLE outbox DROP COLUMN attempts;"
 chmod 644 "$old"
