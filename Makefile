@@ -48,6 +48,7 @@ asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTOCKWATCH_SANITIZE=address,undefined
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	SW_BIN=$(CURDIR)/$(ASAN_BUILD)/bin ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  tests/services/with-services.sh ctest --test-dir $(ASAN_BUILD) --output-on-failure -j2 -LE fuzz
 
