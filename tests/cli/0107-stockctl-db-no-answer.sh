@@ -17,7 +17,6 @@ start_silent() {
   PORT=$(cat "$dir/port")
 }
 # ended PID: true once the process is gone.
-ended() { ! kill -0 "$1" 2>/dev/null; }
 
 start_silent accept
 db="postgresql://sw@127.0.0.1:$PORT/stock"

@@ -3,7 +3,6 @@
 # for the acknowledgements at most --stop-timeout after the signal, then exits
 # 75 saying how many records were not acknowledged (they were stored first).
 source "$(dirname "$0")/../lib/common.sh"
-ended() { ! kill -0 "$1" 2>/dev/null; }
 
 # Nothing listens on port 1: no broker will ever acknowledge.
 stock-collect --source sim --seed 7 --tickers AAPL,MSFT --count 1 \

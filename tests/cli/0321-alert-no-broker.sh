@@ -2,7 +2,6 @@
 # stock-alert reading a Kafka topic that no broker ever serves does not
 # retry forever: after --broker-wait it exits 69 naming the brokers.
 source "$(dirname "$0")/../lib/common.sh"
-ended() { ! kill -0 "$1" 2>/dev/null; }
 
 echo '{"type":"watch","email":"a@example.com","ticker":"AAPL","low":100,"high":200}' > "$T/watches.jsonl"
 # Nothing listens on port 1.

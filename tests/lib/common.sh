@@ -44,6 +44,8 @@ wait_for() {
     sleep 0.1
   done
 }
+# ended PID: true once the process is gone (for wait_for).
+ended() { ! kill -0 "$1" 2>/dev/null; }
 finish() {
   if [ "$fails" -gt 0 ]; then echo "$fails check(s) failed" >&2; exit 1; fi
   echo "all checks passed"
