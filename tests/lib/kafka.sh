@@ -1,45 +1,30 @@
-# Helpers for the Kafka integration tests (tests/integration/000[1-3]-*.sh).
-# Source it after `set -euo pipefail`. Not a test itself (the integration
-# glob only takes *.sh).
+# shellcheck shell=bash
+# Helpers for the tests over Kafka (the mock cluster of
+# tests/services/with-services.sh): sources the harness, common.sh, then
+# checks that a cluster and sw_cat are there. Source it instead of common.sh.
 # shellcheck disable=SC2034  # variables used by the sourcing tests
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-SW_BIN=${SW_BIN:-$(dirname "${BASH_SOURCE[0]}")/../../build/bin}
 SW_CAT=$SW_BIN/sw_cat
-TEST_NAME=$(basename "$0" .sh)
-
-fail() {
-  echo "FAIL: $TEST_NAME: $*" >&2
-  exit 1
-}
-
-step() { echo "== $TEST_NAME: $*"; }
 
 # Fails (not skips) without a cluster: `make test` always provides one.
 require_brokers() {
   if [ -z "${STOCKWATCH_TEST_BROKERS:-}" ]; then
-    fail "STOCKWATCH_TEST_BROKERS is not set (run through tests/services/with-services.sh, as make test does)"
+    die "STOCKWATCH_TEST_BROKERS is not set (run through tests/services/with-services.sh, as make test does)"
   fi
   BROKERS=$STOCKWATCH_TEST_BROKERS
-  [ -x "$SW_CAT" ] || fail "$SW_CAT is not built"
+  [ -x "$SW_CAT" ] || die "$SW_CAT is not built"
 }
 
-# A temp dir removed on exit, and background processes killed on exit.
-BG_PIDS=()
-setup_tmp() {
-  TMP=$(mktemp -d "/tmp/sw-$TEST_NAME.XXXXXX")
-  trap cleanup EXIT
-}
-cleanup() {
-  local pid
-  for pid in "${BG_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
+# kill_on_exit PID: a background process is killed (SIGKILL) when the test ends.
+kill_on_exit() { on_exit "kill -9 $1 2>/dev/null"; }
 
 # A topic and group name no earlier run used (the cluster outlives tests).
 unique_name() { echo "sw-test-$TEST_NAME-$1-$(date +%s%N)-$$-$RANDOM"; }
 
-# Consumer settings the mock cluster needs (INFRA.md): a short session so a
-# killed member leaves the group quickly.
+# Consumer settings the mock cluster needs: a short session so a killed
+# member leaves the group quickly.
 GROUP_X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 
 # gen_quotes N FILE: N distinct quote records over 97 tickers; "volume" is a
@@ -63,23 +48,4 @@ check_key_order() {
     if (t in last && v <= last[t]) { printf "ticker %s: volume %d after %d\n", t, v, last[t]; bad = 1; exit 1 }
     last[t] = v
   } END { exit bad }' "$1"
-}
-
-# same_lines A B: A and B hold the same lines, as multisets.
-same_lines() {
-  if ! diff <(LC_ALL=C sort "$1") <(LC_ALL=C sort "$2") >"$TMP/diff.txt"; then
-    echo "--- first differences (< $1, > $2):" >&2
-    head -n 10 "$TMP/diff.txt" >&2
-    return 1
-  fi
-}
-
-# wait_lines FILE N PID: waits (60 s at most) until FILE has more than N lines.
-wait_lines() {
-  for _ in $(seq 600); do
-    if [ -f "$1" ] && [ "$(wc -l <"$1")" -gt "$2" ]; then return 0; fi
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
 }

@@ -1,23 +1,19 @@
-# Helpers for the end-to-end tests (tests/integration/07*-*.sh) and the
-# e2e benchmarks, on top of testlib.bash. Source it after testlib.bash.
+# shellcheck shell=bash
+# Helpers for the end-to-end tests (tests/integration/07*-*.sh), on top of
+# tests/lib/kafka.sh (which it sources).
 # shellcheck disable=SC2034  # variables used by the sourcing scripts
+# shellcheck source=tests/lib/kafka.sh
+. "$(dirname "${BASH_SOURCE[0]}")/kafka.sh"
 
-SW_SRC=${SW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-PY=/usr/bin/python3
-
-# The programs must not pick up the caller's config, store or brokers.
-unset STOCKWATCH_DB STOCKWATCH_CONFIG STOCKWATCH_BROKERS STOCKWATCH_REQUEST_ID
-
-# e2e_isolate: XDG dirs inside $TMP (call after setup_tmp).
-e2e_isolate() {
-  export XDG_CONFIG_HOME=$TMP/xdg-config XDG_DATA_HOME=$TMP/xdg-data
-  mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME"
-}
+# The programs must not pick up the caller's store (nor, as common.sh sees
+# to, its config or brokers): every command names its own.
+unset STOCKWATCH_DB
+mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME"
 
 # require_bins NAME...: every program is built.
 require_bins() {
   local b
-  for b in "$@"; do [ -x "$SW_BIN/$b" ] || fail "$SW_BIN/$b is not built"; done
+  for b in "$@"; do [ -x "$SW_BIN/$b" ] || die "$SW_BIN/$b is not built"; done
 }
 
 # E2E_TICKERS: two in each partition of an auto-created topic (4 partitions;
@@ -31,8 +27,8 @@ E2E_TICKERS="AAPL,BTC-USD,META,SAP.DE,AMZN,^DJI,MSFT,EURUSD=X"
 # "EMAIL TICKER LOW HIGH" lines ("-": no bound).
 make_watch_records() {
   "$SW_BIN/stock-collect" --no-store --source sim --seed "$1" --count 1 --tickers "$E2E_TICKERS" \
-    --sim-start 2026-01-01T00:00:00Z >"$TMP/first-prices.jsonl" || fail "stock-collect sim failed"
-  jq -r '"\(.ticker) \(.price)"' "$TMP/first-prices.jsonl" | awk '
+    --sim-start 2026-01-01T00:00:00Z >"$T/first-prices.jsonl" || die "stock-collect sim failed"
+  jq -r '"\(.ticker) \(.price)"' "$T/first-prices.jsonl" | awk '
     { t[NR - 1] = $1; p[NR - 1] = $2; n = NR }
     END {
       if (n != 8) { print "expected 8 first prices, got " n > "/dev/stderr"; exit 1 }
@@ -44,7 +40,7 @@ make_watch_records() {
         m = (i + k) % 4
         printf "u%02d@example.com %s %s %s\n", i, t[j], (m == 1 ? "-" : lo), (m == 2 ? "-" : hi)
       }
-    }' >"$2" || fail "cannot make the watches"
+    }' >"$2" || die "cannot make the watches"
 }
 
 # watch_records_to_json FILE: the "EMAIL TICKER LOW HIGH" lines as watch records.
@@ -70,7 +66,7 @@ dump_topic() {
   : >"$2"
   for p in $(topic_partitions "$1"); do
     kcat -C -b "$BROKERS" -t "$1" -p "$p" -o beginning -e -q -f '%s\n' >>"$2" ||
-      fail "kcat -C $1/$p failed"
+      die "kcat -C $1/$p failed"
   done
 }
 
@@ -106,7 +102,7 @@ rand_s() {
 }
 
 # compare_ids TARGET DELIVERED KILL_POS WINDOW: compares the ids in file
-# DELIVERED (in delivery order) with $TMP/expected.ids (sorted) as
+# DELIVERED (in delivery order) with $T/expected.ids (sorted) as
 # multisets; 1 (with the differences on stderr) when they differ. A repeat
 # is tolerated only for an id first delivered among the last WINDOW before
 # stock-notify was killed (after KILL_POS deliveries) and once more after.
@@ -122,18 +118,18 @@ compare_ids() {
           for (i = 0; i < n[id]; i++) print id
         }
       }
-    }' "$delivered" 2>"$TMP/$target.tolerated" | LC_ALL=C sort >"$TMP/$target.ids"
+    }' "$delivered" 2>"$T/$target.tolerated" | LC_ALL=C sort >"$T/$target.ids"
   local tol missing extra unknown
-  tol=$(wc -l <"$TMP/$target.tolerated")
+  tol=$(wc -l <"$T/$target.tolerated")
   [ "$tol" -eq 0 ] || step "$target: $tol alert(s) repeated by the kill of stock-notify (acknowledged, not yet recorded): tolerated"
-  missing=$(LC_ALL=C comm -23 "$TMP/expected.ids" "$TMP/$target.ids" | wc -l)
-  extra=$(LC_ALL=C comm -13 "$TMP/expected.ids" "$TMP/$target.ids" | wc -l)
+  missing=$(LC_ALL=C comm -23 "$T/expected.ids" "$T/$target.ids" | wc -l)
+  extra=$(LC_ALL=C comm -13 "$T/expected.ids" "$T/$target.ids" | wc -l)
   if [ "$missing" -ne 0 ] || [ "$extra" -ne 0 ]; then
     {
       echo "$target: $missing expected alert(s) missing, $extra delivered that were not expected (or repeated):"
-      LC_ALL=C comm -23 "$TMP/expected.ids" "$TMP/$target.ids" | head -n 5 | sed 's/^/  missing: /'
-      LC_ALL=C comm -13 "$TMP/expected.ids" "$TMP/$target.ids" | head -n 5 | sed 's/^/  extra:   /'
-      unknown=$(grep -c '^?' "$TMP/$target.ids" || true)
+      LC_ALL=C comm -23 "$T/expected.ids" "$T/$target.ids" | head -n 5 | sed 's/^/  missing: /'
+      LC_ALL=C comm -13 "$T/expected.ids" "$T/$target.ids" | head -n 5 | sed 's/^/  extra:   /'
+      unknown=$(grep -c '^?' "$T/$target.ids" || true)
       [ "$unknown" -eq 0 ] || echo "  ($unknown line(s) match no expected alert at all)"
     } >&2
     return 1
