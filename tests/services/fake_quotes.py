@@ -38,17 +38,17 @@ Control and stats (not counted as requests):
   fake_quotes.py --port 0 --port-file F [--fixtures DIR] ...   (writes the port to F)
   fake_quotes.py --print-price TICKER
 """
-import argparse
 import copy
 import email.utils
 import json
 import os
-import signal
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import fakelib  # noqa: E402
 
 LOCK = threading.Lock()
 STATE = {
@@ -179,29 +179,8 @@ def stooq_rows(symbols):
     return "Symbol,Date,Time,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n"
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fakelib.Handler):
     server_version = "fake-quotes/1"
-    # Headers and body go out in separate writes: without TCP_NODELAY the
-    # body waits for the client's delayed ACK (~40 ms) on a kept-alive
-    # connection, which is the fake's cost, not the client's.
-    disable_nagle_algorithm = True
-
-    def log_message(self, *args):
-        pass
-
-    def send(self, status, body, ctype="application/json", headers=()):
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-        elif isinstance(body, str):
-            body = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
 
     def count(self, kind, tickers, status):
         with LOCK:
@@ -321,8 +300,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(404, {"error": "no such path"})
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0") or 0)
-        body = self.rfile.read(n) if n else b""
+        body = self.read_body()
         if self.path == "/_config":
             cfg = json.loads(body or b"{}")
             with LOCK:
@@ -341,17 +319,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send(404, {"error": "no such path"})
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # -j 64 connects at once: the default 5 drops SYNs
-
-
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     default_fix = os.path.join(here, "..", "data", "apis")
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
+    ap = fakelib.parser(__doc__.split("\n")[0], log=False, port_file_required=False)
     ap.add_argument("--fixtures", default=default_fix)
     ap.add_argument("--default", default="ok")
     ap.add_argument("--ticker", action="append", default=[], metavar="T=MODE")
@@ -373,17 +344,7 @@ def main():
     for kv in a.ticker_delay:
         k, _, v = kv.partition("=")
         STATE["ticker_delay_ms"][k.upper()] = int(v)
-    srv = Server(("127.0.0.1", a.port), Handler)
-    if a.port_file:
-        tmp = a.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % srv.server_address[1])
-        os.rename(tmp, a.port_file)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        srv.serve_forever(poll_interval=0.1)
-    except (KeyboardInterrupt, SystemExit):
-        pass
+    fakelib.serve_http(Handler, a)
 
 
 if __name__ == "__main__":

@@ -35,35 +35,25 @@ Every request is appended to --log FILE as one JSON line:
 
   fake_telegram.py --port-file F --log FILE [--token T] [options]
 """
-import argparse
 import collections
 import html.parser
 import json
 import os
-import random
-import signal
-import socket
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import fakelib  # noqa: E402
 
 LOCK = threading.Lock()
 ARGS = None
-RNG = random.Random()
+FAULTS = None
 WINDOW = collections.deque()  # times of the messages accepted in the last second
 LAST_BY_CHAT = {}
 NEXT_MESSAGE_ID = [1]
 LOG = None
-
-
-def log(entry):
-    entry["t"] = round(time.time(), 6)
-    line = json.dumps(entry, ensure_ascii=False) + "\n"
-    with LOCK:
-        LOG.write(line)
-        LOG.flush()
 
 
 class HtmlCheck(html.parser.HTMLParser):
@@ -144,25 +134,9 @@ def read_updates():
     return out
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self):
-        super().setup()
-        # Headers and body go out in two writes: without this, Nagle's
-        # algorithm and the client's delayed ACK add 40 ms to every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, fmt, *args):  # quiet
-        pass
-
+class Handler(fakelib.Handler):
     def answer(self, status, obj):
-        body = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send(status, obj)
 
     def error(self, status, description, params=None):
         obj = {"ok": False, "error_code": status, "description": description}
@@ -174,8 +148,7 @@ class Handler(BaseHTTPRequestHandler):
         self.route(b"")
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        self.route(self.rfile.read(n) if n else b"")
+        self.route(self.read_body())
 
     def params(self, body):
         url = urllib.parse.urlsplit(self.path)
@@ -195,10 +168,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(404, "Not Found")
         token, method = parts[0][3:], parts[1]
         if token != ARGS.token:
-            log({"kind": "401"})
+            LOG.write({"kind": "401"})
             return self.error(401, "Unauthorized")
         if method == "getMe":
-            log({"kind": "getMe"})
+            LOG.write({"kind": "getMe"})
             return self.answer(200, {"ok": True, "result": {
                 "id": 7000000001, "is_bot": True, "first_name": "StockAlerts",
                 "username": ARGS.username}})
@@ -214,31 +187,28 @@ class Handler(BaseHTTPRequestHandler):
         except (TypeError, ValueError):
             return self.error(400, "Bad Request: chat_id is empty")
         text = p.get("text", "")
-        with LOCK:
-            r = RNG.random()
-        if r < ARGS.p_drop:
-            log({"kind": "drop", "chat_id": chat})
+        fault = FAULTS.draw()
+        if fault == "drop":
+            LOG.write({"kind": "drop", "chat_id": chat})
             self.close_connection = True
             return
-        r -= ARGS.p_drop
-        if r < ARGS.p500:
-            log({"kind": "500", "chat_id": chat})
+        if fault == "500":
+            LOG.write({"kind": "500", "chat_id": chat})
             return self.error(500, "Internal Server Error")
-        r -= ARGS.p500
-        if r < ARGS.p429:
-            log({"kind": "429", "why": "injected", "chat_id": chat})
+        if fault == "429":
+            LOG.write({"kind": "429", "why": "injected", "chat_id": chat})
             return self.error(429, "Too Many Requests: retry after %d" % ARGS.retry_after,
                               {"retry_after": ARGS.retry_after})
         if chat in ARGS.unknown_chats:
-            log({"kind": "400", "chat_id": chat})
+            LOG.write({"kind": "400", "chat_id": chat})
             return self.error(400, "Bad Request: chat not found")
         if chat in ARGS.blocked_chats:
-            log({"kind": "403", "chat_id": chat})
+            LOG.write({"kind": "403", "chat_id": chat})
             return self.error(403, "Forbidden: bot was blocked by the user")
         if p.get("parse_mode") == "HTML":
             err = html_error(text)
             if err:
-                log({"kind": "400", "chat_id": chat, "why": err})
+                LOG.write({"kind": "400", "chat_id": chat, "why": err})
                 return self.error(400, "Bad Request: can't parse entities: " + err)
         with LOCK:
             now = time.monotonic()
@@ -256,9 +226,9 @@ class Handler(BaseHTTPRequestHandler):
                 mid = NEXT_MESSAGE_ID[0]
                 NEXT_MESSAGE_ID[0] += 1
         if why is not None:
-            log({"kind": "429", "why": why, "chat_id": chat})
+            LOG.write({"kind": "429", "why": why, "chat_id": chat})
             return self.error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
-        log({"kind": "message", "chat_id": chat, "text": text, "parse_mode": p.get("parse_mode"),
+        LOG.write({"kind": "message", "chat_id": chat, "text": text, "parse_mode": p.get("parse_mode"),
              "message_id": mid})
         self.answer(200, {"ok": True, "result": {
             "message_id": mid,
@@ -278,43 +248,29 @@ class Handler(BaseHTTPRequestHandler):
                 break
             time.sleep(0.05)
         ups = ups[:100]
-        log({"kind": "getUpdates", "offset": offset, "timeout": timeout,
+        LOG.write({"kind": "getUpdates", "offset": offset, "timeout": timeout,
              "returned": [u["update_id"] for u in ups]})
         self.answer(200, {"ok": True, "result": ups})
 
 
 def main():
-    global ARGS, LOG
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--log", required=True)
+    global ARGS, LOG, FAULTS
+    ap = fakelib.parser(__doc__)
     ap.add_argument("--token", default="123456:TEST-TOKEN")
     ap.add_argument("--username", default="my_stock_alert_bot")
     ap.add_argument("--rate", type=float, default=30, help="messages per sliding second overall (0: no limit)")
     ap.add_argument("--chat-rate", type=float, default=1, help="messages per second per chat (0: no limit)")
     ap.add_argument("--tolerance", type=float, default=0.05, help="seconds of jitter allowed per chat")
-    ap.add_argument("--p429", type=float, default=0)
-    ap.add_argument("--retry-after", type=int, default=1)
-    ap.add_argument("--p500", type=float, default=0)
-    ap.add_argument("--p-drop", type=float, default=0)
-    ap.add_argument("--seed", type=int, default=1)
+    fakelib.add_faults(ap)
     ap.add_argument("--unknown-chats", default="")
     ap.add_argument("--blocked-chats", default="")
     ap.add_argument("--updates")
     ARGS = ap.parse_args()
     ARGS.unknown_chats = {int(x) for x in ARGS.unknown_chats.split(",") if x}
     ARGS.blocked_chats = {int(x) for x in ARGS.blocked_chats.split(",") if x}
-    RNG.seed(ARGS.seed)
-    LOG = open(ARGS.log, "a", encoding="utf-8")
-    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    srv.daemon_threads = True
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    tmp = ARGS.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, ARGS.port_file)
-    srv.serve_forever()
+    FAULTS = fakelib.Faults(ARGS)
+    LOG = fakelib.JsonLog(ARGS.log)
+    fakelib.serve_http(Handler, ARGS)
 
 
 if __name__ == "__main__":

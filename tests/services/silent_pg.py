@@ -3,18 +3,21 @@
 
     silent_pg.py --port-file FILE [--mode accept|login] [--log FILE]
 
-Listens on 127.0.0.1 (a free port, written to FILE).
+Listens on 127.0.0.1 (--port, default a free one; written to FILE).
   accept: accepts connections and says nothing.
   login:  answers the start-up (SSL refused, no password asked, the usual
           parameters, ready for queries), then reads every query and never
           answers one.
 Each event goes to --log as one line: "accepted", "login", "query".
 """
-import argparse
 import os
 import socket
 import struct
+import sys
 import threading
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import fakelib  # noqa: E402
 
 SSL_REQUEST = 80877103
 GSS_REQUEST = 80877104
@@ -82,18 +85,15 @@ def serve(conn, args):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port-file", required=True)
+    ap = fakelib.parser(__doc__, log=False)
     ap.add_argument("--mode", choices=["accept", "login"], default="accept")
     ap.add_argument("--log")
     args = ap.parse_args()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
+    srv.bind(("127.0.0.1", args.port))
     srv.listen(16)
-    with open(args.port_file + ".tmp", "w") as f:
-        f.write(str(srv.getsockname()[1]))
-    os.rename(args.port_file + ".tmp", args.port_file)
+    fakelib.write_port_file(args.port_file, srv.getsockname()[1])
     while True:
         conn, _ = srv.accept()
         threading.Thread(target=serve, args=(conn, args), daemon=True).start()

@@ -17,32 +17,28 @@ of messages with a temporary 451.
   smtp_sink.py --port-file F --log FILE [--auth-user U --auth-password-file F]
                [--oauth2-token-file F]
 """
-import argparse
 import base64
 import email
 import email.policy
-import json
 import logging
 import os
 import random
-import signal
 import socket
 import sys
-import threading
-import time
 import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
-LOCK = threading.Lock()
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import fakelib  # noqa: E402
 
 
 class Sink:
     def __init__(self, args):
         self.args = args
         self.rng = random.Random(args.seed)
-        self.log = open(args.log, "a", encoding="utf-8")
+        self.log = fakelib.JsonLog(args.log)
         self.token = None
         if args.oauth2_token_file:
             with open(args.oauth2_token_file, encoding="utf-8") as f:
@@ -85,11 +81,8 @@ class Sink:
             "body": body,
             "crlf": crlf,
             "auth_user": session.auth_data.login.decode() if session.auth_data else None,
-            "t": round(time.time(), 6),
         }
-        with LOCK:
-            self.log.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            self.log.flush()
+        self.log.write(entry)
         return "250 OK"
 
 
@@ -100,10 +93,7 @@ def free_port():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--log", required=True)
+    ap = fakelib.parser(__doc__)
     ap.add_argument("--auth-user")
     ap.add_argument("--auth-password-file")
     ap.add_argument("--oauth2-token-file")
@@ -129,15 +119,8 @@ def main():
     port = args.port or free_port()
     ctl = Controller(Sink(args), hostname="127.0.0.1", port=port, **kwargs)
     ctl.start()
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(port))
-    os.rename(tmp, args.port_file)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
+    fakelib.write_port_file(args.port_file, port)
+    fakelib.wait_for_stop()
     ctl.stop()
     sys.exit(0)
 

@@ -17,73 +17,39 @@ records with a 200 whose chunked body never ends (a hostile receiver).
 
   webhook_sink.py --port-file F --log FILE [options]
 """
-import argparse
 import json
 import os
-import random
-import signal
-import socket
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LOCK = threading.Lock()
-RNG = random.Random()
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import fakelib  # noqa: E402
+
 ARGS = None
 LOG = None
+FAULTS = None
 
 
-def log(entry):
-    entry["t"] = round(time.time(), 6)
-    line = json.dumps(entry, ensure_ascii=False) + "\n"
-    with LOCK:
-        LOG.write(line)
-        LOG.flush()
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self):
-        super().setup()
-        # Headers and body go out in two writes: without this, Nagle's
-        # algorithm and the client's delayed ACK add 40 ms to every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, fmt, *args):  # quiet
-        pass
-
+class Handler(fakelib.Handler):
     def reply(self, status, body=b'{"ok":true}', headers=()):
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        self.send(status, body, "application/json", headers)
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
+        raw = self.read_body()
         if ARGS.delay_ms:
             time.sleep(ARGS.delay_ms / 1000)
-        with LOCK:
-            r = RNG.random()
-        if r < ARGS.p_drop:
-            log({"kind": "drop"})
+        fault = FAULTS.draw()
+        if fault:
+            LOG.write({"kind": fault})
+        if fault == "drop":
             self.close_connection = True
             return
-        r -= ARGS.p_drop
-        if r < ARGS.p500:
-            log({"kind": "500"})
+        if fault == "500":
             return self.reply(500, b'{"error":"injected"}')
-        r -= ARGS.p500
-        if r < ARGS.p429:
-            log({"kind": "429"})
+        if fault == "429":
             return self.reply(429, b'{"error":"slow down"}', [("Retry-After", str(ARGS.retry_after))])
         if ARGS.status:
-            log({"kind": "status", "status": ARGS.status})
+            LOG.write({"kind": "status", "status": ARGS.status})
             return self.reply(ARGS.status, b'{"error":"configured"}')
         try:
             body = json.loads(raw)
@@ -94,7 +60,7 @@ class Handler(BaseHTTPRequestHandler):
                  "idempotency_key": self.headers.get("Idempotency-Key")}
         if not ARGS.no_body:
             entry["body"] = body
-        log(entry)
+        LOG.write(entry)
         if ARGS.endless_body:
             return self.endless()
         self.reply(200)
@@ -114,31 +80,17 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global ARGS, LOG
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--log", required=True)
-    ap.add_argument("--p429", type=float, default=0)
-    ap.add_argument("--retry-after", type=int, default=1)
-    ap.add_argument("--p500", type=float, default=0)
-    ap.add_argument("--p-drop", type=float, default=0)
+    global ARGS, LOG, FAULTS
+    ap = fakelib.parser(__doc__)
+    fakelib.add_faults(ap)
     ap.add_argument("--status", type=int, default=0)
-    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-body", action="store_true")
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--endless-body", action="store_true")
     ARGS = ap.parse_args()
-    RNG.seed(ARGS.seed)
-    LOG = open(ARGS.log, "a", encoding="utf-8")
-    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    srv.daemon_threads = True
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    tmp = ARGS.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, ARGS.port_file)
-    srv.serve_forever()
+    FAULTS = fakelib.Faults(ARGS)
+    LOG = fakelib.JsonLog(ARGS.log)
+    fakelib.serve_http(Handler, ARGS)
 
 
 if __name__ == "__main__":
