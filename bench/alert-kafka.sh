@@ -22,15 +22,14 @@
 #   WATCHES (100000), RUNS (3: ranges and medians), BENCH_DIR
 #   (default /tmp/sw-bench-alert-kafka)
 # Prints a markdown table.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-B=$(cd "${1:-${SW_BIN:-$here/../build/bin}}" && pwd)
+SW_BIN=${1:-${SW_BIN:-}}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 D=${BENCH_DIR:-/tmp/sw-bench-alert-kafka}
 QUOTES=${QUOTES:-300000} TICKERS=${TICKERS:-10000} WATCHES=${WATCHES:-100000} RUNS=${RUNS:-3}
 PARTITIONS=8
-# shellcheck source=bench/lib/kafka.bash
-. "$here/lib/kafka.bash"
-kafka_bench alert-kafka stock-alert mock_kafka kafka_offsets gen_alert_data
+need_built stock-alert mock_kafka kafka_offsets gen_alert_data
+need_tools kcat
 
 S=$D/data
 keyed_quotes "$S" "$QUOTES" "$TICKERS" "$WATCHES"
@@ -87,10 +86,10 @@ for r in $(seq "$RUNS"); do
   one_run level "$r" --mode level
 done
 
-kcat_med=$(sort -g "$W/kcat" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+kcat_med=$(median <"$W/kcat")
 echo "$QUOTES quotes ($TICKERS tickers, key: ticker, uncompressed, kcat -P -K) on a topic of"
 echo "$PARTITIONS partitions, 3-broker mock cluster; $WATCHES watches from a file; $RUNS runs each,"
-echo "median (min-max); $(nproc) cores, load $load0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end."
+echo "median (min-max); $(nproc) cores, load $load0 at the start, $(load_now) at the end."
 echo
 echo "| consumer | k quotes/s | % of kcat (medians) | start to assignment, s | assignment to first record, s | CPU s |"
 echo "|---|---|---|---|---|---|"
@@ -98,7 +97,7 @@ printf "| kcat -C -e (no group; start-up included) | %s | 100 %% | - | - | - |\n
 for c in "${configs[@]}"; do
   label="stock-alert --mode ${c%%-*}"
   [ "$c" = edge-state ] && label="stock-alert --mode edge --state FILE"
-  rate_med=$(awk '{ print $3 }' "$W/$c" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+  rate_med=$(awk '{ print $3 }' "$W/$c" | median)
   printf "| %s | %s | %s %% | %s | %s | %s |\n" "$label" "$(awk '{ print $3 }' "$W/$c" | range)" \
     "$(awk -v a="$rate_med" -v b="$kcat_med" 'BEGIN { printf "%.0f", 100 * a / b }')" \
     "$(awk '{ print $1 }' "$W/$c" | range)" "$(awk '{ print $2 }' "$W/$c" | range)" \

@@ -7,14 +7,12 @@
 #   bench/alert-one-ticker.sh [BIN_DIR]
 #   env: RUNS (default 3, the median is shown), BENCH_DIR (default /tmp/sw-bench-alert)
 # Prints a markdown table. Data is generated once into BENCH_DIR.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-B=$(cd "${1:-${SW_BIN:-$here/../build/bin}}" && pwd)
+SW_BIN=${1:-${SW_BIN:-}}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 D=${BENCH_DIR:-/tmp/sw-bench-alert}
 RUNS=${RUNS:-3}
-for p in stock-alert gen_alert_data; do
-  [ -x "$B/$p" ] || { echo "alert-one-ticker: $B/$p is not built" >&2; exit 69; }
-done
+need_built stock-alert gen_alert_data
 O=$D/one
 mkdir -p "$O" "$O/steep"
 if [ ! -s "$O/quotes.jsonl" ]; then
@@ -25,7 +23,6 @@ fi
 [ -s "$O/steep/quotes.jsonl" ] || "$B/gen_alert_data" one "$O/steep" 100000 1 1 0.0002 0.5
 : > "$O/empty.jsonl"
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # measure WATCHES QUOTES [ARGS...]: prints "wall loop rss alerts" (medians).
 measure() {
   local watches=$1 quotes=$2; shift 2
@@ -50,7 +47,7 @@ row() {  # row LABEL WATCHES QUOTES [ARGS...]
     printf "| %s | %d | %d | %.2f | %.2f | %.3f | %.0f | %d | %.2f | %d |\n",
       l, w, n, start, wall, loop, (loop > 0 ? n / loop : 0), a, a / n, rss / 1024 }'
 }
-echo "One ticker; median of $RUNS runs; $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg) at the start."
+echo "One ticker; median of $RUNS runs; $(nproc) cores, load $(load_now) at the start."
 echo
 echo "| run | watches | quotes | start-up s | wall s | quote loop s | quotes/s (loop) | alerts | alerts/quote | max RSS MB |"
 echo "|---|---|---|---|---|---|---|---|---|---|"

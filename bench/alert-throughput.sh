@@ -10,25 +10,22 @@
 #   ALERT_ARGS (extra stock-alert flags, e.g. "--metrics /tmp/alert.prom" to
 #   measure what the metrics cost)
 # Prints a markdown table. Data is generated once into BENCH_DIR.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-B=$(cd "${1:-${SW_BIN:-$here/../build/bin}}" && pwd)
+SW_BIN=${1:-${SW_BIN:-}}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 D=${BENCH_DIR:-/tmp/sw-bench-alert}
 RUNS=${RUNS:-3}
 JQ_LINES=${JQ_LINES:-200000}
 QUOTES=2000000 TICKERS=10000 WATCHES=100000
-for p in stock-alert gen_alert_data parse_only; do
-  [ -x "$B/$p" ] || { echo "alert-throughput: $B/$p is not built" >&2; exit 69; }
-done
+need_built stock-alert gen_alert_data parse_only
 mkdir -p "$D/spread"
 S=$D/spread
 if [ ! -s "$S/quotes.jsonl" ] || [ "$(wc -l < "$S/quotes.jsonl")" -ne $QUOTES ]; then
   "$B/gen_alert_data" spread "$S" $QUOTES $TICKERS $WATCHES 1
 fi
 head -n "$JQ_LINES" "$S/quotes.jsonl" > "$S/quotes-jq.jsonl"
+load0=$(load_now)  # after the data is made
 
-load0=$(cut -d' ' -f1 /proc/loadavg)
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # run NAME CMD...: RUNS runs; records the median wall time and max RSS, and
 # the median in-loop time that stock-alert -v reports ("read for X s").
 declare -A wall rss loop
@@ -70,7 +67,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 jq_rate=$(rate "$JQ_LINES" "${wall[jq]}")
 parse_rate=$(rate $QUOTES "${wall[parse]}")
 echo "2M quotes (10k tickers, $(du -m "$S/quotes.jsonl" | cut -f1) MB) against 100k watches; file in, file out;"
-echo "median of $RUNS runs (jq: 1 run on the first $JQ_LINES lines); $(nproc) cores, load $load0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end."
+echo "median of $RUNS runs (jq: 1 run on the first $JQ_LINES lines); $(nproc) cores, load $load0 at the start, $(load_now) at the end."
 echo
 echo "| what | wall s | M quotes/s (wall) | M quotes/s (read loop) | alerts | max RSS MB | x jq | % of parse-only |"
 echo "|---|---|---|---|---|---|---|---|"

@@ -12,49 +12,39 @@
 #
 # Usage: bench/collect-fanout.sh [TICKERS] [DELAY_MS] [JOBS...]
 #   (SW_BIN: the build's bin dir; the -j 1 run takes N x D ms, ~50 s)
-set -euo pipefail
-
-here=$(cd "$(dirname "$0")" && pwd)
-SW_BIN=${SW_BIN:-$here/../build/bin}
-SW_SRC=${SW_SRC:-$here/..}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 n=${1:-1000}
 delay=${2:-50}
 shift $(( $# >= 2 ? 2 : $# ))
 jobs=("$@")
 [ ${#jobs[@]} -gt 0 ] || jobs=(1 8 32 64)
-PY=/usr/bin/python3
-work=$(mktemp -d /tmp/sw-bench-collect.XXXXXX)
-fake_pid=""
-cleanup() { [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+need_built stock-collect
+need_tools /usr/bin/time curl jq
 
-[ -x "$SW_BIN/stock-collect" ] || { echo "collect-fanout: $SW_BIN/stock-collect not built" >&2; exit 1; }
-[ -x /usr/bin/time ] || { echo "collect-fanout: /usr/bin/time not installed" >&2; exit 1; }
-
-$PY "$SW_SRC/tests/services/fake_quotes.py" --port-file "$work/port" --delay-ms "$delay" 2> "$work/fake.err" &
-fake_pid=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-U="http://127.0.0.1:$(cat "$work/port")"
-for i in $(seq 0 $((n - 1))); do printf 'T%04d\n' "$i"; done > "$work/tickers"
+start_service "$W/port" "$W/fake.err" \
+  "$PY" "$SW_SRC/tests/services/fake_quotes.py" --port-file "$W/port" --delay-ms "$delay"
+U="http://127.0.0.1:$(cat "$W/port")"
+for i in $(seq 0 $((n - 1))); do printf 'T%04d\n' "$i"; done > "$W/tickers"
 
 # run LABEL IDEAL_S ARGS...: one timed run; prints a table row.
 run() {
   local label=$1 ideal=$2; shift 2
   curl -s -X POST "$U/_reset" > /dev/null
   local start end code=0
-  start=$(date +%s.%N)
-  /usr/bin/time -v -o "$work/time" "$SW_BIN/stock-collect" --no-store --source-url "$U" \
-    --tickers - "$@" < "$work/tickers" > "$work/out" 2> "$work/err" || code=$?
-  end=$(date +%s.%N)
+  start=$(now)
+  /usr/bin/time -v -o "$W/time" "$SW_BIN/stock-collect" --no-store --source-url "$U" \
+    --tickers - "$@" < "$W/tickers" > "$W/out" 2> "$W/err" || code=$?
+  end=$(now)
   local quotes rss cpu stats
-  quotes=$(wc -l < "$work/out")
+  quotes=$(wc -l < "$W/out")
   if [ "$code" -ne 0 ] || [ "$quotes" -ne "$n" ]; then
     echo "collect-fanout: $label: exit $code, $quotes of $n quotes" >&2
-    cat "$work/err" >&2
+    cat "$W/err" >&2
     exit 1
   fi
-  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$work/time")
-  cpu=$(awk -F': ' '/User time|System time/ {t += $2} END {printf "%.2f", t}' "$work/time")
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$W/time")
+  cpu=$(awk -F': ' '/User time|System time/ {t += $2} END {printf "%.2f", t}' "$W/time")
   stats=$(curl -s "$U/_stats")
   awk -v l="$label" -v s="$start" -v e="$end" -v i="$ideal" -v r="$rss" -v u="$cpu" \
       -v q="$(jq .requests <<< "$stats")" -v c="$(jq .connections <<< "$stats")" 'BEGIN {

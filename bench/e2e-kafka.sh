@@ -18,16 +18,15 @@
 #   BENCH_DIR (default /tmp/sw-bench-e2e-kafka), CONSUMER_X (more "-X k=v ..."
 #   for stock-alert and stock-notify)
 # Prints a markdown table.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-B=$(cd "${1:-${SW_BIN:-$here/../build/bin}}" && pwd)
+SW_BIN=${1:-${SW_BIN:-}}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 D=${BENCH_DIR:-/tmp/sw-bench-e2e-kafka}
 TICKERS=${TICKERS:-1000} CYCLES=${CYCLES:-400} RUNS=${RUNS:-3}
 QUOTES=$((TICKERS * CYCLES))
 PARTITIONS=16
-# shellcheck source=bench/lib/kafka.bash
-. "$here/lib/kafka.bash"
-kafka_bench e2e-kafka stock-collect stock-alert stock-notify mock_kafka kafka_offsets
+need_built stock-collect stock-alert stock-notify mock_kafka kafka_offsets
+need_tools kcat
 mkdir -p "$D"
 export XDG_CONFIG_HOME=$W/config XDG_DATA_HOME=$W/data
 unset STOCKWATCH_DB STOCKWATCH_CONFIG STOCKWATCH_BROKERS
@@ -160,7 +159,7 @@ col() { awk -v c="$1" '{ print $c }' "$2" | median; }
 echo "$QUOTES quotes ($TICKERS tickers x $CYCLES sim cycles, key: ticker) against $(wc -l <"$D/watches.jsonl") watches:"
 echo "$(cat "$W/nalerts") alerts. Topics of $PARTITIONS partitions on a 3-broker mock cluster (one process on"
 echo "this machine); the lower median of $RUNS runs; $(nproc) cores, load $load0 at the start,"
-echo "$(cut -d' ' -f1 /proc/loadavg) at the end."
+echo "$(load_now) at the end."
 echo
 echo "| consumers' fetch.wait.max.ms | what | quotes/s | % of kcat | CPU s | max RSS MB |"
 echo "|---|---|---|---|---|---|"

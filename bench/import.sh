@@ -9,24 +9,15 @@
 # Usage: bench/import.sh [USERS] [WATCHES_PER_USER]
 #   SW_BIN: the build's bin dir. BENCH_PG: a postgresql:// URL to use
 #   (default: a throwaway server from tests/services/pg.sh).
-set -euo pipefail
-
-here=$(cd "$(dirname "$0")" && pwd)
-SW_BIN=${SW_BIN:-$here/../build/bin}
-SW_SRC=${SW_SRC:-$here/..}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 users=${1:-10000}
 per_user=${2:-10}
 runs=${RUNS:-3}
-work=$(mktemp -d /tmp/sw-bench-import.XXXXXX)
-pgdir=""
-cleanup() {
-  if [ -n "$pgdir" ]; then "$SW_SRC/tests/services/pg.sh" stop "$pgdir" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-[ -x "$SW_BIN/stockctl" ] || { echo "import: $SW_BIN/stockctl not built" >&2; exit 1; }
+need_built stockctl
+need_tools sqlite3 psql
 
-/usr/bin/python3 - "$work" "$users" "$per_user" <<'PY'
+"$PY" - "$W" "$users" "$per_user" <<'PY'
 import sys
 work, users, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 tickers = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "BRK-B", "JPM", "V",
@@ -47,35 +38,26 @@ with open(f"{work}/in.jsonl", "w") as j, open(f"{work}/users.csv", "w") as u, op
 PY
 rows=$((users + users * per_user))
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
-
 # ---- SQLite
 sqlite_stockctl=() sqlite_shell=()
 for r in $(seq "$runs"); do
-  db="$work/s$r.db"
+  db="$W/s$r.db"
   "$SW_BIN/stockctl" --db "sqlite:$db" init > /dev/null
-  t0=$(now); "$SW_BIN/stockctl" --db "sqlite:$db" import "$work/in.jsonl" > "$work/out"; t1=$(now)
-  grep -q "imported $users users and $((users * per_user)) watches" "$work/out" || { cat "$work/out" >&2; exit 1; }
+  t0=$(now); "$SW_BIN/stockctl" --db "sqlite:$db" import "$W/in.jsonl" > "$W/out"; t1=$(now)
+  grep -q "imported $users users and $((users * per_user)) watches" "$W/out" || { cat "$W/out" >&2; exit 1; }
   sqlite_stockctl+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
-  db="$work/r$r.db"
+  db="$W/r$r.db"
   "$SW_BIN/stockctl" --db "sqlite:$db" init > /dev/null
   t0=$(now)
-  sqlite3 "$db" "PRAGMA foreign_keys=ON" "BEGIN" ".import --csv $work/users.csv users" \
-    ".import --csv $work/watches.csv watches" "COMMIT"
+  sqlite3 "$db" "PRAGMA foreign_keys=ON" "BEGIN" ".import --csv $W/users.csv users" \
+    ".import --csv $W/watches.csv watches" "COMMIT"
   t1=$(now)
-  [ "$(sqlite3 "$db" 'SELECT count(*) FROM watches')" = $((users * per_user)) ] || { echo "sqlite3 .import lost rows" >&2; exit 1; }
+  [ "$(sqlite3 "$db" 'SELECT count(*) FROM watches')" = $((users * per_user)) ] || die "sqlite3 .import lost rows"
   sqlite_shell+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
 done
 
 # ---- PostgreSQL
-if [ -n "${BENCH_PG:-}" ]; then
-  pg=$BENCH_PG
-else
-  pgdir=$(mktemp -d /tmp/sw-bench-pg.XXXXXX)
-  pg=$("$SW_SRC/tests/services/pg.sh" start "$pgdir")
-fi
-sep='?'; [[ "$pg" == *\?* ]] && sep='&'
+bench_pg
 pg_stockctl=() pg_copy=()
 for r in $(seq "$runs"); do
   for kind in s c; do
@@ -86,16 +68,16 @@ for r in $(seq "$runs"); do
   "$SW_BIN/stockctl" --db "$url_s" init > /dev/null
   "$SW_BIN/stockctl" --db "$url_c" init > /dev/null
   psql -qX "$pg" -c "CHECKPOINT" > /dev/null
-  t0=$(now); "$SW_BIN/stockctl" --db "$url_s" import "$work/in.jsonl" > "$work/out"; t1=$(now)
-  grep -q "imported $users users and $((users * per_user)) watches" "$work/out" || { cat "$work/out" >&2; exit 1; }
+  t0=$(now); "$SW_BIN/stockctl" --db "$url_s" import "$W/in.jsonl" > "$W/out"; t1=$(now)
+  grep -q "imported $users users and $((users * per_user)) watches" "$W/out" || { cat "$W/out" >&2; exit 1; }
   pg_stockctl+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
   psql -qX "$pg" -c "CHECKPOINT" > /dev/null
   t0=$(now)
   PGOPTIONS="-c search_path=bench_import_c" psql -qX -v ON_ERROR_STOP=1 "$pg" \
-    -c "\\copy users(email, telegram_id, interval_s) FROM '$work/users.csv' WITH (FORMAT csv)" \
-    -c "\\copy watches(email, ticker, low, high) FROM '$work/watches.csv' WITH (FORMAT csv)"
+    -c "\\copy users(email, telegram_id, interval_s) FROM '$W/users.csv' WITH (FORMAT csv)" \
+    -c "\\copy watches(email, ticker, low, high) FROM '$W/watches.csv' WITH (FORMAT csv)"
   t1=$(now)
-  [ "$(psql -qAtX "$pg" -c 'SELECT count(*) FROM bench_import_c.watches')" = $((users * per_user)) ] || { echo "\\copy lost rows" >&2; exit 1; }
+  [ "$(psql -qAtX "$pg" -c 'SELECT count(*) FROM bench_import_c.watches')" = $((users * per_user)) ] || die "\\copy lost rows"
   pg_copy+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
 done
 for kind in s c; do psql -qX "$pg" -c "DROP SCHEMA IF EXISTS bench_import_$kind CASCADE" 2>/dev/null; done

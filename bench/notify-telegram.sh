@@ -9,40 +9,33 @@
 # first to its last accepted message.
 #
 # Usage: bench/notify-telegram.sh [N] [USERS]   (SW_BIN: the build's bin dir)
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-SW_BIN=${SW_BIN:-$here/../build/bin}
-SW_SRC=${SW_SRC:-$here/..}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 n=${1:-900}
 users=${2:-60}
-tmp=$(mktemp -d /tmp/sw-bench-notify-telegram.XXXXXX)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-[ -x "$SW_BIN/stock-notify" ] || { echo "notify-telegram: stock-notify not built" >&2; exit 1; }
+need_built stock-notify
+need_tools jq
 
 awk -v n="$n" -v u="$users" 'BEGIN { for (i = 0; i < n; i++) {
   printf "{\"type\":\"alert\",\"id\":\"t%015d\",\"email\":\"u%05d@example.com\",\"telegram_id\":%d,", i, i % u, 100000 + i % u
   printf "\"ticker\":\"T%d\",\"condition\":\"above\",\"price\":%d,\"threshold\":100,\"high\":100,", i % 97, 1000 + i
-  printf "\"ts\":\"2026-11-27T10:00:00Z\"}\n" } }' > "$tmp/alerts.jsonl"
+  printf "\"ts\":\"2026-11-27T10:00:00Z\"}\n" } }' > "$W/alerts.jsonl"
 
-"${PY:-/usr/bin/python3}" "$SW_SRC/tests/services/fake_telegram.py" --port-file "$tmp/tg.port" \
-  --log "$tmp/tg.log" --rate 30 --chat-rate 1 &
-pid=$!
-for _ in $(seq 50); do [ -s "$tmp/tg.port" ] && break; sleep 0.1; done
+start_service "$W/tg.port" "$W/tg.err" "$PY" "$SW_SRC/tests/services/fake_telegram.py" \
+  --port-file "$W/tg.port" --log "$W/tg.log" --rate 30 --chat-rate 1
 
-t0=$(date +%s.%N)
-STOCKWATCH_DB="sqlite:$tmp/db" STOCKWATCH_TELEGRAM_TOKEN=123456:TEST-TOKEN "$SW_BIN/stock-notify" \
-  --telegram-api "http://127.0.0.1:$(cat "$tmp/tg.port")" --to telegram: < "$tmp/alerts.jsonl" > "$tmp/out.jsonl"
-t1=$(date +%s.%N)
-sent=$(grep -c '"status":"sent"' "$tmp/out.jsonl")
-[ "$sent" -eq "$n" ] || { echo "notify-telegram: $sent sent, want $n" >&2; exit 1; }
+t0=$(now)
+STOCKWATCH_DB="sqlite:$W/db" STOCKWATCH_TELEGRAM_TOKEN=123456:TEST-TOKEN "$SW_BIN/stock-notify" \
+  --telegram-api "http://127.0.0.1:$(cat "$W/tg.port")" --to telegram: < "$W/alerts.jsonl" > "$W/out.jsonl"
+t1=$(now)
+sent=$(grep -c '"status":"sent"' "$W/out.jsonl")
+[ "$sent" -eq "$n" ] || die "$sent sent, want $n"
 
-read -r msgs first last <<< "$(jq -r 'select(.kind == "message") | .t' "$tmp/tg.log" | sort -n |
+read -r msgs first last <<< "$(jq -r 'select(.kind == "message") | .t' "$W/tg.log" | sort -n |
   awk 'NR == 1 { f = $1 } { l = $1; c++ } END { print c, f, l }')"
-r429=$(jq -r 'select(.kind == "429") | .why' "$tmp/tg.log" | wc -l)
+r429=$(jq -r 'select(.kind == "429") | .why' "$W/tg.log" | wc -l)
 # The busiest second at the fake (sliding, from message times).
-peak=$(jq -r 'select(.kind == "message") | .t' "$tmp/tg.log" | sort -n |
+peak=$(jq -r 'select(.kind == "message") | .t' "$W/tg.log" | sort -n |
   awk '{ t[NR] = $1 } END { j = 1; m = 0; for (i = 1; i <= NR; i++) { while (t[i] - t[j] >= 1) j++; if (i - j + 1 > m) m = i - j + 1 } print m }')
 
 echo "Input: $n alerts over $users chats; fake limits 30 messages/s overall (any sliding second), 1/s per chat;"

@@ -10,56 +10,45 @@
 # the Python tests/services/webhook_sink.py, once.
 #
 # Usage: bench/notify-webhook.sh [N] [USERS]   (SW_BIN: the build's bin dir)
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-SW_BIN=${SW_BIN:-$here/../build/bin}
-SW_SRC=${SW_SRC:-$here/..}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 n=${1:-20000}
 users=${2:-50}
-tmp=$(mktemp -d /tmp/sw-bench-notify-webhook.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-for tool in "$SW_BIN/stock-notify" "$SW_BIN/notify_sink"; do
-  [ -x "$tool" ] || { echo "notify-webhook: $tool not built" >&2; exit 1; }
-done
-command -v hyperfine > /dev/null || { echo "notify-webhook: hyperfine not installed" >&2; exit 1; }
+need_built stock-notify notify_sink
+need_tools hyperfine jq
 
 awk -v n="$n" -v u="$users" 'BEGIN { for (i = 0; i < n; i++) {
   printf "{\"type\":\"alert\",\"id\":\"w%015d\",\"email\":\"u%05d@example.com\",\"ticker\":\"T%d\",", i, i % u, i % 97
   printf "\"condition\":\"above\",\"price\":%d,\"threshold\":100,\"high\":100,\"ts\":\"2026-11-27T10:00:00Z\"}\n", 1000 + i } }' \
-  > "$tmp/alerts.jsonl"
+  > "$W/alerts.jsonl"
 
-"$SW_BIN/notify_sink" "$tmp/sink.port" "$tmp/sink.count" &
+start_service "$W/sink.port" "$W/sink.err" "$SW_BIN/notify_sink" "$W/sink.port" "$W/sink.count"
 sink=$!
-pids+=("$sink")
-for _ in $(seq 50); do [ -s "$tmp/sink.port" ] && break; sleep 0.1; done
-url="http://127.0.0.1:$(cat "$tmp/sink.port")/hook"
+url="http://127.0.0.1:$(cat "$W/sink.port")/hook"
 
 cmds=()
 for par in 1 4 16; do
-  cmds+=(-n "parallel $par" "STOCKWATCH_DB=sqlite:$tmp/p$par.db $SW_BIN/stock-notify --parallel $par --to $url < $tmp/alerts.jsonl > $tmp/out$par.jsonl")
+  cmds+=(-n "parallel $par" "STOCKWATCH_DB=sqlite:$W/p$par.db $SW_BIN/stock-notify --parallel $par --to $url < $W/alerts.jsonl > $W/out$par.jsonl")
 done
-hyperfine --runs 3 --style none --prepare "rm -f $tmp/p*.db*" --export-json "$tmp/result.json" "${cmds[@]}" >&2
+hyperfine --runs 3 --style none --prepare "rm -f $W/p*.db*" --export-json "$W/result.json" "${cmds[@]}" >&2
 for par in 1 4 16; do
-  sent=$(grep -c '"status":"sent"' "$tmp/out$par.jsonl")
-  [ "$sent" -eq "$n" ] || { echo "notify-webhook: parallel $par: $sent sent, want $n" >&2; exit 1; }
+  sent=$(grep -c '"status":"sent"' "$W/out$par.jsonl")
+  [ "$sent" -eq "$n" ] || die "parallel $par: $sent sent, want $n"
 done
 kill -TERM "$sink"
 wait "$sink" || true
-read -r posts keys < "$tmp/sink.count"
+read -r posts keys < "$W/sink.count"
 [ "$posts" -eq $((9 * n)) ] && [ "$keys" -eq "$n" ] ||
-  { echo "notify-webhook: the sink got $posts posts / $keys distinct ids, want $((9 * n)) / $n" >&2; exit 1; }
+  die "the sink got $posts posts / $keys distinct ids, want $((9 * n)) / $n"
 
 # Reference: the Python sink of the tests.
-"${PY:-/usr/bin/python3}" "$SW_SRC/tests/services/webhook_sink.py" --port-file "$tmp/py.port" --log /dev/null --no-body &
-pids+=("$!")
-for _ in $(seq 50); do [ -s "$tmp/py.port" ] && break; sleep 0.1; done
-head -5000 "$tmp/alerts.jsonl" > "$tmp/alerts5k.jsonl"
-t0=$(date +%s.%N)
-STOCKWATCH_DB="sqlite:$tmp/py.db" "$SW_BIN/stock-notify" --to "http://127.0.0.1:$(cat "$tmp/py.port")/hook" \
-  < "$tmp/alerts5k.jsonl" > /dev/null
-t1=$(date +%s.%N)
+start_service "$W/py.port" "$W/py.err" \
+  "$PY" "$SW_SRC/tests/services/webhook_sink.py" --port-file "$W/py.port" --log /dev/null --no-body
+head -5000 "$W/alerts.jsonl" > "$W/alerts5k.jsonl"
+t0=$(now)
+STOCKWATCH_DB="sqlite:$W/py.db" "$SW_BIN/stock-notify" --to "http://127.0.0.1:$(cat "$W/py.port")/hook" \
+  < "$W/alerts5k.jsonl" > /dev/null
+t1=$(now)
 
 echo "Input: $n alerts over $users users; every alert delivered exactly once per run (checked at the sink)."
 echo
@@ -68,6 +57,6 @@ echo "|---|---|---|---|---|"
 for par in 1 4 16; do
   jq -r --arg c "parallel $par" --argjson n "$n" \
     '.results[] | select(.command == $c) | "| notify_sink (C++, epoll) | \($c | ltrimstr("parallel ")) | \($n) | \(.median * 1000 | floor) ms | \($n / .median | floor) |"' \
-    "$tmp/result.json"
+    "$W/result.json"
 done
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "| webhook_sink.py (Python, reference) | 16 | 5000 | %d ms | %d |\n", (b - a) * 1000, 5000 / (b - a) }'

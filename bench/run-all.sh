@@ -19,7 +19,7 @@ export SW_SRC=$(cd "$here/.." && pwd)
 status=0
 for b in "$here"/*.sh; do
   name=$(basename "$b" .sh)
-  [ "$name" == run-all ] && continue
+  case $name in run-all | lib) continue ;; esac  # lib.sh: the shared preamble
   echo "== $name" >&2
   {
     echo "## $name"

@@ -14,15 +14,14 @@
 #   env: QUOTES (default 600000), TICKERS (1000), WATCHES (20000), RUNS (2; the
 #   lower median is shown), BENCH_DIR (default /tmp/sw-bench-scale-alert)
 # Prints a markdown table.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-B=$(cd "${1:-${SW_BIN:-$here/../build/bin}}" && pwd)
+SW_BIN=${1:-${SW_BIN:-}}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 D=${BENCH_DIR:-/tmp/sw-bench-scale-alert}
 QUOTES=${QUOTES:-600000} TICKERS=${TICKERS:-1000} WATCHES=${WATCHES:-20000} RUNS=${RUNS:-2}
 PARTITIONS=16
-# shellcheck source=bench/lib/kafka.bash
-. "$here/lib/kafka.bash"
-kafka_bench scale-alert stock-alert mock_kafka kafka_offsets gen_alert_data
+need_built stock-alert mock_kafka kafka_offsets gen_alert_data
+need_tools kcat
 
 # ---------------------------------------------------------------- data
 S=$D/data
@@ -152,7 +151,7 @@ k() { awk -v r="$1" 'BEGIN { printf "%.0f k", r / 1000 }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", 100 * a / b }'; }
 echo "$QUOTES quotes ($TICKERS tickers, key: ticker) against $WATCHES watches, produced beforehand to a"
 echo "topic of $PARTITIONS partitions on a 3-broker mock cluster (one process on this machine); lower median"
-echo "of $RUNS runs; $(nproc) cores, load $load0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end."
+echo "of $RUNS runs; $(nproc) cores, load $load0 at the start, $(load_now) at the end."
 echo
 echo "| what | quotes/s | vs 1 instance | wall s | CPU s per instance | alerts | max RSS per instance |"
 echo "|---|---|---|---|---|---|---|"

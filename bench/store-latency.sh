@@ -11,31 +11,19 @@
 # Usage: bench/store-latency.sh [QUOTES] [TICKERS]
 #   SW_BIN: the build's bin dir. BENCH_PG: a postgresql:// URL to use
 #   (default: a throwaway server from tests/services/pg.sh).
-set -euo pipefail
-
-here=$(cd "$(dirname "$0")" && pwd)
-SW_BIN=${SW_BIN:-$here/../build/bin}
-SW_SRC=${SW_SRC:-$here/..}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 quotes=${1:-10000000}
 tickers=${2:-1000}
 per=$((quotes / tickers))
-work=$(mktemp -d /tmp/sw-bench-latency.XXXXXX)
-pgdir=""
-cleanup() {
-  if [ -n "$pgdir" ]; then "$SW_SRC/tests/services/pg.sh" stop "$pgdir" || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for b in stockctl store_latency; do
-  [ -x "$SW_BIN/$b" ] || { echo "store-latency: $SW_BIN/$b not built" >&2; exit 1; }
-done
-now() { date +%s.%N; }
+need_built stockctl store_latency
+need_tools sqlite3 psql
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
 t0_ms=1700000000000
 last_ts=$((t0_ms + (per - 1) * 60000))
 
 # ---- SQLite
-db="$work/quotes.db"
+db="$W/quotes.db"
 "$SW_BIN/stockctl" --db "sqlite:$db" init > /dev/null
 t=$(now)
 sqlite3 "$db" "PRAGMA synchronous=OFF" "BEGIN" \
@@ -52,13 +40,7 @@ sqlite_load=$(since "$t")
 sqlite_size=$(du -m "$db" | cut -f1)
 
 # ---- PostgreSQL
-if [ -n "${BENCH_PG:-}" ]; then
-  pg=$BENCH_PG
-else
-  pgdir=$(mktemp -d /tmp/sw-bench-pg.XXXXXX)
-  pg=$("$SW_SRC/tests/services/pg.sh" start "$pgdir")
-fi
-sep='?'; [[ "$pg" == *\?* ]] && sep='&'
+bench_pg
 schema=bench_latency
 psql -qX "$pg" -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema" 2>/dev/null
 url="$pg${sep}options=-csearch_path%3D$schema"

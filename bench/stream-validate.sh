@@ -8,23 +8,17 @@
 # and prints records/s for both and the ratio (target: >= 5x jq).
 #
 # Usage: bench/stream-validate.sh [LINES]   (SW_BIN: the build's bin dir)
-set -euo pipefail
-
-here=$(cd "$(dirname "$0")" && pwd)
-SW_BIN=${SW_BIN:-$here/../build/bin}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 lines=${1:-2000000}
 tickers=10000
-data=/tmp/sw-bench-validate.in.jsonl
-out_sw=/tmp/sw-bench-validate.sw.jsonl
-out_jq=/tmp/sw-bench-validate.jq.jsonl
-result=/tmp/sw-bench-validate.json
-trap 'rm -f "$data" "$out_sw" "$out_jq" "$result"' EXIT
-
-for tool in "$SW_BIN/sw_cat" "$SW_BIN/gen_quotes"; do
-  [ -x "$tool" ] || { echo "stream-validate: $tool not built" >&2; exit 1; }
-done
-command -v hyperfine >/dev/null || { echo "stream-validate: hyperfine not installed" >&2; exit 1; }
-command -v jq >/dev/null || { echo "stream-validate: jq not installed" >&2; exit 1; }
+data=/tmp/sw-bench-validate.in.jsonl  # named in the report
+on_exit "rm -f '$data'"
+out_sw=$W/sw.jsonl
+out_jq=$W/jq.jsonl
+result=$W/result.json
+need_built sw_cat gen_quotes
+need_tools hyperfine jq
 
 "$SW_BIN/gen_quotes" --lines "$lines" --tickers "$tickers" -o "$data"
 bytes=$(stat -c %s "$data")
@@ -36,12 +30,13 @@ hyperfine --runs 3 --style none --export-json "$result" \
 # Both must have produced every record, or the timing means nothing.
 for f in "$out_sw" "$out_jq"; do
   n=$(wc -l <"$f")
-  [ "$n" -eq "$lines" ] || { echo "stream-validate: $f has $n lines, want $lines" >&2; exit 1; }
+  [ "$n" -eq "$lines" ] || die "$f has $n lines, want $lines"
 done
 
-median() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median' "$result"; }
-sw=$(median sw_cat)
-jqt=$(median jq)
+# hyperfine_median NAME: the median time of command NAME.
+hyperfine_median() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median' "$result"; }
+sw=$(hyperfine_median sw_cat)
+jqt=$(hyperfine_median jq)
 
 echo "Input: $lines quote lines over $tickers tickers, $((bytes / 1000000)) MB ($data); median of 3 runs."
 echo
