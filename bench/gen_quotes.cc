@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "stockwatch/records.h"
+#include "stockwatch/core/records.h"
 
 int main(int argc, char** argv) {
   uint64_t lines = 2'000'000;

@@ -26,7 +26,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "stockwatch/files.h"
+#include "stockwatch/core/files.h"
 
 namespace {
 

@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <memory>
 
-#include "stockwatch/records.h"
-#include "stockwatch/stream.h"
+#include "stockwatch/core/records.h"
+#include "stockwatch/stream/stream.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -49,7 +49,7 @@ file_rate=$(median <"$W/file.rates")
 file_alerts=$(wc -l <"$W/alerts.jsonl")
 
 # kcat consuming the topic (one consumer, no group), with its defaults and
-# with the prefetch stock-alert uses (see lib/stockwatch/kafka.cc).
+# with the prefetch stock-alert uses (see lib/stockwatch/stream/kafka.cc).
 kcat_rate() {
   : >"$W/kcat.rates"
   for _ in $(seq "$RUNS"); do

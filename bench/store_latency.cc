@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "stockwatch/store.h"
+#include "stockwatch/store/store.h"
 
 namespace {
 

@@ -12,13 +12,13 @@
 #include <regex>
 #include <utility>
 
-#include "stockwatch/config.h"
-#include "stockwatch/log.h"
-#include "stockwatch/metrics_export.h"
-#include "stockwatch/service.h"
-#include "stockwatch/signals.h"
-#include "stockwatch/store.h"
-#include "stockwatch/timeutil.h"
+#include "stockwatch/core/config.h"
+#include "stockwatch/core/log.h"
+#include "stockwatch/ops/metrics_export.h"
+#include "stockwatch/ops/service.h"
+#include "stockwatch/core/signals.h"
+#include "stockwatch/store/store.h"
+#include "stockwatch/core/timeutil.h"
 
 namespace stockwatch::cli {
 namespace {
@@ -346,20 +346,8 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
   service::Start();
   int rc;
   try {
-    std::optional<int64_t> stop_ms = ParseDurationMs(opts.stop_timeout);
-    if (!stop_ms) {
-      throw Error(exitcode::kUsage, "--stop-timeout: not a duration: \"" + opts.stop_timeout +
-                                        "\" (e.g. 500ms, 10s, 1m)");
-    }
-    SetStopTimeoutMs(*stop_ms);
-    if (!opts.db_retry.empty()) {
-      std::optional<int64_t> retry_ms = ParseDurationMs(opts.db_retry);
-      if (!retry_ms) {
-        throw Error(exitcode::kUsage, "--db-retry: not a duration: \"" + opts.db_retry +
-                                          "\" (e.g. 30s, 2m, 0)");
-      }
-      SetDbRetryMs(*retry_ms);
-    }
+    SetStopTimeoutMs(DurationFlag("--stop-timeout", opts.stop_timeout));
+    if (!opts.db_retry.empty()) SetDbRetryMs(DurationFlag("--db-retry", opts.db_retry));
     std::unique_ptr<metrics::Exporter> exporter;
     if (!opts.metrics_file.empty() || !opts.metrics_listen.empty()) {
       exporter = std::make_unique<metrics::Exporter>(
@@ -380,6 +368,16 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
   service::Stop();
   if (rc == 0 && StopSignal() == SIGINT) rc = exitcode::kInterrupted;
   return rc;
+}
+
+int64_t DurationFlag(const std::string& flag, const std::string& value, bool allow_zero) {
+  std::optional<int64_t> ms = ParseDurationMs(value);
+  const char* what = !ms ? "not a duration" : (!allow_zero && *ms == 0) ? "must be positive" : nullptr;
+  if (what != nullptr) {
+    throw Error(exitcode::kUsage,
+                flag + ": " + what + ": \"" + value + "\" (e.g. 500ms, 30s, 5m, 1h)");
+  }
+  return *ms;
 }
 
 std::string ReadSecret(const std::string& file, const char* env_name) {

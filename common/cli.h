@@ -6,8 +6,8 @@
 #include <functional>
 #include <string>
 
-#include "stockwatch/log.h"
-#include "stockwatch/stream.h"
+#include "stockwatch/core/log.h"
+#include "stockwatch/stream/stream.h"
 
 namespace stockwatch::cli {
 
@@ -56,6 +56,11 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn);
 /// "<4>" warning, "<6>" info, "<7>" debug) so that journalctl -p filters it.
 void Diag(const std::string& program, std::string_view message,
           log::Level level = log::Level::kError);
+
+/// The value of a duration flag (like 500ms, 30s, 5m, 1h) in milliseconds.
+/// Throws Error(64) naming `flag` when it is not a duration, or when it is 0
+/// and `allow_zero` is false.
+int64_t DurationFlag(const std::string& flag, const std::string& value, bool allow_zero = true);
 
 /// Reads a secret: the file's first line if `file` is set, else the env var;
 /// empty when neither.

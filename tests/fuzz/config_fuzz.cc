@@ -1,13 +1,13 @@
 // libFuzzer target: the config-file parser must never crash; it either
 // returns entries or throws Error(78).
-// sources: lib/stockwatch/config.cc
+// layers: core
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "stockwatch/config.h"
-#include "stockwatch/error.h"
+#include "stockwatch/core/config.h"
+#include "stockwatch/core/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

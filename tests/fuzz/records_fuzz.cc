@@ -1,12 +1,13 @@
 // libFuzzer target: the JSON-lines record parser and the serialisers must
 // never crash, and whatever parses must serialise to something that parses
 // again to the same JSON (a fixed point).
+// layers: core
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
-#include "stockwatch/records.h"
+#include "stockwatch/core/records.h"
 
 using namespace stockwatch;
 

@@ -16,9 +16,13 @@ libs=(-lsimdjson -lfmt -lcurl)
 status=0
 for target in "$src"/tests/fuzz/*_fuzz.cc; do
   name=$(basename "$target" _fuzz.cc)
-  # Each target lists the library sources it needs on a "// sources:" line.
-  mapfile -t extra < <(sed -n 's#^// sources: ##p' "$target" | tr ' ' '\n' | sed "s#^#$src/#")
-  [ ${#extra[@]} -gt 0 ] || extra=("$src/lib/stockwatch/records.cc" "$src/lib/stockwatch/timeutil.cc")
+  # Each target names the library folders (lib/stockwatch/LAYERS) it needs
+  # on a "// layers:" line; it is built from every source in them.
+  extra=()
+  for layer in $(sed -n 's#^// layers: ##p' "$target"); do
+    mapfile -t -O "${#extra[@]}" extra < <(find "$src/lib/stockwatch/$layer" -name '*.cc' | sort)
+  done
+  [ ${#extra[@]} -gt 0 ] || { echo "fuzz $name: no // layers: line" >&2; exit 1; }
   echo "== fuzz $name: building"
   clang++ "${flags[@]}" "$target" "${extra[@]}" "${libs[@]}" -o "$out/$name" 2> "$out/$name.build.log" ||
     { cat "$out/$name.build.log"; exit 1; }

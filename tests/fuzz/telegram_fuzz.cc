@@ -1,12 +1,12 @@
 // libFuzzer target: Telegram answers, getUpdates payloads and bot command
 // texts never crash the parsers.
-// sources: lib/stockwatch/telegram.cc lib/stockwatch/http.cc lib/stockwatch/notify.cc lib/stockwatch/records.cc lib/stockwatch/timeutil.cc lib/stockwatch/log.cc
+// layers: core net channel
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "stockwatch/telegram.h"
+#include "stockwatch/channel/telegram.h"
 
 using namespace stockwatch;
 

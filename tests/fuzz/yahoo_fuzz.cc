@@ -1,14 +1,14 @@
 // libFuzzer target: Yahoo chart/spark/error parsers never crash, and what
 // they return is a valid quote. Throwing DataError is the expected outcome
 // for junk.
-// sources: lib/stockwatch/source_yahoo.cc lib/stockwatch/source.cc lib/stockwatch/http.cc lib/stockwatch/records.cc lib/stockwatch/timeutil.cc lib/stockwatch/log.cc
+// layers: core net source
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "stockwatch/source.h"
+#include "stockwatch/source/source.h"
 
 using namespace stockwatch;
 

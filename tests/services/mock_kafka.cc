@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "stockwatch/files.h"
+#include "stockwatch/core/files.h"
 
 namespace {
 

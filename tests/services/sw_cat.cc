@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "common/cli.h"
-#include "stockwatch/log.h"
-#include "stockwatch/records.h"
-#include "stockwatch/stream.h"
+#include "stockwatch/core/log.h"
+#include "stockwatch/core/records.h"
+#include "stockwatch/stream/stream.h"
 
 namespace stockwatch {
 namespace {

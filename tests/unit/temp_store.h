@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "stockwatch/store.h"
+#include "stockwatch/store/store.h"
 
 namespace stockwatch::test {
 

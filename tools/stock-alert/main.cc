@@ -1,5 +1,5 @@
 // stock-alert: band alerts on a stream of quotes. See man/stock-alert.1.
-#include "run.h"
+#include "flags.h"
 
 int main(int argc, char** argv) {
   stockwatch::StockAlertOptions opts;

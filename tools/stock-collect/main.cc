@@ -1,6 +1,6 @@
 // stock-collect: fetch quotes behind a circuit breaker, store them, emit
 // quote records. See man/stock-collect.1.
-#include "run.h"
+#include "flags.h"
 
 int main(int argc, char** argv) {
   stockwatch::StockCollectFlags flags;

@@ -1,6 +1,6 @@
 // stock-notify: deliver alert records (Telegram, e-mail, webhooks, files)
 // and run the Telegram bot. See man/stock-notify.1.
-#include "run.h"
+#include "flags.h"
 
 int main(int argc, char** argv) {
   stockwatch::StockNotifyFlags flags;

@@ -9,9 +9,9 @@
 #include <unordered_set>
 
 #include "stockctl.h"
-#include "stockwatch/records.h"
-#include "stockwatch/signals.h"
-#include "stockwatch/stream.h"
+#include "stockwatch/core/records.h"
+#include "stockwatch/core/signals.h"
+#include "stockwatch/stream/stream.h"
 
 namespace stockwatch::stockctl {
 namespace {

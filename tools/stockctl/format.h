@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "stockwatch/records.h"
+#include "stockwatch/core/records.h"
 
 namespace stockwatch::stockctl {
 

@@ -7,7 +7,7 @@
 
 #include "format.h"
 #include "stockctl.h"
-#include "stockwatch/plot.h"
+#include "stockwatch/chart/plot.h"
 
 namespace stockwatch::stockctl {
 namespace {

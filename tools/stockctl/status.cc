@@ -8,7 +8,7 @@
 
 #include "format.h"
 #include "stockctl.h"
-#include "stockwatch/timeutil.h"
+#include "stockwatch/core/timeutil.h"
 
 namespace stockwatch::stockctl {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/cli.h"
-#include "stockwatch/store.h"
+#include "stockwatch/store/store.h"
 
 namespace stockwatch::stockctl {
 

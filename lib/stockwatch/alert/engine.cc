@@ -1,0 +1,531 @@
+#include "stockwatch/alert/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <unordered_map>
+#include <utility>
+
+namespace stockwatch {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Orders watches by (email, ticker): the identity of a watch.
+int CompareKey(const Watch& w, std::string_view email, std::string_view ticker) {
+  if (int c = std::string_view(w.email).compare(email); c != 0) return c;
+  return std::string_view(w.ticker).compare(ticker);
+}
+
+}  // namespace
+
+std::optional<AlertMode> ParseAlertMode(std::string_view s) {
+  if (s == "edge") return AlertMode::kEdge;
+  if (s == "level") return AlertMode::kLevel;
+  return std::nullopt;
+}
+
+AlertEngine::AlertEngine(AlertConfig config) : config_(config) {
+  double h = config_.hysteresis_pct;
+  if (!std::isfinite(h) || h < 0 || h >= 100) {
+    throw Error(exitcode::kUsage, "--hysteresis: must be a percentage from 0 to below 100");
+  }
+  if (h > 0 && config_.mode == AlertMode::kLevel) {
+    throw Error(exitcode::kUsage, "--hysteresis: only applies to --mode edge");
+  }
+  hysteresis_ = h > 0;
+}
+
+namespace {
+
+constexpr size_t kMaxTicker = 16;
+
+uint64_t HashKey(const char* key, uint32_t len) {
+  uint64_t a, b;
+  std::memcpy(&a, key, 8);
+  std::memcpy(&b, key + 8, 8);
+  uint64_t h = (a ^ 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
+  h ^= b + len;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+}  // namespace
+
+AlertEngine::TickerSlot* AlertEngine::FindTicker(std::string_view ticker) {
+  if (ticker.empty() || ticker.size() > kMaxTicker || table_.empty()) return nullptr;
+  char key[kMaxTicker] = {};
+  std::memcpy(key, ticker.data(), ticker.size());
+  const auto len = static_cast<uint32_t>(ticker.size());
+  uint64_t k0, k1;
+  std::memcpy(&k0, key, 8);
+  std::memcpy(&k1, key + 8, 8);
+  const size_t mask = table_.size() - 1;
+  for (size_t pos = HashKey(key, len) & mask;; pos = (pos + 1) & mask) {
+    TickerSlot& t = table_[pos];
+    if (t.len == 0) return nullptr;
+    uint64_t t0, t1;
+    std::memcpy(&t0, t.key, 8);
+    std::memcpy(&t1, t.key + 8, 8);
+    if (t.len == len && t0 == k0 && t1 == k1) return &t;
+  }
+}
+
+WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
+  WatchDiff diff;
+  const bool edge = config_.mode == AlertMode::kEdge;
+
+  // Identity is (email, ticker); of duplicates the later one wins.
+  std::vector<uint32_t> order(watches.size());
+  std::iota(order.begin(), order.end(), 0u);
+  auto by_key_less = [&](uint32_t a, uint32_t b) {
+    return CompareKey(watches[a], watches[b].email, watches[b].ticker) < 0;
+  };
+  // The store lists watches by (email, ticker) already.
+  if (!std::is_sorted(order.begin(), order.end(), by_key_less)) {
+    std::stable_sort(order.begin(), order.end(), by_key_less);
+  }
+  std::vector<bool> keep(watches.size(), true);
+  for (size_t k = 0; k + 1 < order.size(); ++k) {
+    if (CompareKey(watches[order[k]], watches[order[k + 1]].email, watches[order[k + 1]].ticker) ==
+        0) {
+      keep[order[k]] = false;
+      ++diff.duplicates;
+    }
+  }
+  std::vector<Watch> kept_watches;
+  std::vector<uint32_t> by_key;
+  if (diff.duplicates == 0) {
+    // The common case: no copy (a million watches is a lot of memory).
+    kept_watches = std::move(watches);
+    by_key = std::move(order);
+  } else {
+    std::vector<uint32_t> new_index(watches.size(), 0);
+    kept_watches.reserve(watches.size() - diff.duplicates);
+    for (size_t i = 0; i < watches.size(); ++i) {
+      if (!keep[i]) continue;
+      new_index[i] = static_cast<uint32_t>(kept_watches.size());
+      kept_watches.push_back(std::move(watches[i]));
+    }
+    by_key.reserve(kept_watches.size());
+    for (uint32_t i : order)
+      if (keep[i]) by_key.push_back(new_index[i]);
+  }
+  watches = {};
+  order = {};
+  keep = {};
+  for (const Watch& w : kept_watches) {
+    if (w.ticker.empty() || w.ticker.size() > kMaxTicker) {
+      throw DataError("ticker: longer than 16 characters");  // Validate() already refuses these
+    }
+  }
+
+  // Tickers of the new set, carrying each ticker's price and time.
+  std::vector<Slot> slots(kept_watches.size());
+  std::vector<TickerCold> tickers;
+  std::vector<TickerSlot> proto;  // the table entries, before placement
+  {
+    std::unordered_map<std::string_view, uint32_t> ids;
+    for (uint32_t i = 0; i < kept_watches.size(); ++i) {
+      const std::string& name = kept_watches[i].ticker;
+      auto [it, inserted] = ids.try_emplace(name, static_cast<uint32_t>(proto.size()));
+      if (inserted) {
+        TickerSlot t;
+        std::memcpy(t.key, name.data(), name.size());
+        t.len = static_cast<uint8_t>(name.size());
+        if (const TickerSlot* old = FindTicker(name)) {
+          // The previous price stays (edge mode: the unchanged watches are
+          // fixed points of it); the gap is recomputed at the next quote.
+          if (edge && (old->flags & kHasPrev)) {
+            t.flags |= kHasPrev;
+            t.prev = old->prev;
+            t.gap_below = t.gap_above = old->prev;
+          }
+          t.flags |= old->flags & kHasTs;
+          t.last_ts = old->last_ts;
+        }
+        proto.push_back(t);
+      }
+      slots[i].ticker = it->second;
+    }
+  }
+  tickers.resize(proto.size());
+
+  // Slots, carrying what the old set knew about each watch.
+  const double pct = config_.hysteresis_pct / 100;
+  size_t matched_old = 0;
+  for (uint32_t i = 0; i < kept_watches.size(); ++i) {
+    const Watch& w = kept_watches[i];
+    Slot& s = slots[i];
+    s.low = w.low.value_or(kNaN);
+    s.high = w.high.value_or(kNaN);
+    s.rearm_low = w.low ? *w.low + std::fabs(*w.low) * pct : kNaN;
+    s.rearm_high = w.high ? *w.high - std::fabs(*w.high) * pct : kNaN;
+
+    std::optional<uint32_t> old = Find(w.email, w.ticker);
+    if (!old) {
+      ++diff.added;
+      s.unsettled = true;
+      continue;
+    }
+    ++matched_old;
+    const Watch& ow = watches_[*old];
+    const Slot& os = slots_[*old];
+    bool same_band = ow.low == w.low && ow.high == w.high;
+    if (same_band && ow.telegram_id == w.telegram_id) {
+      ++diff.kept;
+    } else {
+      ++diff.changed;
+    }
+    s.state = os.state;
+    s.state_ts = os.state_ts;
+    s.changed = os.changed;
+    s.unsettled = os.unsettled || !same_band;
+    if (!same_band && edge) {
+      bool keeps = (os.state == BandState::kAbove && ow.high == w.high) ||
+                   (os.state == BandState::kBelow && ow.low == w.low);
+      if (os.state != BandState::kInside && !keeps) {
+        s.state = BandState::kInside;
+        s.changed = true;
+      }
+    }
+  }
+  diff.removed = watches_.size() - matched_old;
+
+  // Watches grouped by ticker (counting sort keeps them ascending).
+  std::vector<uint32_t> ticker_watches(kept_watches.size());
+  for (const Slot& s : slots) ++tickers[s.ticker].watches_count;
+  uint32_t at = 0;
+  for (TickerCold& t : tickers) {
+    t.watches_begin = at;
+    at += t.watches_count;
+    t.watches_count = 0;
+  }
+  for (uint32_t i = 0; i < slots.size(); ++i) {
+    TickerCold& t = tickers[slots[i].ticker];
+    ticker_watches[t.watches_begin + t.watches_count++] = i;
+  }
+
+  // Each ticker's thresholds, contiguous and sorted per section.
+  std::vector<double> values;
+  std::vector<uint32_t> owners;
+  std::vector<std::pair<double, uint32_t>> section;
+  for (uint32_t id = 0; id < tickers.size(); ++id) {
+    TickerSlot& t = proto[id];
+    t.begin = static_cast<uint32_t>(values.size());
+    auto add = [&](double Slot::*field) {
+      section.clear();
+      for (uint32_t k = 0; k < tickers[id].watches_count; ++k) {
+        uint32_t i = ticker_watches[tickers[id].watches_begin + k];
+        double v = slots[i].*field;
+        if (!std::isnan(v)) section.emplace_back(v, i);
+      }
+      std::sort(section.begin(), section.end());
+      for (auto& [v, i] : section) {
+        values.push_back(v);
+        owners.push_back(i);
+      }
+      return static_cast<uint32_t>(section.size());
+    };
+    t.n_low = add(&Slot::low);
+    t.n_high = add(&Slot::high);
+    if (hysteresis_) {
+      // A watch has a re-arm point exactly when it has the bound.
+      add(&Slot::rearm_low);
+      add(&Slot::rearm_high);
+    }
+  }
+  if (values.size() > std::numeric_limits<uint32_t>::max()) {
+    throw Error(exitcode::kSoftware, "too many watches for one engine");
+  }
+
+  // The table: a power of two, at most 80% full (small enough to stay in
+  // cache; linear probing is still short at that load).
+  size_t cap = 16;
+  while (cap * 4 < proto.size() * 5) cap *= 2;
+  std::vector<TickerSlot> table(cap);
+  std::vector<uint32_t> id_of_pos(cap, 0);
+  for (uint32_t id = 0; id < proto.size(); ++id) {
+    const TickerSlot& t = proto[id];
+    size_t pos = HashKey(t.key, t.len) & (cap - 1);
+    while (table[pos].len != 0) pos = (pos + 1) & (cap - 1);
+    table[pos] = t;
+    id_of_pos[pos] = id;
+    tickers[id].slot = static_cast<uint32_t>(pos);
+  }
+
+  watches_ = std::move(kept_watches);
+  slots_ = std::move(slots);
+  by_key_ = std::move(by_key);
+  table_ = std::move(table);
+  id_of_pos_ = std::move(id_of_pos);
+  tickers_ = std::move(tickers);
+  ticker_watches_ = std::move(ticker_watches);
+  values_ = std::move(values);
+  owners_ = std::move(owners);
+  changed_.clear();
+  fired_.clear();
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    if (s.changed) changed_.push_back(i);
+    const bool unsettled = s.unsettled;
+    s.unsettled = false;
+    // Without a previous price the first quote checks every watch anyway.
+    if (unsettled && (table_[tickers_[s.ticker].slot].flags & kHasPrev)) MarkUnsettled(i);
+  }
+  return diff;
+}
+
+void AlertEngine::MarkUnsettled(uint32_t i) {
+  Slot& s = slots_[i];
+  if (s.unsettled) return;
+  s.unsettled = true;
+  TickerCold& c = tickers_[s.ticker];
+  c.unsettled.push_back(i);
+  table_[c.slot].flags |= kUnsettled;
+}
+
+std::optional<uint32_t> AlertEngine::Find(std::string_view email, std::string_view ticker) const {
+  auto it = std::lower_bound(by_key_.begin(), by_key_.end(), 0, [&](uint32_t i, int) {
+    return CompareKey(watches_[i], email, ticker) < 0;
+  });
+  if (it == by_key_.end() || CompareKey(watches_[*it], email, ticker) != 0) return std::nullopt;
+  return *it;
+}
+
+size_t AlertEngine::RestoreStates(std::span<const WatchState> states) {
+  if (config_.mode != AlertMode::kEdge) return 0;
+  size_t applied = 0;
+  for (const WatchState& st : states) {
+    std::optional<uint32_t> i = Find(st.email, st.ticker);
+    if (!i) continue;
+    Slot& s = slots_[*i];
+    BandState b = st.state;
+    if ((b == BandState::kAbove && std::isnan(s.high)) ||
+        (b == BandState::kBelow && std::isnan(s.low)) ||
+        (b != BandState::kAbove && b != BandState::kBelow)) {
+      b = BandState::kInside;
+    }
+    s.state = b;
+    s.state_ts = st.ts;
+    TickerSlot& t = table_[tickers_[s.ticker].slot];
+    if (!(t.flags & kHasTs) || st.ts > t.last_ts) {
+      t.flags |= kHasTs;
+      t.last_ts = st.ts;
+    }
+    if (t.flags & kHasPrev) MarkUnsettled(*i);
+    ++applied;
+  }
+  return applied;
+}
+
+void AlertEngine::ForgetPrices() {
+  for (TickerCold& c : tickers_) {
+    for (uint32_t i : c.unsettled) slots_[i].unsettled = false;
+    c.unsettled.clear();
+    table_[c.slot].flags &= static_cast<uint8_t>(~(kHasPrev | kUnsettled | kQuiet));
+  }
+}
+
+void AlertEngine::SetState(uint32_t i, BandState b, TimeMs ts) {
+  Slot& s = slots_[i];
+  s.state = b;
+  s.state_ts = ts;
+  if (!s.changed) {
+    s.changed = true;
+    changed_.push_back(i);
+  }
+}
+
+// The transition of one watch on a price. It depends only on the state and
+// on four predicates of the price (> high, < low, <= re-arm high, >= re-arm
+// low), and applying the same price twice changes nothing: so a watch none
+// of whose predicates flips between two prices keeps its state, which is
+// what lets CheckEdge() visit only the thresholds between them.
+void AlertEngine::Evaluate(uint32_t i, double price, TimeMs ts) {
+  ++evaluations_;
+  const Slot& s = slots_[i];
+  BandState next = s.state;
+  if (price > s.high) {  // false when the bound is absent (NaN)
+    next = BandState::kAbove;
+  } else if (price < s.low) {
+    next = BandState::kBelow;
+  } else if (s.state == BandState::kAbove) {
+    if (!(price > s.rearm_high)) next = BandState::kInside;
+  } else if (s.state == BandState::kBelow) {
+    if (!(price < s.rearm_low)) next = BandState::kInside;
+  }
+  if (next == s.state) return;
+  SetState(i, next, ts);
+  if (next == BandState::kAbove) fired_.push_back({i, Condition::kAbove});
+  if (next == BandState::kBelow) fired_.push_back({i, Condition::kBelow});
+}
+
+void AlertEngine::SetGap(TickerSlot& t, double price) const {
+  double below = -std::numeric_limits<double>::infinity();
+  double above = std::numeric_limits<double>::infinity();
+  const double* v = values_.data() + t.begin;
+  const uint32_t sections = hysteresis_ ? 2 : 1;
+  for (uint32_t r = 0; r < sections; ++r) {
+    for (uint32_t n : {t.n_low, t.n_high}) {
+      const double* k = std::lower_bound(v, v + n, price);
+      if (k > v) below = std::max(below, k[-1]);
+      if (k < v + n) above = std::min(above, *k);
+      v += n;
+    }
+  }
+  if (above == price) below = price;  // a threshold at the price: no gap
+  t.gap_below = below;
+  t.gap_above = above;
+}
+
+void AlertEngine::CheckEdge(TickerSlot& t, double price, TimeMs ts) {
+  if (!(t.flags & kHasPrev)) {
+    const TickerCold& c = tickers_[IdOf(t)];
+    for (uint32_t k = 0; k < c.watches_count; ++k)
+      Evaluate(ticker_watches_[c.watches_begin + k], price, ts);
+  } else if (price != t.prev) {
+    const double lo = std::min(price, t.prev), hi = std::max(price, t.prev);
+    const double* v = values_.data() + t.begin;
+    const uint32_t* w = owners_.data() + t.begin;
+    // The candidates' slots are scattered: fetch a few ahead of their turn.
+    auto evaluate_range = [&](size_t from, size_t to) {
+      constexpr size_t kAhead = 8;
+      for (size_t k = from; k < std::min(to, from + kAhead); ++k) __builtin_prefetch(&slots_[w[k]]);
+      for (size_t k = from; k < to; ++k) {
+        if (k + kAhead < to) __builtin_prefetch(&slots_[w[k + kAhead]]);
+        Evaluate(w[k], price, ts);
+      }
+    };
+    // "p < v" (and "p >= v") flips between lo and hi iff lo < v <= hi.
+    auto open_closed = [&](uint32_t n) {
+      const double* b = std::upper_bound(v, v + n, lo);
+      const double* e = std::upper_bound(b, v + n, hi);
+      evaluate_range(static_cast<size_t>(b - v), static_cast<size_t>(e - v));
+      v += n;
+      w += n;
+    };
+    // "p > v" (and "p <= v") flips iff lo <= v < hi.
+    auto closed_open = [&](uint32_t n) {
+      const double* b = std::lower_bound(v, v + n, lo);
+      const double* e = std::lower_bound(b, v + n, hi);
+      evaluate_range(static_cast<size_t>(b - v), static_cast<size_t>(e - v));
+      v += n;
+      w += n;
+    };
+    open_closed(t.n_low);
+    closed_open(t.n_high);
+    if (hysteresis_) {
+      open_closed(t.n_low);   // re-arm lows
+      closed_open(t.n_high);  // re-arm highs
+    }
+  }
+  if (t.flags & kUnsettled) {
+    TickerCold& c = tickers_[IdOf(t)];
+    for (uint32_t i : c.unsettled) {
+      slots_[i].unsettled = false;
+      Evaluate(i, price, ts);  // a second look at a watch checked above changes nothing
+    }
+    c.unsettled.clear();
+    t.flags &= static_cast<uint8_t>(~kUnsettled);
+  }
+  t.flags |= kHasPrev;
+  t.prev = price;
+  SetGap(t, price);
+}
+
+void AlertEngine::CheckLevel(TickerSlot& t, double price) {
+  // Every low above the price (a suffix) and every high below it (a prefix).
+  const double* lows = values_.data() + t.begin;
+  const double* highs = lows + t.n_low;
+  const uint32_t* w = owners_.data() + t.begin;
+  const double* lb = std::upper_bound(lows, highs, price);
+  const double* he = std::lower_bound(highs, highs + t.n_high, price);
+  evaluations_ += static_cast<uint64_t>((highs - lb) + (he - highs));
+  for (const double* k = lb; k < highs; ++k) fired_.push_back({w[k - lows], Condition::kBelow});
+  for (const double* k = highs; k < he; ++k) fired_.push_back({w[k - lows], Condition::kAbove});
+  // Inside the gap the same watches fire: remember when that is none.
+  SetGap(t, price);
+  t.flags |= kHasPrev;
+  if (fired_.empty()) {
+    t.flags |= kQuiet;
+  } else {
+    t.flags &= static_cast<uint8_t>(~kQuiet);
+  }
+}
+
+QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
+  fired_.clear();
+  TickerSlot* t = FindTicker(q.ticker);
+  if (t == nullptr) return QuoteOutcome::kUnknownTicker;
+  if ((t->flags & kHasTs) && q.ts < t->last_ts) return QuoteOutcome::kOutOfOrder;
+  t->flags |= kHasTs;
+  t->last_ts = q.ts;
+  // Fast path: inside the gap around the previous price no state changes
+  // (edge) and nothing fires if nothing did (level).
+  const double p = q.price;
+  if ((t->flags & (kHasPrev | kUnsettled)) == kHasPrev && t->gap_below < p && p < t->gap_above &&
+      (config_.mode == AlertMode::kEdge || (t->flags & kQuiet))) {
+    t->prev = p;
+    return QuoteOutcome::kChecked;
+  }
+  if (config_.mode == AlertMode::kLevel) {
+    CheckLevel(*t, p);
+  } else {
+    CheckEdge(*t, p, q.ts);
+  }
+  if (fired_.size() > 1) {
+    std::sort(fired_.begin(), fired_.end(),
+              [](const Fired& a, const Fired& b) { return a.watch < b.watch; });
+  }
+  // FillAlert() reads these next: start the cache misses now, together.
+  for (const Fired& f : fired_) __builtin_prefetch(&watches_[f.watch]);
+  return QuoteOutcome::kChecked;
+}
+
+void AlertEngine::FillAlert(const Fired& f, const Quote& q, Alert& out) const {
+  const Watch& w = watches_[f.watch];
+  out.email.assign(w.email);
+  out.telegram_id = w.telegram_id;
+  out.ticker.assign(q.ticker);
+  out.condition = f.condition;
+  out.price = q.price;
+  out.threshold = f.condition == Condition::kAbove ? w.high.value_or(kNaN) : w.low.value_or(kNaN);
+  out.low = w.low;
+  out.high = w.high;
+  out.ts = q.ts;
+  out.id.clear();
+  AppendAlertId(out.id, w.email, q.ticker, f.condition, q.ts);
+}
+
+void AlertEngine::TakeChangedStates(std::vector<WatchState>& out) {
+  out.resize(changed_.size());
+  for (size_t k = 0; k < changed_.size(); ++k) {
+    Slot& s = slots_[changed_[k]];
+    s.changed = false;
+    const Watch& w = watches_[changed_[k]];
+    WatchState& st = out[k];
+    st.email.assign(w.email);
+    st.ticker.assign(w.ticker);
+    st.state = s.state;
+    st.ts = s.state_ts;
+  }
+  changed_.clear();
+}
+
+void AlertEngine::DiscardChangedStates() {
+  for (uint32_t i : changed_) slots_[i].changed = false;
+  changed_.clear();
+}
+
+void AlertEngine::SnapshotStates(std::vector<WatchState>& out) const {
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    if (s.state_ts == 0 && s.state == BandState::kInside) continue;
+    out.push_back({watches_[i].email, watches_[i].ticker, s.state, s.state_ts});
+  }
+}
+
+}  // namespace stockwatch

@@ -1,0 +1,203 @@
+#pragma once
+/// The alert engine of stock-alert: watches indexed by ticker with their
+/// thresholds in sorted arrays, edge- or level-triggered band checks with
+/// optional hysteresis, and the edge states that survive restarts.
+/// Pure logic: no I/O, no clock, no logging.
+///
+/// Cost per quote: one hash probe into a cache-line-per-ticker table, then
+/// O(log n + c) for the quote's ticker, where n is the number of watches on
+/// that ticker and c the number of watches whose state changes (alerts
+/// fired plus re-arms; level mode: alerts fired). Watches that neither fire
+/// nor re-arm are never visited, and a quote that crosses no threshold reads
+/// nothing beyond its ticker's cache line. The first quote of a ticker with
+/// no previous price (fresh engine, ForgetPrices()) visits every watch of
+/// that ticker once; SetWatches() costs O(N log N) for N watches.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stockwatch/core/records.h"
+
+namespace stockwatch {
+
+enum class AlertMode {
+  kEdge,   // one alert when the price leaves the band; re-armed when it comes back
+  kLevel,  // an alert for every quote outside the band
+};
+
+/// Parses "edge" / "level"; nullopt otherwise.
+std::optional<AlertMode> ParseAlertMode(std::string_view s);
+
+struct AlertConfig {
+  AlertMode mode = AlertMode::kEdge;
+  /// Edge mode only: a watch that fired `above` re-arms once the price is at
+  /// or below high - |high| * pct / 100 (`below`: at or above
+  /// low + |low| * pct / 100). 0: re-arms as soon as the price is inside.
+  double hysteresis_pct = 0;
+};
+
+/// One watch that fires on a quote.
+struct Fired {
+  uint32_t watch = 0;  // index into AlertEngine::watches()
+  Condition condition = Condition::kAbove;
+};
+
+/// What OnQuote() did with a quote.
+enum class QuoteOutcome {
+  kChecked,        // checked against the ticker's watches (fired() may be empty)
+  kUnknownTicker,  // no watch follows the ticker: nothing to do
+  kOutOfOrder,     // older than the newest quote seen for its ticker: ignored
+};
+
+/// What SetWatches() changed, for logging.
+struct WatchDiff {
+  size_t kept = 0;     // same email, ticker, low and high as before: state kept
+  size_t changed = 0;  // same email and ticker, other band (or telegram id)
+  size_t added = 0;
+  size_t removed = 0;
+  size_t duplicates = 0;  // same email and ticker given twice: the later one is used
+};
+
+/// Not thread-safe. Typical use:
+///   AlertEngine e({AlertMode::kEdge, 0});
+///   e.SetWatches(watches); e.RestoreStates(saved);
+///   if (e.OnQuote(q) == QuoteOutcome::kChecked)
+///     for (const Fired& f : e.fired()) { e.FillAlert(f, q, alert); ... }
+///   e.TakeChangedStates(changed);  // at checkpoints: save them
+/// A quote that fires k watches also costs O(k log k) to list them in watch order.
+class AlertEngine {
+ public:
+  /// Throws Error(64) when hysteresis_pct is negative, not finite, >= 100,
+  /// or given in level mode.
+  explicit AlertEngine(AlertConfig config = {});
+
+  const AlertConfig& config() const { return config_; }
+
+  /// Replaces the watch set (watches must be validated: normalised ticker
+  /// and email, low < high). A watch is identified by (email, ticker).
+  /// Watches whose band is unchanged keep their edge state; a changed watch
+  /// keeps `above` only if its high is unchanged and `below` only if its low
+  /// is unchanged, else it is inside again (so a price outside the new band
+  /// alerts at the next quote). Each ticker keeps its previous price and
+  /// newest timestamp. Order: fired() lists watches in the order given here.
+  WatchDiff SetWatches(std::vector<Watch> watches);
+
+  /// Restores saved edge states, matched by (email, ticker); states of
+  /// unknown watches are ignored, and `above`/`below` is dropped when the
+  /// watch has no such bound. Also restores each ticker's newest timestamp
+  /// (the newest state ts), so a replayed older quote is ignored. Does not
+  /// mark states changed. Returns how many states were applied.
+  size_t RestoreStates(std::span<const WatchState> states);
+
+  /// Forgets every ticker's previous price (not its newest timestamp), so
+  /// the next quote of each ticker checks all its watches against their
+  /// states. For when the states may have been changed elsewhere (another
+  /// consumer owned the ticker's partition): call before RestoreStates().
+  void ForgetPrices();
+
+  /// Checks one validated quote. On kChecked, fired() holds the alerts to
+  /// emit, in watch order. A quote older than the newest one seen for its
+  /// ticker is kOutOfOrder and changes nothing; an equal ts is checked.
+  QuoteOutcome OnQuote(const Quote& q);
+  /// The watches that fired on the last OnQuote(); valid until the next call.
+  std::span<const Fired> fired() const { return fired_; }
+
+  /// Fills `out` (reusing its strings) with the alert record for `f` on `q`.
+  void FillAlert(const Fired& f, const Quote& q, Alert& out) const;
+
+  /// Replaces the content of `out` (reusing its elements' strings) with the
+  /// states changed since the last call (by quotes or by SetWatches), and
+  /// forgets them. Level mode keeps no states.
+  void TakeChangedStates(std::vector<WatchState>& out);
+  /// Forgets the changed states without copying them (nowhere to save them).
+  void DiscardChangedStates();
+  bool has_changed_states() const { return !changed_.empty(); }
+  /// Appends every state set by a quote so far (ts != 0), in watch order.
+  void SnapshotStates(std::vector<WatchState>& out) const;
+
+  const std::vector<Watch>& watches() const { return watches_; }
+  /// The current edge state of watch `i`.
+  BandState state(uint32_t i) const { return slots_[i].state; }
+  /// The index of the watch (email, ticker), if any. O(log n).
+  std::optional<uint32_t> Find(std::string_view email, std::string_view ticker) const;
+  size_t ticker_count() const { return tickers_.size(); }
+  /// How many times a watch was checked against a price so far (each
+  /// candidate once per threshold found between the previous and the new
+  /// price): lets tests verify the cost model.
+  uint64_t evaluations() const { return evaluations_; }
+
+ private:
+  struct Slot {
+    double low, high;              // NaN when absent
+    double rearm_low, rearm_high;  // hysteresis re-arm points (NaN when absent)
+    TimeMs state_ts = 0;           // ts of the quote that set the state
+    uint32_t ticker = 0;
+    BandState state = BandState::kInside;
+    bool changed = false;    // listed in changed_
+    bool unsettled = false;  // state may not be a fixed point of the previous price
+  };
+  /// What a quote needs of its ticker, in one cache line, stored in an
+  /// open-addressing table keyed by the ticker itself (tickers have at most
+  /// 16 characters). Its thresholds are contiguous in values_/owners_, each
+  /// section sorted ascending: lows, highs, then (with hysteresis) the
+  /// re-arm points of the same watches: n_low re-arm lows, n_high re-arm highs.
+  /// No threshold lies strictly between gap_below and gap_above, and prev
+  /// lies strictly between them (or both equal prev when a threshold does):
+  /// a quote inside that gap crosses nothing and reads nothing else.
+  struct alignas(64) TickerSlot {
+    char key[16] = {};
+    double prev = 0;                      // the last checked price (kHasPrev)
+    TimeMs last_ts = 0;                   // the newest quote ts (kHasTs)
+    double gap_below = 0, gap_above = 0;  // (kHasPrev)
+    uint32_t begin = 0;
+    uint32_t n_low = 0, n_high = 0;
+    uint8_t len = 0;  // 0: an empty table slot
+    uint8_t flags = 0;
+  };
+  static_assert(sizeof(TickerSlot) == 64, "one cache line");
+  static constexpr uint8_t kHasPrev =
+      1;  // edge: every watch not unsettled is a fixed point of prev
+  static constexpr uint8_t kHasTs = 2;
+  static constexpr uint8_t kUnsettled = 4;  // the ticker's unsettled list is not empty
+  static constexpr uint8_t kQuiet = 8;      // level: no watch fires inside the gap
+  /// The rest of a ticker's data.
+  struct TickerCold {
+    uint32_t slot = 0;                              // position in table_
+    uint32_t watches_begin = 0, watches_count = 0;  // in ticker_watches_
+    std::vector<uint32_t> unsettled;                // watches to check at the next quote
+  };
+
+  TickerSlot* FindTicker(std::string_view ticker);
+  const TickerSlot* FindTicker(std::string_view ticker) const {
+    return const_cast<AlertEngine*>(this)->FindTicker(ticker);
+  }
+  void Evaluate(uint32_t i, double price, TimeMs ts);
+  void SetState(uint32_t i, BandState s, TimeMs ts);
+  void MarkUnsettled(uint32_t i);
+  void CheckLevel(TickerSlot& t, double price);
+  void CheckEdge(TickerSlot& t, double price, TimeMs ts);
+  void SetGap(TickerSlot& t, double price) const;
+  uint32_t IdOf(const TickerSlot& t) const {
+    return id_of_pos_[static_cast<size_t>(&t - table_.data())];
+  }
+
+  AlertConfig config_;
+  bool hysteresis_ = false;
+  std::vector<Watch> watches_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> by_key_;     // watch indices sorted by (email, ticker)
+  std::vector<TickerSlot> table_;    // power-of-two size, at most 80% full
+  std::vector<uint32_t> id_of_pos_;  // the ticker id of each table position
+  std::vector<TickerCold> tickers_;
+  std::vector<uint32_t> ticker_watches_;  // watch indices grouped by ticker, ascending
+  std::vector<double> values_;            // thresholds, see TickerSlot
+  std::vector<uint32_t> owners_;          // the watch of each value
+  std::vector<Fired> fired_;
+  std::vector<uint32_t> changed_;
+  uint64_t evaluations_ = 0;
+};
+
+}  // namespace stockwatch

@@ -1,0 +1,335 @@
+#include "stockwatch/alert/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "stockwatch/core/files.h"
+#include "stockwatch/stream/stream.h"
+
+namespace stockwatch {
+namespace {
+
+constexpr size_t kSlack = 64;  // readable bytes after the data, for in-place parsing
+
+int ErrnoExit(int err) {
+  return err == ENOENT ? exitcode::kNoInput : err == EACCES ? exitcode::kNoPerm : exitcode::kIoErr;
+}
+
+/// The whole file, followed by kSlack zero bytes (not part of the size).
+/// nullopt when the file is missing and `missing_ok`.
+std::optional<std::string> Slurp(const std::string& path, bool missing_ok) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT && missing_ok) return std::nullopt;
+    throw Error(ErrnoExit(err), path + ": " + std::strerror(err));
+  }
+  std::string data;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      data.append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      int err = errno;
+      close(fd);
+      throw Error(exitcode::kIoErr, path + ": " + std::strerror(err));
+    }
+  }
+  close(fd);
+  return data;
+}
+
+/// Calls fn(line, readable, line_number) for every line of `data`.
+template <typename Fn>
+void ForEachLine(std::string& data, Fn&& fn) {
+  const size_t size = data.size();
+  data.append(kSlack, '\0');
+  size_t pos = 0;
+  uint64_t line_no = 0;
+  while (pos < size) {
+    const char* start = data.data() + pos;
+    const void* nl = std::memchr(start, '\n', size - pos);
+    size_t len = nl ? static_cast<size_t>(static_cast<const char*>(nl) - start) : size - pos;
+    ++line_no;
+    std::string_view line(start, len);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    fn(line, data.size() - pos, line_no);
+    pos += len + 1;
+  }
+}
+
+bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t\r") == std::string_view::npos; }
+
+std::string_view StateName(BandState s) {
+  switch (s) {
+    case BandState::kAbove:
+      return "above";
+    case BandState::kBelow:
+      return "below";
+    case BandState::kInside:
+      break;
+  }
+  return "inside";
+}
+
+}  // namespace
+
+std::vector<Watch> ReadWatchesFile(const std::string& path) {
+  // Streamed, not slurped: a million watches is ~100 MB of text. A first
+  // pass counts the lines so the vector is allocated once.
+  size_t lines = 0;
+  {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      throw Error(ErrnoExit(err), path + ": " + std::strerror(err));
+    }
+    char buf[1 << 16];
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n > 0) {
+        lines += static_cast<size_t>(std::count(buf, buf + n, '\n'));
+      } else if (n == 0) {
+        break;
+      } else if (errno != EINTR) {
+        int err = errno;
+        close(fd);
+        throw Error(exitcode::kIoErr, path + ": " + std::strerror(err));
+      }
+    }
+    close(fd);
+  }
+  std::vector<Watch> watches;
+  watches.reserve(lines + 1);
+  std::unordered_map<std::string, int64_t> telegram_of_user;
+  StreamOptions opts;
+  opts.program = "stock-alert";
+  std::unique_ptr<Source> in = OpenSource(opts, path);
+  RecordParser parser;
+  AnyRecord any;
+  InRecord rec;
+  while (in->Next(rec)) {
+    if (IsBlank(rec.value)) continue;
+    try {
+      switch (parser.Parse(rec.value, rec.readable, any)) {
+        case RecordType::kWatch:
+          watches.push_back(any.watch);
+          break;
+        case RecordType::kUser:
+          if (any.user.telegram_id) telegram_of_user[any.user.email] = *any.user.telegram_id;
+          break;
+        default:
+          break;  // other records (a concatenated export, say) do not concern us
+      }
+    } catch (const DataError& e) {
+      throw DataError(path + ":" + std::to_string(rec.line) + ": " + e.what());
+    }
+  }
+  if (!telegram_of_user.empty()) {
+    for (Watch& w : watches) {
+      if (w.telegram_id) continue;
+      auto it = telegram_of_user.find(w.email);
+      if (it != telegram_of_user.end()) w.telegram_id = it->second;
+    }
+  }
+  return watches;
+}
+
+void AppendStateJson(std::string& out, const SavedState& s) {
+  out.append(R"({"type":"watch_state","email":)");
+  AppendJsonString(out, s.state.email);
+  out.append(R"(,"ticker":)");
+  AppendJsonString(out, s.state.ticker);
+  out.append(R"(,"state":")");
+  out.append(StateName(s.state.state));
+  out.append(R"(","ts":")");
+  AppendRfc3339(out, s.state.ts);
+  out.push_back('"');
+  if (s.low) {
+    out.append(R"(,"low":)");
+    AppendJsonNumber(out, *s.low);
+  }
+  if (s.high) {
+    out.append(R"(,"high":)");
+    AppendJsonNumber(out, *s.high);
+  }
+  out.push_back('}');
+}
+
+SavedState ParseStateJson(std::string_view line) {
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw DataError("invalid JSON");
+  if (!j.is_object()) throw DataError("invalid record: not a JSON object");
+  auto str = [&](const char* key) -> std::string {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) throw DataError(std::string(key) + ": missing");
+    if (!it->is_string()) throw DataError(std::string(key) + ": not a string");
+    return it->get<std::string>();
+  };
+  auto num = [&](const char* key) -> std::optional<double> {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::nullopt;
+    if (!it->is_number()) throw DataError(std::string(key) + ": not a number");
+    double v = it->get<double>();
+    if (!std::isfinite(v)) throw DataError(std::string(key) + ": not a finite number");
+    return v;
+  };
+  if (str("type") != "watch_state") throw DataError("type: not a watch_state record");
+  SavedState s;
+  s.state.email = NormalizeEmail(str("email"));
+  s.state.ticker = NormalizeTicker(str("ticker"));
+  std::string st = str("state");
+  if (st == "above")
+    s.state.state = BandState::kAbove;
+  else if (st == "below")
+    s.state.state = BandState::kBelow;
+  else if (st == "inside")
+    s.state.state = BandState::kInside;
+  else
+    throw DataError("state: must be above, below or inside");
+  auto ts = ParseRfc3339(str("ts"));
+  if (!ts) throw DataError("ts: not an RFC 3339 timestamp");
+  s.state.ts = *ts;
+  s.low = num("low");
+  s.high = num("high");
+  return s;
+}
+
+std::vector<SavedState> ReadStateFile(const std::string& path, size_t* bytes, bool* torn) {
+  // The file is replaced by rename when saved: refuse a link now, before any
+  // work, rather than at the first save.
+  RefuseSymlink(path);
+  std::optional<std::string> data = Slurp(path, true);
+  std::vector<SavedState> out;
+  if (bytes != nullptr) *bytes = data ? data->size() : 0;
+  if (torn != nullptr) *torn = false;
+  if (!data) return out;
+  const bool unterminated = !data->empty() && data->back() != '\n';
+  const uint64_t last = static_cast<uint64_t>(std::count(data->begin(), data->end(), '\n')) + 1;
+  ForEachLine(*data, [&](std::string_view line, size_t, uint64_t n) {
+    if (IsBlank(line)) return;
+    try {
+      out.push_back(ParseStateJson(line));
+    } catch (const DataError& e) {
+      if (unterminated && n == last) {
+        if (torn != nullptr) *torn = true;
+        return;
+      }
+      throw DataError(path + ":" + std::to_string(n) + ": " + e.what());
+    }
+  });
+  return out;
+}
+
+namespace {
+
+void AppendStateLines(std::string& text, const std::vector<WatchState>& states,
+                      const AlertEngine& engine) {
+  SavedState s;
+  for (const WatchState& st : states) {
+    std::optional<uint32_t> i = engine.Find(st.email, st.ticker);
+    s.state = st;
+    s.low = i ? engine.watches()[*i].low : std::nullopt;
+    s.high = i ? engine.watches()[*i].high : std::nullopt;
+    AppendStateJson(text, s);
+    text.push_back('\n');
+  }
+}
+
+[[noreturn]] void ThrowIo(const std::string& path, int err) {
+  throw Error(err == EACCES || err == EPERM ? exitcode::kNoPerm : exitcode::kIoErr,
+              path + ": " + std::strerror(err));
+}
+
+/// Cuts a torn last line (no newline) off the file open for writing as `fd`.
+void CutTornEnd(int fd, const std::string& path) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || st.st_size == 0) return;
+  int rd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (rd < 0) ThrowIo(path, errno);
+  char last = '\n';
+  std::string data;
+  ssize_t got = pread(rd, &last, 1, st.st_size - 1);
+  if (got == 1 && last != '\n') {  // torn: find the last whole line
+    data.resize(static_cast<size_t>(st.st_size));
+    got = pread(rd, data.data(), data.size(), 0);
+  }
+  int err = errno;
+  close(rd);
+  if (got < 0) ThrowIo(path, err);
+  if (last == '\n') return;
+  data.resize(static_cast<size_t>(got));
+  size_t nl = data.rfind('\n');
+  off_t keep = nl == std::string::npos ? 0 : static_cast<off_t>(nl + 1);
+  if (ftruncate(fd, keep) != 0) ThrowIo(path, errno);
+}
+
+}  // namespace
+
+size_t WriteStateFile(const std::string& path, const AlertEngine& engine) {
+  std::vector<WatchState> states;
+  engine.SnapshotStates(states);
+  std::string text;
+  text.reserve(states.size() * 120);
+  AppendStateLines(text, states, engine);
+  WriteFileAtomically(path, text, kPrivateFileMode);
+  return text.size();
+}
+
+size_t AppendStateFile(const std::string& path, const std::vector<WatchState>& changed,
+                       const AlertEngine& engine, bool sync) {
+  std::string text;
+  text.reserve(changed.size() * 120);
+  AppendStateLines(text, changed, engine);
+  RefuseSymlink(path);
+  int fd = OpenOutputFile(path, /*append=*/true, kPrivateFileMode);
+  try {
+    CutTornEnd(fd, path);
+    size_t off = 0;
+    while (off < text.size()) {
+      ssize_t n = write(fd, text.data() + off, text.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ThrowIo(path, errno);
+      }
+      off += static_cast<size_t>(n);
+    }
+    if (sync && fdatasync(fd) != 0) ThrowIo(path, errno);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  close(fd);
+  return text.size();
+}
+
+std::vector<WatchState> ApplicableStates(const std::vector<SavedState>& saved,
+                                         const AlertEngine& engine) {
+  std::vector<WatchState> out;
+  out.reserve(saved.size());
+  for (const SavedState& s : saved) {
+    std::optional<uint32_t> i = engine.Find(s.state.email, s.state.ticker);
+    if (!i) continue;
+    const Watch& w = engine.watches()[*i];
+    WatchState st = s.state;
+    if ((st.state == BandState::kAbove && w.high != s.high) ||
+        (st.state == BandState::kBelow && w.low != s.low)) {
+      st.state = BandState::kInside;
+    }
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+}  // namespace stockwatch

@@ -1,0 +1,162 @@
+#include "stockwatch/chart/plot.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace stockwatch {
+namespace {
+
+constexpr int kMinWidth = 24;
+
+// Bit of the dot at (column 0..1, row 0..3 from the top) in a braille cell.
+constexpr uint8_t kDotBits[2][4] = {{0x01, 0x02, 0x04, 0x40}, {0x08, 0x10, 0x20, 0x80}};
+
+void AppendUtf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+int Decimals(double lo, double hi) {
+  const double range = hi - lo;
+  const double scale = range > 0 ? range : std::max(std::fabs(hi), 1e-9);
+  // About three significant digits across the range.
+  const int d = 2 - static_cast<int>(std::floor(std::log10(scale)));
+  return std::clamp(d, 0, 6);
+}
+
+/// A canvas of dots, (0, 0) at the bottom left.
+class Canvas {
+ public:
+  Canvas(int cols, int rows)
+      : cols_(cols), rows_(rows), cells_(static_cast<size_t>(cols * rows), 0) {}
+  int dot_width() const { return cols_ * 2; }
+  int dot_height() const { return rows_ * 4; }
+
+  void Set(int x, int y) {
+    if (x < 0 || y < 0 || x >= dot_width() || y >= dot_height()) return;
+    const int row_from_top = dot_height() - 1 - y;
+    cells_[static_cast<size_t>((row_from_top / 4) * cols_ + x / 2)] |=
+        kDotBits[x % 2][row_from_top % 4];
+  }
+
+  // Bresenham between two dots.
+  void Line(int x0, int y0, int x1, int y1) {
+    const int dx = std::abs(x1 - x0), sx = x0 < x1 ? 1 : -1;
+    const int dy = -std::abs(y1 - y0), sy = y0 < y1 ? 1 : -1;
+    int err = dx + dy;
+    for (;;) {
+      Set(x0, y0);
+      if (x0 == x1 && y0 == y1) break;
+      const int e2 = 2 * err;
+      if (e2 >= dy) {
+        err += dy;
+        x0 += sx;
+      }
+      if (e2 <= dx) {
+        err += dx;
+        y0 += sy;
+      }
+    }
+  }
+
+  void AppendRow(std::string& out, int row) const {
+    for (int c = 0; c < cols_; ++c)
+      AppendUtf8(out, 0x2800 + cells_[static_cast<size_t>(row * cols_ + c)]);
+  }
+
+ private:
+  int cols_, rows_;
+  std::vector<uint8_t> cells_;
+};
+
+}  // namespace
+
+std::string FormatPriceLabel(double v, double lo, double hi) {
+  return fmt::format("{:.{}f}", v, Decimals(lo, hi));
+}
+
+std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> ts,
+                        std::string_view title, const PlotOptions& opts) {
+  std::string out(title);
+  out.push_back('\n');
+  if (prices.empty()) return out;
+  const int width = std::max(opts.width, kMinWidth);
+  const int rows = std::max(opts.height, 2);
+  const auto [min_it, max_it] = std::minmax_element(prices.begin(), prices.end());
+  const double lo = *min_it, hi = *max_it;
+
+  // Labels on the top, middle and bottom rows.
+  const std::string top = FormatPriceLabel(hi, lo, hi);
+  const std::string bottom = FormatPriceLabel(lo, lo, hi);
+  const std::string middle = FormatPriceLabel((lo + hi) / 2, lo, hi);
+  const size_t label_w = std::max({top.size(), bottom.size(), middle.size()});
+  const int cols = width - static_cast<int>(label_w) - 2;  // "label ┤chart"
+
+  Canvas canvas(cols, rows);
+  const int w = canvas.dot_width(), h = canvas.dot_height();
+  auto dot_y = [&](double v) {
+    if (hi == lo) return h / 2;
+    return static_cast<int>(std::lround((v - lo) / (hi - lo) * (h - 1)));
+  };
+  auto dot_x = [&](size_t i) {
+    if (prices.size() == 1) return 0;
+    return static_cast<int>(
+        std::lround(static_cast<double>(i) * (w - 1) / static_cast<double>(prices.size() - 1)));
+  };
+  if (prices.size() == 1) {
+    // One value: a flat line across, so it can be seen.
+    canvas.Line(0, dot_y(prices[0]), w - 1, dot_y(prices[0]));
+  } else {
+    for (size_t i = 0; i + 1 < prices.size(); ++i) {
+      canvas.Line(dot_x(i), dot_y(prices[i]), dot_x(i + 1), dot_y(prices[i + 1]));
+    }
+  }
+
+  for (int r = 0; r < rows; ++r) {
+    std::string label;
+    if (r == 0)
+      label = top;
+    else if (r == rows - 1)
+      label = bottom;
+    else if (rows >= 5 && r == rows / 2)
+      label = middle;
+    out.append(label_w - label.size(), ' ');
+    out += label;
+    out += label.empty() ? " \u2502" : " \u2524";  // │ or ┤
+    canvas.AppendRow(out, r);
+    out.push_back('\n');
+  }
+  out.append(label_w + 1, ' ');
+  out += "\u2514";                                 // └
+  for (int c = 0; c < cols; ++c) out += "\u2500";  // ─
+  out.push_back('\n');
+
+  if (!ts.empty()) {
+    const std::string first = FormatRfc3339(ts.front());
+    const std::string last = FormatRfc3339(ts.back());
+    std::string axis(label_w + 2, ' ');
+    axis += first;
+    const size_t total = label_w + 2 + static_cast<size_t>(cols);
+    if (ts.size() > 1 && axis.size() + 2 + last.size() <= total) {
+      axis.append(total - axis.size() - last.size(), ' ');
+      axis += last;
+    }
+    out += axis;
+    out.push_back('\n');
+  }
+  return out;
+}
+
+}  // namespace stockwatch

@@ -1,0 +1,619 @@
+#include "stockwatch/collect/run.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "stockwatch/core/strings.h"
+#include "stockwatch/collect/breaker.h"
+#include "stockwatch/net/http.h"
+#include "stockwatch/core/log.h"
+#include "stockwatch/ops/metrics.h"
+#include "stockwatch/ops/service.h"
+#include "stockwatch/core/records.h"
+#include "stockwatch/core/signals.h"
+#include "stockwatch/store/store.h"
+
+namespace stockwatch {
+namespace {
+
+// Quotes are stored (one transaction) and emitted in groups this large, or
+// after this long, whichever comes first.
+constexpr size_t kOutBatch = 256;
+constexpr int64_t kOutLatencyMs = 200;
+// Longest sleep before looking at StopRequested() again.
+constexpr int64_t kSleepSliceMs = 50;
+
+/// Stores quotes through the command side, then writes them: no quote
+/// leaves before it is stored. Pass-through records keep their
+/// place in the stream.
+class StoringSink : public Sink {
+ public:
+  StoringSink(Store* store, Sink& inner) : store_(store), inner_(inner) {}
+
+  void Add(Quote q) {
+    if (buf_.empty()) first_ms_ = NowMs();
+    buf_.push_back(std::move(q));
+    if (buf_.size() >= kOutBatch) Drain();
+  }
+  /// Drains when the oldest buffered quote has waited long enough.
+  void Tick() {
+    if (!buf_.empty() && NowMs() - first_ms_ >= kOutLatencyMs) Drain();
+  }
+  void Write(std::string_view key, std::string_view value) override {
+    Drain();
+    inner_.Write(key, value);
+  }
+  void Flush() override {
+    Drain();
+    try {
+      inner_.Flush();
+    } catch (const Error& e) {
+      // A stop gave up on acknowledgements (75): nothing is lost from the store.
+      if (e.exit_code() != exitcode::kTempFail || store_ == nullptr) throw;
+      throw Error(e.exit_code(), std::string(e.what()) + "; they are in the store");
+    }
+  }
+  bool closed() const override { return inner_.closed(); }
+  const std::string& name() const override { return inner_.name(); }
+  uint64_t emitted() const { return emitted_; }
+
+ private:
+  void Drain() {
+    if (buf_.empty()) return;
+    if (store_ != nullptr) store_->commands().StoreQuotes(buf_);
+    for (const Quote& q : buf_) {
+      json_.clear();
+      AppendJson(json_, q);
+      inner_.Write(q.ticker, json_);
+    }
+    emitted_ += buf_.size();
+    quotes_out_.Inc(buf_.size());
+    for (const Quote& q : buf_) {
+      if (q.ts <= newest_ts_ && q.source == newest_source_) continue;
+      newest_ts_ = q.ts;
+      newest_source_ = q.source;
+      metrics::Default()
+          .gauge("stockwatch_newest_quote_age_seconds", "Age of the newest quote written, by source",
+                 {{"source", q.source.empty() ? "unknown" : q.source}})
+          .SetAgeOf(static_cast<double>(q.ts) / 1000.0);
+    }
+    buf_.clear();
+  }
+
+  Store* store_;
+  Sink& inner_;
+  metrics::Counter& quotes_out_ = metrics::Default().counter(
+      "stockwatch_records_out_total", "Output records by type", {{"type", "quote"}});
+  std::vector<Quote> buf_;
+  TimeMs newest_ts_ = 0;
+  std::string newest_source_;
+  TimeMs first_ms_ = 0;
+  std::string json_;
+  uint64_t emitted_ = 0;
+};
+
+/// One call to a price source in the metrics: requests by outcome, latency.
+void ObserveCall(const std::string& source, const HttpResponse& resp, bool ok) {
+  metrics::Registry& m = metrics::Default();
+  const char* outcome = resp.status == 429 ? "rate_limited" : ok ? "ok" : "error";
+  m.counter("stockwatch_source_requests_total",
+            "Calls to a price source by outcome (ok, error, rate_limited: HTTP 429)",
+            {{"source", source}, {"outcome", outcome}})
+      .Inc();
+  m.histogram("stockwatch_source_request_duration_seconds", "Latency of calls to a price source",
+              {{"source", source}})
+      .Observe(static_cast<double>(resp.elapsed_ms) / 1000.0);
+}
+
+/// The breaker's state as gauges (1 for the current state) and its moves.
+void PublishBreaker(const CircuitBreaker& b) {
+  metrics::Registry& m = metrics::Default();
+  const std::string_view now = ToString(b.state());
+  bool known = false, changed = false;
+  for (std::string_view s : {"closed", "open", "half-open"}) {
+    metrics::Gauge& g = m.gauge("stockwatch_breaker_state",
+                                "Circuit breaker state by source (1: the current one)",
+                                {{"source", b.name()}, {"state", std::string(s)}});
+    const bool was = g.value() >= 1;
+    known = known || was;
+    if (s == now && !was) changed = true;
+    g.Set(s == now ? 1 : 0);
+  }
+  if (known && changed) {
+    m.counter("stockwatch_breaker_transitions_total", "Circuit breaker state changes by source",
+              {{"source", b.name()}, {"to", std::string(now)}})
+        .Inc();
+  }
+}
+
+/// Sleeps until `t` (wall clock); false when a stop was requested first.
+bool SleepUntil(TimeMs t) {
+  service::Waiting();
+  while (!StopRequested()) {
+    int64_t left = t - NowMs();
+    if (left <= 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left, kSleepSliceMs)));
+  }
+  return false;
+}
+
+
+// ------------------------------------------------------------ HTTP sources
+
+/// One source's calls for a cycle, each behind the breaker, `jobs` at a
+/// time, with retries and follow-ups.
+class HttpCollector {
+ public:
+  HttpCollector(const CollectOptions& opts, std::unique_ptr<HttpQuoteSource> source, Store* store)
+      : opts_(opts),
+        source_(std::move(source)),
+        client_(HttpOptions{opts.jobs, source_->user_agent()}),
+        breaker_(source_->name(), BreakerOptions{opts.breaker_failures, opts.breaker_cooldown_ms}),
+        store_(store),
+        rng_(static_cast<uint64_t>(NowMs()) | 1) {
+    // The breaker outlives a cron run: its state is kept in the store.
+    breaker_key_ = fmt::format("stock-collect/breaker/{}@{}", source_->name(),
+                               opts.source_url.empty() ? "default" : opts.source_url);
+    LoadBreaker();
+    PublishBreaker(breaker_);
+  }
+
+  /// Fetches `tickers`; reports each one that got no quote through `diag`.
+  /// Returns the worst outcome.
+  FetchOutcome Cycle(const std::vector<std::string>& tickers, StoringSink& out,
+                     const DiagFn& diag) {
+    struct Job {
+      SourceCall call;
+      int attempt = 0;
+      TimeMs not_before = 0;
+    };
+    struct TickerState {
+      bool got = false;
+      FetchOutcome worst = FetchOutcome::kOk;
+      std::string error;
+    };
+    std::unordered_map<std::string, TickerState> states;
+    for (const auto& t : tickers) states.emplace(t, TickerState{});
+    // The most severe outcome wins; among equals the latest, which knows
+    // the most ("after 3 attempts").
+    auto note = [&](const std::string& t, FetchOutcome o, std::string error) {
+      TickerState& s = states[t];
+      if (o >= s.worst || s.error.empty()) {
+        s.worst = std::max(s.worst, o);
+        s.error = std::move(error);
+      }
+    };
+
+    std::deque<Job> pending;
+    for (auto& c : source_->Plan(tickers)) pending.push_back(Job{std::move(c), 0, 0});
+    std::vector<Job> started;
+    std::vector<Permit> permits;
+    size_t in_flight = 0;
+    const TimeMs cycle_start = NowMs();
+    // Calls made and calls the open breaker refused, each split into first
+    // attempts and retries, for the -v summary.
+    uint64_t calls = 0, retries = 0, denied = 0, denied_retries = 0;
+
+    auto stopping = [&] { return StopRequested() || out.closed(); };
+
+    client_.PerformEach(
+        [&](HttpRequest& req) {
+          if (stopping()) return HttpClient::Next::kDone;
+          const TimeMs now = NowMs();
+          for (auto it = pending.begin(); it != pending.end();) {
+            if (it->not_before > now) {
+              ++it;
+              continue;
+            }
+            // Half-open: wait for the probe's verdict rather than fail fast
+            // on a source that may just have recovered.
+            if (breaker_.probe_pending()) return HttpClient::Next::kLater;
+            Permit p = breaker_.Acquire();
+            if (p == Permit::kDenied) {
+              std::string why = fmt::format("circuit open ({}): not called; next probe after {}",
+                                            source_->name(), FormatRfc3339(breaker_.open_until()));
+              for (const auto& t : it->call.tickers) note(t, FetchOutcome::kNotCalled, why);
+              ++denied;
+              if (it->attempt > 0) ++denied_retries;
+              it = pending.erase(it);
+              continue;
+            }
+            req = it->call.request;
+            if (it->attempt > 0) ++retries;
+            started.push_back(std::move(*it));
+            permits.push_back(p);
+            pending.erase(it);
+            ++in_flight;
+            ++calls;
+            return HttpClient::Next::kStart;
+          }
+          return pending.empty() && in_flight == 0 ? HttpClient::Next::kDone
+                                                   : HttpClient::Next::kLater;
+        },
+        [&](size_t index, HttpResponse&& resp) {
+          --in_flight;
+          Job& job = started.at(index);
+          const Permit permit = permits.at(index);
+          if (resp.status == 0 && resp.error == "aborted") return;  // stopping
+          CallResult r = source_->Interpret(job.call, resp);
+          log::Debug("{}: {} -> {} in {} ms", source_->name(), Describe(job.call),
+                     resp.status != 0 ? fmt::format("HTTP {}", resp.status) : resp.error,
+                     resp.elapsed_ms);
+          ObserveCall(source_->name(), resp, r.source_ok);
+          if (!r.source_ok) {
+            breaker_.OnFailure(permit, r.failure, r.retry_after_ms);
+          } else if (opts_.slow_call_ms > 0 && resp.elapsed_ms > opts_.slow_call_ms) {
+            breaker_.OnFailure(permit, fmt::format("slow call: {} ms", resp.elapsed_ms));
+          } else {
+            breaker_.OnSuccess(permit);
+          }
+          std::unordered_set<std::string> covered;
+          for (TickerResult& tr : r.results) {
+            covered.insert(tr.ticker);
+            if (tr.outcome == FetchOutcome::kOk) {
+              states[tr.ticker].got = true;
+              out.Add(std::move(tr.quote));
+            } else {
+              note(tr.ticker, tr.outcome, std::move(tr.error));
+            }
+          }
+          for (SourceCall& fu : r.follow_up) {
+            for (const auto& t : fu.tickers) covered.insert(t);
+            pending.push_back(Job{std::move(fu), 0, 0});
+          }
+          if (!r.source_ok && r.retryable && job.attempt < opts_.retries) {
+            Job again{job.call, job.attempt + 1, NowMs() + Backoff(job.attempt + 1)};
+            metrics::Default()
+                .counter("stockwatch_source_retries_total", "Calls to a source tried again",
+                         {{"source", source_->name()}})
+                .Inc();
+            for (const auto& t : again.call.tickers)
+              if (!covered.count(t)) note(t, r.outcome, r.failure);
+            pending.push_back(std::move(again));
+          } else {
+            int attempts = job.attempt + 1;
+            std::string why = attempts > 1
+                                  ? fmt::format("{} (after {} attempts)", r.failure, attempts)
+                                  : r.failure;
+            for (const auto& t : job.call.tickers)
+              if (!covered.count(t)) note(t, r.outcome, why);
+          }
+          PublishBreaker(breaker_);
+          out.Tick();
+        },
+        [&] { return stopping(); });
+
+    SaveBreaker();
+    FetchOutcome worst = FetchOutcome::kOk;
+    uint64_t ok = 0, bad = 0;
+    for (const auto& t : tickers) {
+      const TickerState& s = states[t];
+      if (s.got) {
+        ++ok;
+        continue;
+      }
+      if (s.error.empty()) continue;  // never tried: stopped first
+      ++bad;
+      worst = std::max(worst, s.worst);
+      diag(fmt::format("{}: {}", t, s.error));
+    }
+    log::Info("{}: {} of {} tickers quoted, {} not; {}; {} ms", source_->name(), ok,
+              tickers.size(), bad, CallSummary(calls, retries, denied, denied_retries),
+              NowMs() - cycle_start);
+    return worst;
+  }
+
+ private:
+  /// "3 calls made (1 retry); circuit open: 2 retries not made"
+  static std::string CallSummary(uint64_t calls, uint64_t retries, uint64_t denied,
+                                 uint64_t denied_retries) {
+    auto n = [](uint64_t k, std::string_view one, std::string_view many) {
+      return fmt::format("{} {}", k, k == 1 ? one : many);
+    };
+    std::string s = n(calls, "call", "calls") + " made";
+    if (retries > 0) s += " (" + n(retries, "retry", "retries") + ")";
+    if (denied == 0) return s;
+    const uint64_t denied_first = denied - denied_retries;
+    s += "; circuit open: ";
+    if (denied_first > 0) s += n(denied_first, "call", "calls");
+    if (denied_first > 0 && denied_retries > 0) s += " and ";
+    if (denied_retries > 0) s += n(denied_retries, "retry", "retries");
+    return s + " not made";
+  }
+
+  static std::string Describe(const SourceCall& c) {
+    if (c.tickers.size() == 1) return c.tickers[0];
+    return fmt::format("{} tickers ({}...)", c.tickers.size(), c.tickers[0]);
+  }
+
+  /// Exponential back-off with jitter: ~250 ms, 500 ms, 1 s ... at most 5 s.
+  int64_t Backoff(int attempt) {
+    int64_t base = std::min<int64_t>(250LL << std::min(attempt - 1, 10), 5'000);
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    return base / 2 + static_cast<int64_t>(rng_ % static_cast<uint64_t>(base));
+  }
+
+  void LoadBreaker() {
+    if (store_ == nullptr) return;
+    std::optional<std::string> v = store_->queries().GetValue(breaker_key_);
+    if (!v) return;
+    char state[16] = {};
+    int failures = 0;
+    long long until = 0;
+    if (std::sscanf(v->c_str(), "%15s %d %lld", state, &failures, &until) != 3) return;
+    std::string_view s(state);
+    BreakerState bs = s == "open"        ? BreakerState::kOpen
+                      : s == "half-open" ? BreakerState::kHalfOpen
+                                         : BreakerState::kClosed;
+    breaker_.Restore(bs, failures, until);
+    saved_ = *v;
+    if (bs != BreakerState::kClosed)
+      log::Info("{}: circuit {} (kept from an earlier run) until {}", source_->name(), s,
+                FormatRfc3339(until));
+  }
+
+  void SaveBreaker() {
+    if (store_ == nullptr) return;
+    std::string v = fmt::format("{} {} {}", ToString(breaker_.state()), breaker_.failures(),
+                                breaker_.open_until());
+    if (v == saved_) return;
+    store_->commands().PutValue(breaker_key_, v);
+    saved_ = std::move(v);
+  }
+
+  const CollectOptions& opts_;
+  std::unique_ptr<HttpQuoteSource> source_;
+  HttpClient client_;
+  CircuitBreaker breaker_;
+  Store* store_;
+  std::string breaker_key_;
+  std::string saved_;
+  uint64_t rng_;
+};
+
+// ------------------------------------------------------------ sim
+
+FetchOutcome SimCycle(SimWalk& walk, const std::vector<std::string>& tickers, TimeMs ts,
+                      Store* store, StoringSink& out) {
+  for (const auto& t : tickers) {
+    if (StopRequested() || out.closed()) break;
+    // A ticker with stored history walks on from its last value, so a demo
+    // or a cron-driven simulation looks like the real thing and continues.
+    if (store != nullptr && !walk.Started(t)) {
+      if (std::optional<Quote> last = store->queries().LastQuote(t)) walk.Start(t, last->price);
+    }
+    Quote q;
+    q.ticker = t;
+    q.price = walk.Next(t);
+    q.ts = ts;
+    q.currency = "USD";
+    q.source = "sim";
+    out.Add(std::move(q));
+  }
+  return FetchOutcome::kOk;
+}
+
+// ------------------------------------------------------------ replay
+
+int Replay(const CollectOptions& opts, const std::string& input,
+           const std::optional<std::unordered_set<std::string>>& only, StoringSink& out,
+           const DiagFn& diag) {
+  std::unique_ptr<Source> in = OpenSource(opts.stream, input);
+  std::unique_ptr<Sink> dead;
+  if (!opts.stream.dead_letter.empty()) dead = OpenSink(opts.stream, opts.stream.dead_letter, true);
+  Rejecter rejecter(opts.program, dead.get(), opts.stream.strict, diag);
+  std::vector<Sink*> outs = {&out};
+  if (dead) outs.push_back(dead.get());
+  RecordParser parser;
+  AnyRecord rec;
+  std::optional<TimeMs> prev_ts;
+  RunLoop(*in, outs, rejecter, [&](const InRecord& r) {
+    RecordType type = parser.Parse(r.value, r.readable, rec);  // DataError: rejected
+    if (type != RecordType::kQuote) {
+      out.Write(r.key, r.value);  // not ours: passed through unchanged
+      return;
+    }
+    Quote& q = rec.quote;
+    if (only && !only->count(q.ticker)) return;
+    if (opts.pace > 0 && prev_ts && q.ts > *prev_ts) {
+      // Let what came before go out on time, then wait as the recording did.
+      out.Flush();
+      // A stop cuts the wait short; the quote still goes out (it is marked
+      // done once this returns).
+      SleepUntil(NowMs() + static_cast<int64_t>(static_cast<double>(q.ts - *prev_ts) / opts.pace));
+    }
+    prev_ts = q.ts;
+    out.Add(q);
+  });
+  out.Flush();
+  return rejecter.ExitCode();
+}
+
+}  // namespace
+
+int ExitCodeFor(FetchOutcome worst) {
+  switch (worst) {
+    case FetchOutcome::kOk:
+      return exitcode::kOk;
+    case FetchOutcome::kUnknown:
+      return exitcode::kDataErr;
+    case FetchOutcome::kRateLimited:
+    case FetchOutcome::kNotCalled:
+      return exitcode::kTempFail;
+    case FetchOutcome::kFailed:
+      return exitcode::kUnavailable;
+  }
+  return exitcode::kSoftware;
+}
+
+std::vector<std::string> ParseTickerList(std::string_view list) {
+  std::vector<std::string> out;
+  std::unordered_set<std::string> seen;
+  size_t i = 0;
+  while (i < list.size()) {
+    size_t j = list.find_first_of(", \t\n", i);
+    if (j == std::string_view::npos) j = list.size();
+    if (j > i) {
+      std::string t;
+      try {
+        t = NormalizeTicker(list.substr(i, j - i));
+      } catch (const DataError& e) {
+        throw Error(exitcode::kUsage, fmt::format("--tickers: {}", e.what()));
+      }
+      if (seen.insert(t).second) out.push_back(std::move(t));
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> ReadTickerLines(std::istream& in, const DiagFn& diag, uint64_t& bad) {
+  std::vector<std::string> out;
+  std::unordered_set<std::string> seen;
+  std::string line;
+  uint64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    std::string t(Trim(line));
+    if (t.empty() || t[0] == '#') continue;
+    try {
+      t = NormalizeTicker(t);
+    } catch (const DataError& e) {
+      ++bad;
+      diag(fmt::format("stdin:{}: {}", n, e.what()));
+      continue;
+    }
+    if (seen.insert(t).second) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const DiagFn& diag) {
+  auto usage = [](const std::string& msg) { return Error(exitcode::kUsage, msg); };
+  if (opts.jobs < 1) throw usage("-j: must be at least 1");
+  if (opts.batch_size < 1 || opts.batch_size > 100) throw usage("--batch-size: must be 1 to 100");
+  if (opts.retries < 0) throw usage("--retries: must not be negative");
+  if (opts.breaker_failures < 1) throw usage("--breaker-failures: must be at least 1");
+  if (opts.timeout_ms <= 0) throw usage("--timeout: must be more than 0");
+  if (opts.max_response < 1024) throw usage("--max-response: must be at least 1K");
+  if (opts.count < 0) throw usage("--count: must not be negative");
+  if (opts.pace < 0) throw usage("--pace: must not be negative");
+
+  // The source.
+  std::string replay_input;
+  bool replay = false;
+  if (opts.source == "replay" || opts.source.rfind("replay:", 0) == 0) {
+    replay = true;
+    replay_input = opts.source == "replay" ? opts.stream.input : opts.source.substr(7);
+    if (replay_input.empty()) throw usage("--source replay:FILE: the file is missing");
+    if (opts.source != "replay" && opts.input_given)
+      throw usage("--source replay:FILE and -i both name the input: give one");
+    if (opts.every_ms > 0) throw usage("--every does not apply to --source replay");
+  } else if (opts.source != "yahoo" && opts.source != "stooq" && opts.source != "sim") {
+    throw usage(fmt::format("--source: unknown source \"{}\" (yahoo, stooq, sim, replay:FILE)",
+                            opts.source));
+  } else if (opts.input_given) {
+    throw usage("-i applies to --source replay only");
+  }
+  if (opts.pace > 0 && !replay) throw usage("--pace applies to --source replay only");
+
+  // The tickers: fixed for the run, or the store's watches at each cycle.
+  std::optional<std::vector<std::string>> fixed;
+  uint64_t bad_lines = 0;
+  if (opts.tickers == "-") {
+    if (replay && (replay_input == "-" || replay_input.empty()))
+      throw usage("--tickers - and the replay input cannot both be stdin");
+    fixed = ReadTickerLines(stdin_tickers, diag, bad_lines);
+  } else if (!opts.tickers.empty()) {
+    fixed = ParseTickerList(opts.tickers);
+  } else if (opts.no_store && !replay) {
+    throw usage("no tickers: give --tickers (with --no-store the store's watches are not read)");
+  }
+
+  std::unique_ptr<Store> store;
+  if (!opts.no_store) store = Store::Open(opts.db_url);
+  std::unique_ptr<Sink> sink = OpenSink(opts.stream, opts.stream.output);
+  StoringSink out(store.get(), *sink);
+  // stockctl status calls a quote stale after three intervals.
+  if (store && opts.every_ms > 0 && !replay)
+    store->commands().PutValue("stock-collect/every", std::to_string(opts.every_ms));
+  service::Ready();
+
+  if (replay) {
+    std::optional<std::unordered_set<std::string>> only;
+    if (fixed) only.emplace(fixed->begin(), fixed->end());
+    int rc = Replay(opts, replay_input, only, out, diag);
+    return rc != 0 ? rc : bad_lines > 0 ? exitcode::kDataErr : exitcode::kOk;
+  }
+
+  std::unique_ptr<HttpCollector> http;
+  std::unique_ptr<SimWalk> walk;
+  if (opts.source == "sim") {
+    walk = std::make_unique<SimWalk>(opts.seed);
+  } else {
+    HttpSourceOptions so;
+    so.base_url = opts.source_url;
+    so.timeout_ms = opts.timeout_ms;
+    so.connect_timeout_ms = std::min<int64_t>(opts.timeout_ms, 10'000);
+    so.batch = opts.batch;
+    so.batch_size = opts.batch_size;
+    so.max_response = opts.max_response;
+    http = std::make_unique<HttpCollector>(
+        opts, opts.source == "stooq" ? MakeStooqSource(so) : MakeYahooSource(so), store.get());
+  }
+
+  const int64_t cycles = opts.count > 0 ? opts.count : opts.every_ms > 0 ? 0 : 1;
+  // Back-to-back sim cycles end now rather than run into the future.
+  const TimeMs sim_base =
+      opts.sim_start.value_or(NowMs() - (cycles > 1 ? (cycles - 1) * opts.sim_step_ms : 0));
+  TimeMs next_start = NowMs();
+  int rc = exitcode::kOk;
+  for (int64_t cycle = 0; cycles == 0 || cycle < cycles; ++cycle) {
+    if (StopRequested() || out.closed()) break;
+    service::Heartbeat();
+    std::vector<std::string> tickers = fixed ? *fixed : store->queries().WatchedTickers();
+    FetchOutcome worst = FetchOutcome::kOk;
+    if (tickers.empty()) {
+      log::Info("no tickers to collect{}", fixed ? "" : " (no watches in the store)");
+    } else if (walk) {
+      // Back-to-back cycles are spread over time like a real feed; with
+      // --every each cycle is stamped when it runs (unless --sim-start).
+      TimeMs ts =
+          opts.every_ms > 0 && !opts.sim_start ? NowMs() : sim_base + cycle * opts.sim_step_ms;
+      worst = SimCycle(*walk, tickers, ts, store.get(), out);
+    } else {
+      worst = http->Cycle(tickers, out, diag);
+    }
+    rc = ExitCodeFor(worst);
+    if (cycles != 0 && cycle + 1 >= cycles) break;
+    if (opts.every_ms > 0) {
+      // A cycle's quotes are out (acknowledged, over Kafka) before the wait
+      // for the next one; back-to-back cycles (a backfill) do not wait for
+      // the acknowledgements in between, only at the end.
+      out.Flush();
+      next_start += opts.every_ms;
+      TimeMs now = NowMs();
+      if (next_start < now) {
+        log::Warn("a cycle took longer than --every ({} ms): starting the next one now",
+                  opts.every_ms);
+        next_start = now;
+      }
+      if (!SleepUntil(next_start)) break;
+    }
+  }
+  out.Flush();
+  // A service stopped by a signal ends well; a bounded run reports its last cycle.
+  if (opts.every_ms > 0 && cycles == 0) rc = exitcode::kOk;
+  if (rc == exitcode::kOk && bad_lines > 0) rc = exitcode::kDataErr;
+  return rc;
+}
+
+}  // namespace stockwatch

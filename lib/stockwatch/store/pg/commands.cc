@@ -1,0 +1,498 @@
+// PostgreSQL backend, command side: every write to the store.
+#include <map>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "stockwatch/core/records.h"
+#include "stockwatch/store/internal.h"
+#include "stockwatch/store/pg/backend.h"
+
+namespace stockwatch::pg {
+namespace {
+
+// Batches up to this size are written row by row; larger ones go through
+// COPY into a temporary table and one set-based upsert.
+constexpr size_t kRowByRow = 8;
+
+void BumpWatchesVersion(Conn& c, pqxx::transaction_base& tx) {
+  c.Run(tx, "bump_watches_version",
+        "UPDATE meta SET value = value + 1 WHERE key = 'watches_version'");
+}
+
+bool UserExists(Conn& c, pqxx::transaction_base& tx, const std::string& email) {
+  return !c.Run(tx, "user_exists", "SELECT 1 FROM users WHERE email = $1", email).empty();
+}
+
+// The email of the user linked to `telegram_id`, "" when none.
+std::string TelegramOwner(Conn& c, pqxx::transaction_base& tx, int64_t telegram_id) {
+  pqxx::result r = c.Run(tx, "user_by_telegram_email",
+                         "SELECT email FROM users WHERE telegram_id = $1", telegram_id);
+  return r.empty() ? std::string() : r[0][0].as<std::string>();
+}
+
+[[noreturn]] void ThrowNoSuchUser(std::string_view email) {
+  throw DataError("email: no such user: " + std::string(email));
+}
+
+[[noreturn]] void ThrowTelegramTaken(std::optional<int64_t> telegram_id) {
+  throw DataError("telegram_id: " + (telegram_id ? std::to_string(*telegram_id) : std::string()) +
+                  " is already linked to another user");
+}
+
+/// Keeps the last of each key, in first-seen order (an upsert may not touch
+/// one row twice).
+template <typename T, typename KeyFn>
+std::vector<const T*> LastPerKey(std::span<const T> items, KeyFn key) {
+  std::unordered_map<std::string, size_t> index;
+  std::vector<const T*> out;
+  out.reserve(items.size());
+  for (const T& item : items) {
+    auto [it, inserted] = index.try_emplace(key(item), out.size());
+    if (inserted) {
+      out.push_back(&item);
+    } else {
+      out[it->second] = &item;
+    }
+  }
+  return out;
+}
+
+class PgCommandTx : public CommandTx {
+ public:
+  explicit PgCommandTx(Conn& c) : c_(c) {}
+
+  void AddUser(const User& u) override {
+    User user = u;
+    Validate(user);
+    auto& tx = *c_.tx();
+    if (UserExists(c_, tx, user.email)) {
+      throw DataError("email: " + user.email + " is already registered");
+    }
+    if (user.telegram_id && !TelegramOwner(c_, tx, *user.telegram_id).empty()) {
+      ThrowTelegramTaken(user.telegram_id);
+    }
+    try {
+      c_.Run(tx, "user_insert",
+             "INSERT INTO users(email, telegram_id, interval_s) VALUES($1, $2, $3)", user.email,
+             user.telegram_id, user.interval);
+    } catch (const pqxx::unique_violation&) {  // a concurrent add won the race
+      throw DataError("email: " + user.email + " is already registered");
+    }
+    BumpWatchesVersion(c_, tx);
+  }
+
+  void SetUser(std::string_view email_in, std::optional<std::optional<int64_t>> telegram_id,
+               std::optional<int64_t> interval) override {
+    const std::string email = NormalizeEmail(email_in);
+    auto& tx = *c_.tx();
+    if (!UserExists(c_, tx, email)) ThrowNoSuchUser(email);
+    if (interval && *interval < 0) throw DataError("interval: must be 0 or more seconds");
+    if (telegram_id) {
+      if (*telegram_id) {
+        const std::string owner = TelegramOwner(c_, tx, **telegram_id);
+        if (!owner.empty() && owner != email) ThrowTelegramTaken(*telegram_id);
+      }
+      try {
+        c_.Run(tx, "user_set_telegram", "UPDATE users SET telegram_id = $1 WHERE email = $2",
+               *telegram_id, email);
+      } catch (const pqxx::unique_violation&) {
+        ThrowTelegramTaken(*telegram_id);
+      }
+    }
+    if (interval) {
+      c_.Run(tx, "user_set_interval", "UPDATE users SET interval_s = $1 WHERE email = $2",
+             *interval, email);
+    }
+    BumpWatchesVersion(c_, tx);
+  }
+
+  void RemoveUser(std::string_view email_in) override {
+    const std::string email = NormalizeEmail(email_in);
+    auto& tx = *c_.tx();
+    // Watches and their states also go by ON DELETE CASCADE; deliveries and
+    // the outbox are not tied by a foreign key (they may outlive a watch).
+    c_.Run(tx, "deliveries_delete_user", "DELETE FROM deliveries WHERE email = $1", email);
+    c_.Run(tx, "outbox_delete_user", "DELETE FROM outbox WHERE email = $1", email);
+    // Per-user values (stock-notify's "paused:EMAIL", "notify.last:CHANNEL:EMAIL").
+    c_.Run(tx, "kv_delete_user", "DELETE FROM kv WHERE right(key, length($1)) = $1", ":" + email);
+    c_.Run(tx, "states_delete_user", "DELETE FROM watch_states WHERE email = $1", email);
+    c_.Run(tx, "watches_delete_user", "DELETE FROM watches WHERE email = $1", email);
+    pqxx::result r = c_.Run(tx, "user_delete", "DELETE FROM users WHERE email = $1", email);
+    if (r.affected_rows() == 0) ThrowNoSuchUser(email);  // rolls the above back
+    BumpWatchesVersion(c_, tx);
+  }
+
+  void AddWatch(const Watch& w) override {
+    Watch watch = w;
+    Validate(watch);
+    auto& tx = *c_.tx();
+    if (!UserExists(c_, tx, watch.email)) ThrowNoSuchUser(watch.email);
+    const std::string exists_msg = "ticker: " + watch.email + " already watches " + watch.ticker +
+                                   " (use watch set to change it)";
+    if (!c_.Run(tx, "watch_exists", "SELECT 1 FROM watches WHERE email = $1 AND ticker = $2",
+                watch.email, watch.ticker)
+             .empty()) {
+      throw DataError(exists_msg);
+    }
+    try {
+      c_.Run(tx, "watch_insert",
+             "INSERT INTO watches(email, ticker, low, high) VALUES($1, $2, $3, $4)", watch.email,
+             watch.ticker, watch.low, watch.high);
+    } catch (const pqxx::unique_violation&) {
+      throw DataError(exists_msg);
+    } catch (const pqxx::foreign_key_violation&) {
+      ThrowNoSuchUser(watch.email);
+    }
+    BumpWatchesVersion(c_, tx);
+  }
+
+  void SetWatch(std::string_view email_in, std::string_view ticker_in,
+                std::optional<std::optional<double>> low,
+                std::optional<std::optional<double>> high) override {
+    const std::string email = NormalizeEmail(email_in);
+    const std::string ticker = NormalizeTicker(ticker_in);
+    auto& tx = *c_.tx();
+    // FOR UPDATE: a concurrent change of the same watch waits for this one,
+    // so the band is validated against what it replaces.
+    pqxx::result r = c_.Run(tx, "watch_get_for_update",
+                            "SELECT low, high FROM watches WHERE email = $1 AND ticker = $2 "
+                            "FOR UPDATE",
+                            email, ticker);
+    if (r.empty()) {
+      if (!UserExists(c_, tx, email)) ThrowNoSuchUser(email);
+      throw DataError("ticker: no such watch: " + email + " " + ticker);
+    }
+    const std::optional<double> old_low = Opt<double>(r[0][0]);
+    const std::optional<double> old_high = Opt<double>(r[0][1]);
+    std::optional<double> cur_low = old_low, cur_high = old_high;
+    if (low) cur_low = *low;
+    if (high) cur_high = *high;
+    ValidateBand(cur_low, cur_high, low && !high ? "low" : "high");  // blame what was set
+    c_.Run(tx, "watch_update",
+           "UPDATE watches SET low = $1, high = $2 WHERE email = $3 AND ticker = $4", cur_low,
+           cur_high, email, ticker);
+    // A saved edge state is about the bound that set it: once that bound
+    // changes, the watch is re-armed (what a running stock-alert does too).
+    const int stale = store_internal::StaleStateMask(old_low, old_high, cur_low, cur_high);
+    if (stale != 0) {
+      c_.Run(tx, "watch_state_rearm",
+             "DELETE FROM watch_states WHERE email = $1 AND ticker = $2 AND "
+             "((state = 1 AND ($3::int & 1) <> 0) OR (state = 2 AND ($3::int & 2) <> 0))",
+             email, ticker, stale);
+    }
+    BumpWatchesVersion(c_, tx);
+  }
+
+  void RemoveWatch(std::string_view email_in, std::string_view ticker_in) override {
+    const std::string email = NormalizeEmail(email_in);
+    const std::string ticker = NormalizeTicker(ticker_in);
+    auto& tx = *c_.tx();
+    pqxx::result r = c_.Run(tx, "watch_delete",
+                            "DELETE FROM watches WHERE email = $1 AND ticker = $2", email, ticker);
+    if (r.affected_rows() == 0) {
+      if (!UserExists(c_, tx, email)) ThrowNoSuchUser(email);
+      throw DataError("ticker: no such watch: " + email + " " + ticker);
+    }
+    BumpWatchesVersion(c_, tx);
+  }
+
+  void PutUsers(std::span<const User> users) override {
+    if (users.empty()) return;
+    auto& tx = *c_.tx();
+    const std::vector<const User*> rows = LastPerKey(users, [](const User& u) { return u.email; });
+    tx.exec(
+        "CREATE TEMP TABLE IF NOT EXISTS sw_in_users(email TEXT COLLATE \"C\", "
+        "telegram_id BIGINT, interval_s BIGINT) ON COMMIT DELETE ROWS");
+    tx.exec("TRUNCATE sw_in_users");
+    {
+      pqxx::stream_to copy(tx, "sw_in_users",
+                           std::vector<std::string>{"email", "telegram_id", "interval_s"});
+      for (const User* u : rows) copy << std::make_tuple(u->email, u->telegram_id, u->interval);
+      copy.complete();
+    }
+    try {
+      c_.Run(tx, "users_upsert_from_temp",
+             "INSERT INTO users(email, telegram_id, interval_s) "
+             "SELECT email, telegram_id, interval_s FROM sw_in_users "
+             "ON CONFLICT(email) DO UPDATE SET telegram_id = excluded.telegram_id, "
+             "interval_s = excluded.interval_s");
+    } catch (const pqxx::unique_violation&) {
+      throw DataError("telegram_id: a telegram_id is already linked to another user");
+    }
+    BumpWatchesVersion(c_, tx);
+  }
+
+  void PutWatches(std::span<const Watch> watches) override {
+    if (watches.empty()) return;
+    auto& tx = *c_.tx();
+    const std::vector<const Watch*> rows = LastPerKey(watches, [](const Watch& w) {
+      std::string key = w.email;
+      key.push_back('\0');
+      key += w.ticker;
+      return key;
+    });
+    tx.exec(
+        "CREATE TEMP TABLE IF NOT EXISTS sw_in_watches(email TEXT COLLATE \"C\", "
+        "ticker TEXT COLLATE \"C\", low DOUBLE PRECISION, high DOUBLE PRECISION) "
+        "ON COMMIT DELETE ROWS");
+    tx.exec("TRUNCATE sw_in_watches");
+    {
+      pqxx::stream_to copy(tx, "sw_in_watches",
+                           std::vector<std::string>{"email", "ticker", "low", "high"});
+      for (const Watch* w : rows) copy << std::make_tuple(w->email, w->ticker, w->low, w->high);
+      copy.complete();
+    }
+    try {
+      c_.Run(tx, "watches_upsert_from_temp",
+             "INSERT INTO watches(email, ticker, low, high) "
+             "SELECT email, ticker, low, high FROM sw_in_watches "
+             "ON CONFLICT(email, ticker) DO UPDATE SET low = excluded.low, high = excluded.high");
+    } catch (const pqxx::foreign_key_violation&) {
+      throw DataError("email: a watch's owner is not a registered user");
+    }
+    BumpWatchesVersion(c_, tx);
+  }
+
+  void StoreQuotes(std::span<const Quote> quotes) override { InsertQuotes(c_, *c_.tx(), quotes); }
+
+ private:
+  Conn& c_;
+};
+
+}  // namespace
+
+void InsertQuotes(Conn& c, pqxx::transaction_base& tx, std::span<const Quote> quotes) {
+  if (quotes.empty()) return;
+  const std::vector<const Quote*> rows = LastPerKey(quotes, [](const Quote& q) {
+    std::string key = q.ticker;
+    key.push_back('\0');
+    key += std::to_string(q.ts);
+    return key;
+  });
+  if (rows.size() <= kRowByRow) {
+    // Newest per ticker, in ticker order (a fixed lock order on latest_quotes).
+    std::map<std::string_view, const Quote*> newest;
+    for (const Quote* q : rows) {
+      c.Run(tx, "quote_upsert",
+            "INSERT INTO quotes(ticker, ts, price, currency, source, prev_close, volume) "
+            "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(ticker, ts) DO UPDATE SET "
+            "price = excluded.price, currency = excluded.currency, source = excluded.source, "
+            "prev_close = excluded.prev_close, volume = excluded.volume",
+            q->ticker, q->ts, q->price,
+            q->currency.empty() ? std::optional<std::string>() : q->currency,
+            q->source.empty() ? std::optional<std::string>() : q->source, q->prev_close, q->volume);
+      auto [it, inserted] = newest.try_emplace(q->ticker, q);
+      if (!inserted && q->ts >= it->second->ts) it->second = q;
+    }
+    for (const auto& [ticker, q] : newest) {
+      c.Run(tx, "latest_upsert",
+            "INSERT INTO latest_quotes(ticker, ts, price, currency, source, prev_close, volume) "
+            "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(ticker) DO UPDATE SET "
+            "ts = excluded.ts, price = excluded.price, currency = excluded.currency, "
+            "source = excluded.source, prev_close = excluded.prev_close, volume = excluded.volume "
+            "WHERE excluded.ts >= latest_quotes.ts",
+            q->ticker, q->ts, q->price,
+            q->currency.empty() ? std::optional<std::string>() : q->currency,
+            q->source.empty() ? std::optional<std::string>() : q->source, q->prev_close, q->volume);
+    }
+    return;
+  }
+  tx.exec(
+      "CREATE TEMP TABLE IF NOT EXISTS sw_in_quotes(ticker TEXT COLLATE \"C\", ts BIGINT, "
+      "price DOUBLE PRECISION, currency TEXT, source TEXT, prev_close DOUBLE PRECISION, "
+      "volume BIGINT) ON COMMIT DELETE ROWS");
+  tx.exec("TRUNCATE sw_in_quotes");
+  {
+    pqxx::stream_to copy(tx, "sw_in_quotes",
+                         std::vector<std::string>{"ticker", "ts", "price", "currency", "source",
+                                                  "prev_close", "volume"});
+    for (const Quote* q : rows) {
+      CheckText(q->currency);
+      CheckText(q->source);
+      copy << std::make_tuple(q->ticker, q->ts, q->price,
+                              q->currency.empty() ? std::optional<std::string>() : q->currency,
+                              q->source.empty() ? std::optional<std::string>() : q->source,
+                              q->prev_close, q->volume);
+    }
+    copy.complete();
+  }
+  c.Run(tx, "quotes_upsert_from_temp",
+        "INSERT INTO quotes(ticker, ts, price, currency, source, prev_close, volume) "
+        "SELECT ticker, ts, price, currency, source, prev_close, volume FROM sw_in_quotes "
+        "ON CONFLICT(ticker, ts) DO UPDATE SET price = excluded.price, "
+        "currency = excluded.currency, source = excluded.source, "
+        "prev_close = excluded.prev_close, volume = excluded.volume");
+  c.Run(tx, "latest_upsert_from_temp",
+        "INSERT INTO latest_quotes(ticker, ts, price, currency, source, prev_close, volume) "
+        "SELECT DISTINCT ON (ticker) ticker, ts, price, currency, source, prev_close, volume "
+        "FROM sw_in_quotes ORDER BY ticker, ts DESC "
+        "ON CONFLICT(ticker) DO UPDATE SET ts = excluded.ts, price = excluded.price, "
+        "currency = excluded.currency, source = excluded.source, "
+        "prev_close = excluded.prev_close, volume = excluded.volume "
+        "WHERE excluded.ts >= latest_quotes.ts");
+}
+
+Outcome PgCommands::Execute(std::string_view request_id, std::string_view fingerprint,
+                            const std::function<Outcome(CommandTx&)>& fn) {
+  return conn_.Guard([&] {
+    PgCommandTx ctx(conn_);
+    // Integrity and data errors raised by the server inside `fn` become
+    // DataError (an outcome), like the command's own validation errors.
+    auto run = [&] {
+      try {
+        return fn(ctx);
+      } catch (const pqxx::sql_error& e) {
+        conn_.Rethrow(e);
+      }
+    };
+    pqxx::work w(conn_.c());
+    if (request_id.empty()) {
+      Outcome out;
+      {
+        Conn::TxScope scope(conn_, &w);
+        try {
+          out = run();
+        } catch (const DataError& e) {
+          return Outcome{exitcode::kDataErr, "", e.what()};  // `w` rolls back
+        }
+      }
+      w.commit();
+      return out;
+    }
+    // Claim the id first: a concurrent repeat blocks on its primary key until
+    // this transaction ends, then finds the stored outcome.
+    const std::string id(request_id);
+    const std::optional<std::string> fp =
+        fingerprint.empty() ? std::nullopt : std::optional<std::string>(fingerprint);
+    pqxx::result claim = conn_.Run(
+        w, "request_claim",
+        "INSERT INTO requests(id, ts, fingerprint) VALUES($1, $2, $3) ON CONFLICT(id) DO NOTHING",
+        id, NowMs(), fp);
+    if (claim.affected_rows() == 0) {
+      pqxx::result r = conn_.Run(
+          w, "request_get",
+          "SELECT exit_code, output, error, fingerprint FROM requests WHERE id = $1", id);
+      if (r.empty() || r[0][0].is_null()) {
+        throw Error(exitcode::kSoftware, "request " + id + ": stored without an outcome");
+      }
+      Outcome stored{r[0][0].as<int>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
+      if (fp && !r[0][3].is_null() && r[0][3].as<std::string>() != *fp) {
+        return store_internal::RequestIdReused(request_id);  // `w` rolls back
+      }
+      if (fp && r[0][3].is_null()) {
+        // Stored before requests had fingerprints: this repeat binds it.
+        conn_.Run(w, "request_bind", "UPDATE requests SET fingerprint = $2 WHERE id = $1", id, *fp);
+      }
+      w.commit();
+      return stored;
+    }
+    // A savepoint, so that a DataError undoes the command but keeps the
+    // claim. (Plain SQL: libpqxx 6's subtransaction does not issue its
+    // SAVEPOINT before exec_prepared.)
+    Outcome out;
+    w.exec("SAVEPOINT command");
+    try {
+      Conn::TxScope scope(conn_, &w);
+      out = run();
+      w.exec("RELEASE SAVEPOINT command");
+    } catch (const DataError& e) {
+      w.exec("ROLLBACK TO SAVEPOINT command");
+      out = Outcome{exitcode::kDataErr, "", e.what()};
+    }
+    conn_.Run(w, "request_set",
+              "UPDATE requests SET exit_code = $2, output = $3, error = $4 WHERE id = $1", id,
+              out.exit_code, out.output, out.error);
+    w.commit();
+    return out;
+  });
+}
+
+void PgCommands::StoreQuotes(std::span<const Quote> quotes) {
+  if (quotes.empty()) return;
+  conn_.Write([&](pqxx::transaction_base& tx) { InsertQuotes(conn_, tx, quotes); });
+}
+
+void PgCommands::SaveWatchStates(std::span<const WatchState> states) {
+  if (states.empty()) return;
+  conn_.Write([&](pqxx::transaction_base& tx) {
+    for (const WatchState& st : states) {
+      // A state for a watch removed meanwhile is dropped, not an error.
+      conn_.Run(tx, "state_upsert",
+                "INSERT INTO watch_states(email, ticker, state, ts) "
+                "SELECT $1, $2, $3::smallint, $4::bigint WHERE EXISTS "
+                "(SELECT 1 FROM watches WHERE email = $1 AND ticker = $2) "
+                "ON CONFLICT(email, ticker) DO UPDATE SET state = excluded.state, ts = excluded.ts",
+                st.email, st.ticker, static_cast<int>(st.state), st.ts);
+    }
+  });
+}
+
+namespace {
+
+pqxx::result InsertDelivery(Conn& conn, pqxx::transaction_base& tx, std::string_view alert_id,
+                            std::string_view channel, TimeMs ts, std::string_view email) {
+  return conn.Run(tx, "delivery_insert",
+                  "INSERT INTO deliveries(alert_id, channel, email, ts) VALUES($1, $2, $3, $4) "
+                  "ON CONFLICT(alert_id, channel) DO NOTHING",
+                  S(alert_id), S(channel),
+                  email.empty() ? std::optional<std::string>() : S(email), ts);
+}
+
+void PutKeyValue(Conn& conn, pqxx::transaction_base& tx, std::string_view key,
+                 std::string_view value) {
+  conn.Run(tx, "kv_put",
+           "INSERT INTO kv(key, value) VALUES($1, $2) "
+           "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+           S(key), S(value));
+}
+
+}  // namespace
+
+bool PgCommands::RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
+                                std::string_view email) {
+  return conn_.Auto([&](pqxx::transaction_base& tx) {
+    return InsertDelivery(conn_, tx, alert_id, channel, ts, email).affected_rows() == 1;
+  });
+}
+
+void PgCommands::RecordDeliveries(std::span<const DeliveryRow> rows,
+                                  std::span<const KeyValue> values) {
+  if (rows.empty() && values.empty()) return;
+  conn_.Write([&](pqxx::transaction_base& tx) {
+    for (const DeliveryRow& r : rows) InsertDelivery(conn_, tx, r.alert_id, r.channel, r.ts, r.email);
+    for (const KeyValue& kv : values) PutKeyValue(conn_, tx, kv.key, kv.value);
+  });
+}
+
+void PgCommands::PutValue(std::string_view key, std::string_view value) {
+  conn_.Auto([&](pqxx::transaction_base& tx) { PutKeyValue(conn_, tx, key, value); });
+}
+
+int64_t PgCommands::Enqueue(const OutboxItem& item) {
+  return conn_.Auto([&](pqxx::transaction_base& tx) {
+    pqxx::result r = conn_.Run(
+        tx, "outbox_insert",
+        "INSERT INTO outbox(email, channel, alert_json, due, attempts, first_try) "
+        "VALUES($1, $2, $3, $4, $5, $6) RETURNING id",
+        item.email, item.channel, item.alert_json, item.due, item.attempts, item.first_try);
+    return r[0][0].as<int64_t>();
+  });
+}
+
+void PgCommands::Dequeue(std::span<const int64_t> ids) {
+  if (ids.empty()) return;
+  // An array literal of integers: nothing to escape.
+  std::string array = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) array += ',';
+    array += std::to_string(ids[i]);
+  }
+  array += '}';
+  conn_.Auto([&](pqxx::transaction_base& tx) {
+    conn_.Run(tx, "outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])", array);
+  });
+}
+
+}  // namespace stockwatch::pg

@@ -1,0 +1,934 @@
+// The store's contract (store.h), run against SQLite in a temp file and,
+// when STOCKWATCH_TEST_PG is set, against PostgreSQL (each case in a schema
+// of its own). tests/integration/0101-store-pg.sh makes the PostgreSQL run
+// mandatory under `make test`.
+#include "stockwatch/store/store.h"
+#include "stockwatch/store/internal.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <pqxx/pqxx>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sw = stockwatch;
+
+namespace {
+
+std::string RandomSuffix() {
+  static std::mt19937_64 rng(std::random_device{}() ^ static_cast<uint64_t>(getpid()));
+  const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string s;
+  for (int i = 0; i < 10; ++i) s.push_back(digits[rng() % 36]);
+  return s;
+}
+
+/// A fresh, empty database for one backend; removed on destruction.
+class TestDb {
+ public:
+  explicit TestDb(const std::string& backend) : backend_(backend) {
+    if (backend == "sqlite") {
+      dir_ = std::filesystem::temp_directory_path() / ("sw-store-test-" + RandomSuffix());
+      std::filesystem::create_directories(dir_);
+      url_ = "sqlite:" + (dir_ / "test.db").string();
+    } else {
+      base_ = std::getenv("STOCKWATCH_TEST_PG");
+      schema_ = "sw_test_" + RandomSuffix();
+      pqxx::connection c(base_);
+      pqxx::nontransaction n(c);
+      n.exec("CREATE SCHEMA " + schema_);
+      url_ = base_ + (base_.find('?') == std::string::npos ? "?" : "&") +
+             "options=-csearch_path%3D" + schema_;
+    }
+  }
+  ~TestDb() {
+    try {
+      if (!dir_.empty()) std::filesystem::remove_all(dir_);
+      if (!schema_.empty()) {
+        pqxx::connection c(base_);
+        pqxx::nontransaction n(c);
+        n.exec("DROP SCHEMA " + schema_ + " CASCADE");
+      }
+    } catch (...) {
+    }
+  }
+  const std::string& url() const { return url_; }
+  std::unique_ptr<sw::Store> Open() const { return sw::Store::Open(url_); }
+
+ private:
+  std::string backend_;
+  std::filesystem::path dir_;
+  std::string base_, schema_, url_;
+};
+
+std::vector<std::string> Backends() {
+  std::vector<std::string> b{"sqlite"};
+  const char* pg = std::getenv("STOCKWATCH_TEST_PG");
+  if (pg != nullptr && *pg != '\0') b.push_back("postgresql");
+  return b;
+}
+
+sw::User MakeUser(std::string email, std::optional<int64_t> tg = std::nullopt,
+                  int64_t interval = 0) {
+  sw::User u;
+  u.email = std::move(email);
+  u.telegram_id = tg;
+  u.interval = interval;
+  return u;
+}
+
+sw::Watch MakeWatch(std::string email, std::string ticker, std::optional<double> low,
+                    std::optional<double> high) {
+  sw::Watch w;
+  w.email = std::move(email);
+  w.ticker = std::move(ticker);
+  w.low = low;
+  w.high = high;
+  return w;
+}
+
+sw::Quote MakeQuote(std::string ticker, sw::TimeMs ts, double price, std::string currency = "USD",
+                    std::string source = "test") {
+  sw::Quote q;
+  q.ticker = std::move(ticker);
+  q.ts = ts;
+  q.price = price;
+  q.currency = std::move(currency);
+  q.source = std::move(source);
+  return q;
+}
+
+/// Runs `fn` in a command with no request id; returns its outcome.
+sw::Outcome Do(sw::Store& s, const std::function<void(sw::CommandTx&)>& fn) {
+  return s.commands().Execute("", [&](sw::CommandTx& tx) {
+    fn(tx);
+    return sw::Outcome{0, "ok\n", ""};
+  });
+}
+
+#define FOR_EACH_BACKEND(db)                         \
+  for (const std::string& backend_name : Backends()) \
+    if (TestDb db(backend_name); true)               \
+      if (INFO("backend: " << backend_name); true)
+
+constexpr sw::TimeMs kT0 = 1'795'000'000'000;  // 2026-11-17
+
+}  // namespace
+
+TEST_CASE("Store: the schema is created on first use and data survives a reopen") {
+  FOR_EACH_BACKEND(db) {
+    {
+      auto s = db.Open();
+      CHECK(s->queries().SchemaVersion() == sw::store_internal::kSchemaVersion);
+      CHECK(s->queries().Users().empty());
+      CHECK(Do(*s, [](sw::CommandTx& tx) {
+              tx.AddUser(MakeUser("alice@example.com", 111));
+            }).exit_code == 0);
+    }
+    auto s = db.Open();
+    CHECK(s->queries().SchemaVersion() == sw::store_internal::kSchemaVersion);
+    auto users = s->queries().Users();
+    REQUIRE(users.size() == 1);
+    CHECK(users[0].email == "alice@example.com");
+    CHECK(users[0].telegram_id == 111);
+  }
+}
+
+TEST_CASE("Store: users are added, changed, linked and removed") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto& q = s->queries();
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.AddUser(MakeUser("alice@Example.COM", 111));
+          }).exit_code == 0);
+    // The domain is normalised to lower case.
+    REQUIRE(q.FindUser("alice@example.com"));
+    CHECK_FALSE(q.FindUser("bob@example.com"));
+
+    sw::Outcome dup = Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("alice@example.com")); });
+    CHECK(dup.exit_code == 65);
+    CHECK(dup.error.rfind("email: ", 0) == 0);
+    CHECK(dup.error.find("already registered") != std::string::npos);
+
+    sw::Outcome taken =
+        Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("bob@example.com", 111)); });
+    CHECK(taken.exit_code == 65);
+    CHECK(taken.error.rfind("telegram_id: ", 0) == 0);
+    CHECK_FALSE(q.FindUser("bob@example.com"));  // rolled back
+
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("bob@example.com")); }).exit_code ==
+          0);
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.SetUser("bob@example.com", std::optional<int64_t>(222), 300);
+          }).exit_code == 0);
+    auto bob = q.FindUser("bob@example.com");
+    REQUIRE(bob);
+    CHECK(bob->telegram_id == 222);
+    CHECK(bob->interval == 300);
+    REQUIRE(q.FindUserByTelegram(222));
+    CHECK(q.FindUserByTelegram(222)->email == "bob@example.com");
+
+    // Only what is given changes; optional(nullopt) unlinks.
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.SetUser("bob@example.com", std::nullopt, 60);
+          }).exit_code == 0);
+    CHECK(q.FindUser("bob@example.com")->telegram_id == 222);
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.SetUser("bob@example.com", std::make_optional(std::optional<int64_t>()),
+                       std::nullopt);
+          }).exit_code == 0);
+    bob = q.FindUser("bob@example.com");
+    CHECK_FALSE(bob->telegram_id);
+    CHECK(bob->interval == 60);
+    CHECK_FALSE(q.FindUserByTelegram(222));
+
+    sw::Outcome steal = Do(*s, [](sw::CommandTx& tx) {
+      tx.SetUser("bob@example.com", std::optional<int64_t>(111), std::nullopt);
+    });
+    CHECK(steal.exit_code == 65);
+    CHECK(steal.error.rfind("telegram_id: ", 0) == 0);
+    sw::Outcome neg =
+        Do(*s, [](sw::CommandTx& tx) { tx.SetUser("bob@example.com", std::nullopt, -1); });
+    CHECK(neg.exit_code == 65);
+    CHECK(neg.error.rfind("interval: ", 0) == 0);
+    sw::Outcome missing =
+        Do(*s, [](sw::CommandTx& tx) { tx.SetUser("carol@example.com", std::nullopt, 1); });
+    CHECK(missing.exit_code == 65);
+    CHECK(missing.error.rfind("email: no such user", 0) == 0);
+
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveUser("bob@example.com"); }).exit_code == 0);
+    CHECK_FALSE(q.FindUser("bob@example.com"));
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveUser("bob@example.com"); }).exit_code == 65);
+    auto users = q.Users();
+    REQUIRE(users.size() == 1);
+    CHECK(users[0].email == "alice@example.com");
+  }
+}
+
+TEST_CASE("Store: a repeated request id returns the first outcome and changes nothing") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    int runs = 0;
+    auto add = [&](sw::CommandTx& tx) {
+      ++runs;
+      tx.AddUser(MakeUser("alice@example.com"));
+      return sw::Outcome{0, "added alice@example.com (run " + std::to_string(runs) + ")\n", ""};
+    };
+    sw::Outcome first = s->commands().Execute("req-1", add);
+    sw::Outcome second = s->commands().Execute("req-1", add);
+    CHECK(runs == 1);
+    CHECK(first.exit_code == 0);
+    CHECK(first.output == "added alice@example.com (run 1)\n");
+    CHECK(second.exit_code == first.exit_code);
+    CHECK(second.output == first.output);
+    CHECK(second.error == first.error);
+    CHECK(s->queries().Users().size() == 1);
+
+    // A new id runs again: here it fails (already registered), and that
+    // failure is the outcome stored for the id.
+    sw::Outcome other = s->commands().Execute("req-2", add);
+    CHECK(runs == 2);
+    CHECK(other.exit_code == 65);
+    CHECK(other.error.find("already registered") != std::string::npos);
+
+    // Still the stored outcome after a reopen, even though the user is gone now.
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveUser("alice@example.com"); }).exit_code == 0);
+    s = db.Open();
+    sw::Outcome again = s->commands().Execute("req-2", add);
+    CHECK(runs == 2);
+    CHECK(again.exit_code == 65);
+    CHECK(again.error == other.error);
+    CHECK(s->queries().Users().empty());
+  }
+}
+
+TEST_CASE("Store: a request id is bound to the fingerprint of its request") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    int runs = 0;
+    auto add = [&](const char* email) {
+      return [&runs, email](sw::CommandTx& tx) {
+        ++runs;
+        tx.AddUser(MakeUser(email));
+        return sw::Outcome{0, std::string("added ") + email + "\n", ""};
+      };
+    };
+    sw::Outcome a = s->commands().Execute("abc", "fp-a", add("a@example.com"));
+    CHECK(a.output == "added a@example.com\n");
+    // The same id with another request: refused, nothing runs or changes.
+    sw::Outcome b = s->commands().Execute("abc", "fp-b", add("b@example.com"));
+    CHECK(runs == 1);
+    CHECK(b.exit_code == 65);
+    CHECK(b.output.empty());
+    CHECK(b.error == "request id abc was used for a different request");
+    CHECK_FALSE(s->queries().FindUser("b@example.com"));
+    // The same request again: the stored outcome.
+    sw::Outcome again = s->commands().Execute("abc", "fp-a", add("a@example.com"));
+    CHECK(runs == 1);
+    CHECK(again.output == a.output);
+    // No fingerprint given: not checked.
+    CHECK(s->commands().Execute("abc", add("b@example.com")).output == a.output);
+    // An outcome stored without a fingerprint takes the first repeat's.
+    CHECK(s->commands().Execute("old", add("c@example.com")).exit_code == 0);
+    CHECK(s->commands().Execute("old", "fp-c", add("c@example.com")).output ==
+          "added c@example.com\n");
+    CHECK(s->commands().Execute("old", "fp-d", add("d@example.com")).exit_code == 65);
+    CHECK(runs == 2);
+    CHECK(s->queries().Users().size() == 2);
+  }
+}
+
+TEST_CASE("Store: a command's DataError rolls back its effects; other errors store nothing") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto failing = [](sw::CommandTx& tx) -> sw::Outcome {
+      tx.AddUser(MakeUser("alice@example.com"));
+      throw sw::DataError("low: not a number");
+    };
+    sw::Outcome o = s->commands().Execute("req-x", failing);
+    CHECK(o.exit_code == 65);
+    CHECK(o.error == "low: not a number");
+    CHECK(s->queries().Users().empty());
+
+    // An internal failure is not an outcome: nothing is stored for the id,
+    // so a retry runs the command.
+    auto crashing = [](sw::CommandTx& tx) -> sw::Outcome {
+      tx.AddUser(MakeUser("bob@example.com"));
+      throw std::runtime_error("boom");
+    };
+    CHECK_THROWS(s->commands().Execute("req-y", crashing));
+    CHECK(s->queries().Users().empty());
+    sw::Outcome retry = s->commands().Execute("req-y", [](sw::CommandTx& tx) {
+      tx.AddUser(MakeUser("bob@example.com"));
+      return sw::Outcome{0, "added\n", ""};
+    });
+    CHECK(retry.exit_code == 0);
+    CHECK(s->queries().FindUser("bob@example.com"));
+  }
+}
+
+TEST_CASE("Store: one request id from 8 connections at once has exactly one effect") {
+  FOR_EACH_BACKEND(db) {
+    db.Open();  // create the schema first, so the race is about the request
+    std::atomic<int> runs{0};
+    std::vector<sw::Outcome> outcomes(8);
+    std::vector<std::string> errors(8);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          auto s = db.Open();
+          outcomes[static_cast<size_t>(i)] = s->commands().Execute("race", [&](sw::CommandTx& tx) {
+            int n = ++runs;
+            tx.AddUser(MakeUser("alice@example.com"));
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));  // widen the window
+            return sw::Outcome{0, "run " + std::to_string(n) + "\n", ""};
+          });
+        } catch (const std::exception& e) {
+          errors[static_cast<size_t>(i)] = e.what();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors) CHECK(e == "");
+    CHECK(runs == 1);
+    for (const auto& o : outcomes) {
+      CHECK(o.exit_code == 0);
+      CHECK(o.output == "run 1\n");
+    }
+    CHECK(db.Open()->queries().Users().size() == 1);
+  }
+}
+
+TEST_CASE("Store: watches are added, changed, listed and removed with band checks") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto& q = s->queries();
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.AddUser(MakeUser("bob@example.com", 222));
+            tx.AddUser(MakeUser("alice@example.com", 111));
+          }).exit_code == 0);
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.AddWatch(MakeWatch("bob@example.com", "aapl", 150, 200));
+            tx.AddWatch(MakeWatch("alice@example.com", "btc-usd", std::nullopt, 70000));
+            tx.AddWatch(MakeWatch("alice@example.com", "AAPL", 100, std::nullopt));
+            tx.AddWatch(MakeWatch("alice@example.com", "^gspc", 4000, 6000));
+          }).exit_code == 0);
+    auto all = q.Watches(std::nullopt, std::nullopt);
+    REQUIRE(all.size() == 4);
+    CHECK(all[0].email == "alice@example.com");
+    CHECK(all[0].ticker == "AAPL");
+    CHECK(all[1].ticker == "BTC-USD");
+    CHECK(all[2].ticker == "^GSPC");
+    CHECK(all[3].email == "bob@example.com");
+    CHECK(all[0].telegram_id == 111);
+    CHECK(all[3].telegram_id == 222);
+    CHECK(all[0].low == 100);
+    CHECK_FALSE(all[0].high);
+    CHECK_FALSE(all[1].low);
+    CHECK(all[1].high == 70000);
+
+    auto aapl = q.Watches(std::nullopt, "AAPL");
+    REQUIRE(aapl.size() == 2);
+    CHECK(aapl[0].email == "alice@example.com");
+    CHECK(aapl[1].email == "bob@example.com");
+    CHECK(q.Watches("alice@example.com", std::nullopt).size() == 3);
+    CHECK(q.Watches("bob@example.com", "AAPL").size() == 1);
+    CHECK(q.Watches("carol@example.com", std::nullopt).empty());
+    CHECK(q.WatchedTickers() == std::vector<std::string>{"AAPL", "BTC-USD", "^GSPC"});
+
+    sw::Outcome dup =
+        Do(*s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("bob@example.com", "AAPL", 1, 2)); });
+    CHECK(dup.exit_code == 65);
+    CHECK(dup.error.rfind("ticker: ", 0) == 0);
+    sw::Outcome nouser = Do(
+        *s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("carol@example.com", "AAPL", 1, 2)); });
+    CHECK(nouser.exit_code == 65);
+    CHECK(nouser.error.rfind("email: no such user", 0) == 0);
+    sw::Outcome inverted = Do(
+        *s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("bob@example.com", "MSFT", 300, 200)); });
+    CHECK(inverted.exit_code == 65);
+    CHECK(inverted.error.rfind("high: ", 0) == 0);
+    sw::Outcome equal = Do(
+        *s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("bob@example.com", "MSFT", 200, 200)); });
+    CHECK(equal.exit_code == 65);
+    sw::Outcome nan = Do(*s, [](sw::CommandTx& tx) {
+      tx.AddWatch(MakeWatch("bob@example.com", "MSFT", std::nan(""), 2));
+    });
+    CHECK(nan.exit_code == 65);
+    CHECK(nan.error.rfind("low: ", 0) == 0);
+
+    // SetWatch: outer nullopt keeps, inner nullopt removes; the result is validated.
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.SetWatch("bob@example.com", "aapl", std::nullopt, std::optional<double>(250));
+          }).exit_code == 0);
+    auto w = q.Watches("bob@example.com", "AAPL");
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].low == 150);
+    CHECK(w[0].high == 250);
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.SetWatch("bob@example.com", "AAPL", std::make_optional(std::optional<double>()),
+                        std::nullopt);
+          }).exit_code == 0);
+    w = q.Watches("bob@example.com", "AAPL");
+    CHECK_FALSE(w[0].low);
+    CHECK(w[0].high == 250);
+    sw::Outcome bad = Do(*s, [](sw::CommandTx& tx) {
+      tx.SetWatch("bob@example.com", "AAPL", std::optional<double>(300), std::nullopt);
+    });
+    CHECK(bad.exit_code == 65);
+    CHECK(q.Watches("bob@example.com", "AAPL")[0].high == 250);  // unchanged
+    sw::Outcome nowatch = Do(*s, [](sw::CommandTx& tx) {
+      tx.SetWatch("bob@example.com", "MSFT", std::optional<double>(1), std::nullopt);
+    });
+    CHECK(nowatch.exit_code == 65);
+    CHECK(nowatch.error.rfind("ticker: no such watch", 0) == 0);
+
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveWatch("bob@example.com", "aapl"); }).exit_code ==
+          0);
+    CHECK(q.Watches("bob@example.com", std::nullopt).empty());
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveWatch("bob@example.com", "AAPL"); }).exit_code ==
+          65);
+  }
+}
+
+TEST_CASE("Store: removing a user removes all of their data") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto& c = s->commands();
+    auto& q = s->queries();
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.AddUser(MakeUser("alice@example.com", 111));
+            tx.AddUser(MakeUser("bob@example.com", 222));
+            tx.AddWatch(MakeWatch("alice@example.com", "AAPL", 150, 200));
+            tx.AddWatch(MakeWatch("alice@example.com", "MSFT", 300, 400));
+            tx.AddWatch(MakeWatch("bob@example.com", "AAPL", 150, 200));
+          }).exit_code == 0);
+    std::vector<sw::WatchState> states{{"alice@example.com", "AAPL", sw::BandState::kAbove, kT0},
+                                       {"bob@example.com", "AAPL", sw::BandState::kBelow, kT0}};
+    c.SaveWatchStates(states);
+    CHECK(c.RecordDelivery("a1", "telegram", kT0, "alice@example.com"));
+    CHECK(c.RecordDelivery("b1", "telegram", kT0, "bob@example.com"));
+    c.Enqueue(sw::OutboxItem{0, "alice@example.com", "telegram", "{\"type\":\"alert\"}", kT0});
+    c.Enqueue(sw::OutboxItem{0, "bob@example.com", "telegram", "{\"type\":\"alert\"}", kT0});
+    c.PutValue("paused:alice@example.com", "1");
+    c.PutValue("notify.last:telegram:alice@example.com", "123");
+    c.PutValue("paused:bob@example.com", "1");
+    c.PutValue("paused:xalice@example.com", "1");  // another user whose address ends the same
+    c.PutValue("bot.offset", "42");
+
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.RemoveUser("alice@example.com"); }).exit_code == 0);
+    CHECK_FALSE(q.FindUser("alice@example.com"));
+    CHECK_FALSE(q.FindUserByTelegram(111));
+    CHECK(q.Watches("alice@example.com", std::nullopt).empty());
+    CHECK_FALSE(q.Delivered("a1", "telegram"));
+    CHECK(q.Outbox("alice@example.com").empty());
+    CHECK_FALSE(q.GetValue("paused:alice@example.com"));
+    CHECK_FALSE(q.GetValue("notify.last:telegram:alice@example.com"));
+    CHECK(q.GetValue("paused:bob@example.com") == "1");
+    CHECK(q.GetValue("paused:xalice@example.com") == "1");
+    CHECK(q.GetValue("bot.offset") == "42");
+    auto left = q.WatchStates();
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].email == "bob@example.com");
+    // Bob's data is untouched.
+    CHECK(q.Delivered("b1", "telegram"));
+    CHECK(q.Outbox("bob@example.com").size() == 1);
+    CHECK(q.Watches(std::nullopt, std::nullopt).size() == 1);
+    // A new alice starts from nothing.
+    CHECK(Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("alice@example.com")); }).exit_code ==
+          0);
+    CHECK(q.Watches("alice@example.com", std::nullopt).empty());
+  }
+}
+
+TEST_CASE("Store: the watches version changes with every user or watch change") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto& q = s->queries();
+    int64_t v = q.WatchesVersion();
+    auto changed = [&] {
+      int64_t now = q.WatchesVersion();
+      bool c = now != v;
+      v = now;
+      return c;
+    };
+    Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("alice@example.com")); });
+    CHECK(changed());
+    Do(*s, [](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("alice@example.com", "AAPL", 1, 2)); });
+    CHECK(changed());
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.SetWatch("alice@example.com", "AAPL", std::nullopt, std::optional<double>(3));
+    });
+    CHECK(changed());
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.SetUser("alice@example.com", std::optional<int64_t>(5), std::nullopt);
+    });
+    CHECK(changed());
+    std::vector<sw::Watch> ws{MakeWatch("alice@example.com", "MSFT", 1, 2)};
+    Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(ws); });
+    CHECK(changed());
+    Do(*s, [](sw::CommandTx& tx) { tx.RemoveWatch("alice@example.com", "AAPL"); });
+    CHECK(changed());
+    // A failed command changes nothing.
+    Do(*s, [](sw::CommandTx& tx) { tx.RemoveWatch("alice@example.com", "AAPL"); });
+    CHECK_FALSE(changed());
+    std::vector<sw::Quote> quotes{MakeQuote("AAPL", kT0, 1)};
+    s->commands().StoreQuotes(quotes);
+    CHECK_FALSE(changed());
+    Do(*s, [](sw::CommandTx& tx) { tx.RemoveUser("alice@example.com"); });
+    CHECK(changed());
+  }
+}
+
+TEST_CASE("Store: quotes: last from the read model, average of the last N, history") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto& c = s->commands();
+    auto& q = s->queries();
+    CHECK_FALSE(q.LastQuote("AAPL"));
+    CHECK(q.AverageLast("AAPL", 10) == std::pair<double, int64_t>{0.0, 0});
+    CHECK(q.History("AAPL", 10).empty());
+
+    std::vector<sw::Quote> batch;
+    for (int i = 0; i < 20; ++i) {
+      batch.push_back(MakeQuote("AAPL", kT0 + i * 60'000, 190.0 + i * 0.5));
+      batch.push_back(MakeQuote("MSFT", kT0 + i * 60'000, 410.25 - i, "", ""));
+    }
+    batch.back().prev_close = 405.5;
+    batch.back().volume = 123456789;
+    c.StoreQuotes(batch);  // large batch (the COPY path on PostgreSQL)
+    std::vector<sw::Quote> one{MakeQuote("AAPL", kT0 + 20 * 60'000, 197.48)};
+    one[0].prev_close = 196.0;
+    c.StoreQuotes(one);  // small batch (row by row)
+
+    auto last = q.LastQuote("AAPL");
+    REQUIRE(last);
+    CHECK(last->price == 197.48);
+    CHECK(last->ts == kT0 + 20 * 60'000);
+    CHECK(last->currency == "USD");
+    CHECK(last->source == "test");
+    CHECK(last->prev_close == 196.0);
+    CHECK_FALSE(last->volume);
+    auto msft = q.LastQuote("MSFT");
+    REQUIRE(msft);
+    CHECK(msft->price == 410.25 - 19);
+    CHECK(msft->currency == "");
+    CHECK(msft->source == "");
+    CHECK(msft->prev_close == 405.5);
+    CHECK(msft->volume == 123456789);
+
+    // An older quote arriving late is stored but does not become the last one.
+    std::vector<sw::Quote> late{MakeQuote("AAPL", kT0 - 60'000, 150)};
+    c.StoreQuotes(late);
+    CHECK(q.LastQuote("AAPL")->price == 197.48);
+
+    // Average of the last 3: 197.48, 199.5, 199.0.
+    auto [avg3, n3] = q.AverageLast("AAPL", 3);
+    CHECK(n3 == 3);
+    CHECK(avg3 == doctest::Approx((199.0 + 199.5 + 197.48) / 3).epsilon(1e-12));
+    auto [avg_all, n_all] = q.AverageLast("AAPL", 1000);
+    CHECK(n_all == 22);
+    double sum = 150 + 197.48;
+    for (int i = 0; i < 20; ++i) sum += 190.0 + i * 0.5;
+    CHECK(avg_all == doctest::Approx(sum / 22).epsilon(1e-12));
+    CHECK(q.AverageLast("AAPL", 0).second == 0);
+
+    auto hist = q.History("AAPL", 5);
+    REQUIRE(hist.size() == 5);
+    CHECK(hist[0].price == 197.48);  // newest first
+    CHECK(hist[1].price == 199.5);
+    CHECK(hist[4].ts == kT0 + 16 * 60'000);
+    CHECK(q.History("AAPL", 100).size() == 22);
+    CHECK(q.History("NOPE", 100).empty());
+
+    // The same (ticker, ts) again replaces, so a replay stores nothing twice.
+    std::vector<sw::Quote> replay{MakeQuote("AAPL", kT0 + 20 * 60'000, 197.5)};
+    c.StoreQuotes(replay);
+    c.StoreQuotes(batch);
+    CHECK(q.History("AAPL", 100).size() == 22);
+    CHECK(q.LastQuote("AAPL")->price == 197.5);
+  }
+}
+
+TEST_CASE("Store: prices round-trip exactly") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    const std::vector<double> prices{0.1,    197.48, 1e-9, 123456789.123456789, 0.30000000000000004,
+                                     68000.5};
+    std::vector<sw::Quote> batch;
+    for (size_t i = 0; i < prices.size(); ++i)
+      batch.push_back(MakeQuote("X", kT0 + static_cast<int64_t>(i), prices[i]));
+    s->commands().StoreQuotes(batch);
+    auto hist = s->queries().History("X", 100);
+    REQUIRE(hist.size() == prices.size());
+    for (size_t i = 0; i < prices.size(); ++i)
+      CHECK(hist[prices.size() - 1 - i].price == prices[i]);
+  }
+}
+
+TEST_CASE("Store: watch states, deliveries, values and the outbox") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto& c = s->commands();
+    auto& q = s->queries();
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.AddUser(MakeUser("alice@example.com"));
+      tx.AddWatch(MakeWatch("alice@example.com", "AAPL", 1, 2));
+    });
+    std::vector<sw::WatchState> st{{"alice@example.com", "AAPL", sw::BandState::kAbove, kT0},
+                                   {"alice@example.com", "MSFT", sw::BandState::kBelow, kT0}};
+    c.SaveWatchStates(st);  // MSFT is not watched: dropped
+    auto states = q.WatchStates();
+    REQUIRE(states.size() == 1);
+    CHECK(states[0].state == sw::BandState::kAbove);
+    st[0].state = sw::BandState::kInside;
+    st[0].ts = kT0 + 1;
+    c.SaveWatchStates(std::span(st).first(1));
+    states = q.WatchStates();
+    REQUIRE(states.size() == 1);
+    CHECK(states[0].state == sw::BandState::kInside);
+    CHECK(states[0].ts == kT0 + 1);
+    // Editing the bound that set a state re-arms the watch; the other bound does not.
+    st[0].state = sw::BandState::kAbove;
+    st[0].ts = kT0 + 2;
+    c.SaveWatchStates(std::span(st).first(1));
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.SetWatch("alice@example.com", "AAPL", std::make_optional(std::optional<double>(0.5)),
+                  std::nullopt);
+    });
+    REQUIRE(q.WatchStates().size() == 1);
+    CHECK(q.WatchStates()[0].state == sw::BandState::kAbove);
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.SetWatch("alice@example.com", "AAPL", std::nullopt,
+                  std::make_optional(std::optional<double>(3.0)));
+    });
+    CHECK(q.WatchStates().empty());
+    // Removing the watch removes its state.
+    c.SaveWatchStates(std::span(st).first(1));
+    REQUIRE(q.WatchStates().size() == 1);
+    Do(*s, [](sw::CommandTx& tx) { tx.RemoveWatch("alice@example.com", "AAPL"); });
+    CHECK(q.WatchStates().empty());
+
+    CHECK_FALSE(q.Delivered("id1", "telegram"));
+    CHECK(c.RecordDelivery("id1", "telegram", kT0, "alice@example.com"));
+    CHECK_FALSE(c.RecordDelivery("id1", "telegram", kT0 + 5, "alice@example.com"));
+    CHECK(c.RecordDelivery("id1", "email", kT0, "alice@example.com"));
+    CHECK(q.Delivered("id1", "telegram"));
+    CHECK_FALSE(q.Delivered("id2", "telegram"));
+
+    // A batch: its rows and values in one transaction; a row recorded
+    // already stays as it was.
+    std::vector<sw::DeliveryRow> rows{{"id1", "telegram", kT0 + 9, "alice@example.com"},
+                                      {"id3", "file:/tmp/x", kT0, "bob@example.com"},
+                                      {"id4", "file:/tmp/x", kT0, ""}};
+    std::vector<sw::KeyValue> marks{{"notify.mark:file:/tmp/x", "1:2:300"}};
+    c.RecordDeliveries(rows, marks);
+    CHECK(q.Delivered("id3", "file:/tmp/x"));
+    CHECK(q.Delivered("id4", "file:/tmp/x"));
+    CHECK_FALSE(q.Delivered("id3", "telegram"));
+    CHECK(q.GetValue("notify.mark:file:/tmp/x") == "1:2:300");
+    CHECK_FALSE(c.RecordDelivery("id1", "telegram", kT0, "alice@example.com"));
+    c.RecordDeliveries({}, {});  // nothing to do: no transaction, no error
+
+    // In bulk: which of many ids (more than one query's worth, any text)
+    // were delivered on a channel.
+    std::vector<std::string> many;
+    for (int i = 0; i < 1200; ++i) many.push_back("bulk" + std::to_string(i));
+    const std::string odd = "it's \"odd\" \\ '); DROP TABLE deliveries; --";
+    many.push_back(odd);
+    many.push_back("id1");
+    std::vector<sw::DeliveryRow> bulk{{"bulk7", "telegram", kT0, ""},
+                                      {"bulk777", "telegram", kT0, ""},
+                                      {"bulk1100", "telegram", kT0, ""},
+                                      {odd, "telegram", kT0, ""},
+                                      {"bulk8", "email", kT0, ""}};
+    c.RecordDeliveries(bulk, {});
+    std::vector<std::string> found = q.DeliveredAmong(many, "telegram");
+    std::sort(found.begin(), found.end());
+    std::vector<std::string> want{"bulk1100", "bulk7", "bulk777", "id1", odd};
+    std::sort(want.begin(), want.end());
+    CHECK(found == want);
+    found = q.DeliveredAmong(many, "email");
+    std::sort(found.begin(), found.end());
+    CHECK(found == std::vector<std::string>{"bulk8", "id1"});
+    CHECK(q.DeliveredAmong({}, "telegram").empty());
+    CHECK(q.DeliveredAmong(many, "webhook:none").empty());
+
+    CHECK_FALSE(q.GetValue("offset"));
+    c.PutValue("offset", "41");
+    c.PutValue("offset", "42");
+    CHECK(q.GetValue("offset") == "42");
+    c.PutValue("empty", "");
+    CHECK(q.GetValue("empty") == "");
+
+    int64_t a = c.Enqueue({0, "alice@example.com", "telegram", "{\"n\":1}", kT0 + 100});
+    int64_t b = c.Enqueue({0, "alice@example.com", "telegram", "{\"n\":2}", kT0 + 50});
+    int64_t d = c.Enqueue({0, "bob@example.com", "email", "{\"n\":3}", kT0 + 500, 7, kT0 - 9});
+    CHECK(a != b);
+    CHECK(b != d);
+    auto due = q.DueOutbox(kT0 + 100);
+    REQUIRE(due.size() == 2);
+    CHECK(due[0].id == b);  // oldest due first
+    CHECK(due[1].id == a);
+    CHECK(due[1].alert_json == "{\"n\":1}");
+    CHECK(due[1].channel == "telegram");
+    CHECK(due[1].attempts == 0);
+    CHECK(due[1].first_try == 0);
+    // A retried item's attempts and first failure survive a reopen.
+    auto bobs = q.Outbox("bob@example.com");
+    REQUIRE(bobs.size() == 1);
+    CHECK(bobs[0].id == d);
+    CHECK(bobs[0].attempts == 7);
+    CHECK(bobs[0].first_try == kT0 - 9);
+    std::vector<int64_t> ids{a, b};
+    c.Dequeue(ids);
+    CHECK(q.DueOutbox(kT0 + 1000).size() == 1);
+    CHECK(q.Outbox("alice@example.com").empty());
+  }
+}
+
+TEST_CASE("Store: bulk upserts of users and watches") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto& q = s->queries();
+    std::vector<sw::User> users;
+    for (int i = 0; i < 50; ++i)
+      users.push_back(MakeUser("u" + std::to_string(i) + "@example.com", 1000 + i, i));
+    users.push_back(MakeUser("u0@example.com", 5000, 7));  // a later duplicate wins
+    CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.PutUsers(users); }).exit_code == 0);
+    CHECK(q.Users().size() == 50);
+    CHECK(q.FindUser("u0@example.com")->telegram_id == 5000);
+    CHECK(q.FindUser("u0@example.com")->interval == 7);
+
+    std::vector<sw::Watch> watches;
+    for (int i = 0; i < 50; ++i) {
+      watches.push_back(
+          MakeWatch("u" + std::to_string(i) + "@example.com", "AAPL", 100, std::nullopt));
+      watches.push_back(
+          MakeWatch("u" + std::to_string(i) + "@example.com", "MSFT", std::nullopt, 500));
+    }
+    CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(watches); }).exit_code == 0);
+    CHECK(q.Watches(std::nullopt, std::nullopt).size() == 100);
+    // Upsert replaces the band.
+    std::vector<sw::Watch> change{MakeWatch("u3@example.com", "AAPL", std::nullopt, 120)};
+    CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(change); }).exit_code == 0);
+    auto w = q.Watches("u3@example.com", "AAPL");
+    REQUIRE(w.size() == 1);
+    CHECK_FALSE(w[0].low);
+    CHECK(w[0].high == 120);
+    // An unknown owner fails the whole batch.
+    std::vector<sw::Watch> orphan{MakeWatch("u1@example.com", "IBM", 1, 2),
+                                  MakeWatch("ghost@example.com", "AAPL", 1, 2)};
+    sw::Outcome o = Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(orphan); });
+    CHECK(o.exit_code == 65);
+    CHECK(o.error.rfind("email: ", 0) == 0);
+    CHECK(q.Watches("u1@example.com", "IBM").empty());
+    // A telegram id linked to someone else fails the batch.
+    std::vector<sw::User> clash{MakeUser("new@example.com", 1001)};
+    sw::Outcome o2 = Do(*s, [&](sw::CommandTx& tx) { tx.PutUsers(clash); });
+    CHECK(o2.exit_code == 65);
+    CHECK(o2.error.rfind("telegram_id: ", 0) == 0);
+    CHECK_FALSE(q.FindUser("new@example.com"));
+  }
+}
+
+TEST_CASE("Store: injection-shaped strings are stored verbatim, never executed") {
+  const std::string big(10'000, 'x');
+  const std::vector<std::string> values{"'; DROP TABLE users; --",
+                                        "Robert'); DROP TABLE watches;--",
+                                        "\"double\" 'single' \\back\\slash",
+                                        "$1 $2 ? :name %s",
+                                        big,
+                                        "\xF0\x9F\x93\x88 unicode"};
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto& c = s->commands();
+    auto& q = s->queries();
+    // A valid address may contain a quote; it is data.
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.AddUser(MakeUser("o'brien--@example.com"));
+          }).exit_code == 0);
+    REQUIRE(q.FindUser("o'brien--@example.com"));
+    for (const std::string& v : values) {
+      c.PutValue(v, v);
+      CHECK(q.GetValue(v) == v);
+      c.Enqueue({0, v, v, v, kT0});
+      auto items = q.Outbox(v);
+      REQUIRE(items.size() == 1);
+      CHECK(items[0].alert_json == v);
+      CHECK(c.RecordDelivery(v, v, kT0, v));
+      CHECK(q.Delivered(v, v));
+      // As email or ticker, validation rejects them (exit 65, field named).
+      sw::Outcome u = Do(*s, [&](sw::CommandTx& tx) { tx.AddUser(MakeUser(v)); });
+      CHECK(u.exit_code == 65);
+      CHECK(u.error.rfind("email: ", 0) == 0);
+      sw::Outcome w = Do(
+          *s, [&](sw::CommandTx& tx) { tx.AddWatch(MakeWatch("o'brien--@example.com", v, 1, 2)); });
+      CHECK(w.exit_code == 65);
+      CHECK(w.error.rfind("ticker: ", 0) == 0);
+      CHECK_FALSE(q.LastQuote(v));
+      CHECK(q.Watches(v, v).empty());
+    }
+    // A NUL byte: SQLite stores it verbatim, PostgreSQL text cannot hold it
+    // and the store says so (DataError), nothing else happens.
+    const std::string nul("a\0b", 3);
+    try {
+      c.PutValue("nul", nul);
+      CHECK(q.GetValue("nul") == nul);
+    } catch (const sw::DataError&) {
+      CHECK(backend_name == "postgresql");
+    }
+    // Every table is still there.
+    CHECK(q.Users().size() == 1);
+    CHECK(q.Watches(std::nullopt, std::nullopt).empty());
+    CHECK(q.SchemaVersion() == sw::store_internal::kSchemaVersion);
+  }
+}
+
+TEST_CASE("Store: Open reports unreachable and malformed URLs") {
+  // Nothing listens on port 1.
+  try {
+    sw::Store::Open("postgresql://bob:s3cret@127.0.0.1:1/stock?connect_timeout=2");
+    FAIL("no error");
+  } catch (const sw::Error& e) {
+    CHECK(e.exit_code() == 69);
+    std::string what = e.what();
+    CHECK(what.find("postgresql://bob:***@127.0.0.1:1/stock") != std::string::npos);
+    CHECK(what.find("s3cret") == std::string::npos);
+  }
+  try {
+    sw::Store::Open("sqlite:/proc/no/such/dir/x.db");
+    FAIL("no error");
+  } catch (const sw::Error& e) {
+    CHECK(e.exit_code() == 69);
+    CHECK(std::string(e.what()).find("sqlite:/proc/no/such/dir/x.db") != std::string::npos);
+  }
+  // A file that is not a database.
+  const auto junk = std::filesystem::temp_directory_path() / ("sw-junk-" + RandomSuffix());
+  {
+    FILE* f = std::fopen(junk.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs("this is not an SQLite database, just some text that is long enough....", f);
+    std::fclose(f);
+  }
+  CHECK_THROWS_AS(sw::Store::Open("sqlite:" + junk.string()), sw::Error);
+  std::filesystem::remove(junk);
+  try {
+    sw::Store::Open("mysql://root:pw@localhost/db");
+    FAIL("no error");
+  } catch (const sw::Error& e) {
+    CHECK(e.exit_code() == 78);
+    CHECK(std::string(e.what()).find("pw") == std::string::npos);
+  }
+  CHECK_THROWS_AS(sw::Store::Open("sqlite:"), sw::Error);
+}
+
+TEST_CASE("Store: MaskUrl hides passwords in every form") {
+  CHECK(sw::MaskUrl("postgresql://bob:s3cret@db:5432/x") == "postgresql://bob:***@db:5432/x");
+  CHECK(sw::MaskUrl("postgres://bob:p@ss@db/x") == "postgres://bob:***@db/x");
+  CHECK(sw::MaskUrl("postgresql://bob@db/x") == "postgresql://bob@db/x");
+  CHECK(sw::MaskUrl("postgresql://db/x?user=bob&password=s3cret&sslmode=require") ==
+        "postgresql://db/x?user=bob&password=***&sslmode=require");
+  CHECK(sw::MaskUrl("host=db password=s3cret user=bob") == "host=db password=*** user=bob");
+  CHECK(sw::MaskUrl("host=db password='a b\\'c' user=bob") == "host=db password=*** user=bob");
+  CHECK(sw::MaskUrl("host=db mypassword=x") == "host=db mypassword=x");
+  CHECK(sw::MaskUrl("sqlite:/tmp/x.db") == "sqlite:/tmp/x.db");
+  CHECK(sw::MaskUrl("postgresql://postgres@/postgres?host=/tmp/d&port=55432") ==
+        "postgresql://postgres@/postgres?host=/tmp/d&port=55432");
+}
+
+TEST_CASE("Store: DefaultDbUrl follows XDG_DATA_HOME, else HOME") {
+  const char* old_xdg = std::getenv("XDG_DATA_HOME");
+  const char* old_home = std::getenv("HOME");
+  std::string saved_xdg = old_xdg ? old_xdg : "", saved_home = old_home ? old_home : "";
+  setenv("XDG_DATA_HOME", "/srv/data", 1);
+  CHECK(sw::DefaultDbUrl() == "sqlite:/srv/data/stockwatch/stockwatch.db");
+  unsetenv("XDG_DATA_HOME");
+  setenv("HOME", "/home/alice", 1);
+  CHECK(sw::DefaultDbUrl() == "sqlite:/home/alice/.local/share/stockwatch/stockwatch.db");
+  if (old_xdg) setenv("XDG_DATA_HOME", saved_xdg.c_str(), 1);
+  if (old_home) setenv("HOME", saved_home.c_str(), 1);
+}
+
+TEST_CASE("Store: a read-only SQLite open creates nothing and writes nothing") {
+  const auto dir = std::filesystem::temp_directory_path() / ("sw-ro-" + RandomSuffix());
+  const std::string url = "sqlite:" + (dir / "sub" / "x.db").string();
+  try {
+    sw::Store::Open(url, sw::Access::kReadOnly);
+    FAIL("no error");
+  } catch (const sw::Error& e) {
+    CHECK(e.exit_code() == 66);
+    CHECK(std::string(e.what()).find("no store at " + (dir / "sub" / "x.db").string()) !=
+          std::string::npos);
+  }
+  CHECK(!std::filesystem::exists(dir));
+  {
+    auto rw = sw::Store::Open(url);
+    rw->commands().Execute("", [](sw::CommandTx& tx) {
+      tx.AddUser(sw::User{"ann@example.com", std::nullopt, 0});
+      return sw::Outcome{};
+    });
+  }
+  {
+    auto ro = sw::Store::Open(url, sw::Access::kReadOnly);
+    CHECK(ro->queries().Users().size() == 1);
+    CHECK(ro->queries().SchemaVersion() == sw::store_internal::kSchemaVersion);
+    try {
+      ro->commands().PutValue("k", "v");
+      FAIL("no error");
+    } catch (const sw::Error& e) {
+      CHECK(e.exit_code() == 77);
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
