@@ -4,6 +4,7 @@
 PREFIX     ?= /usr/local
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -12,11 +13,11 @@ DEB_PACKAGES := g++ clang libclang-rt-14-dev cmake ninja-build pkg-config make g
   libcli11-dev librdkafka-dev libpqxx-dev libcurl4-openssl-dev libssl-dev libfmt-dev \
   nlohmann-json3-dev doctest-dev libsqlite3-dev libsimdjson-dev \
   postgresql kcat jq curl python3 python3-aiosmtpd sqlite3 scdoc groff-base hyperfine time \
-  systemd util-linux procps libsystemd-dev libcpp-httplib-dev prometheus
+  systemd util-linux procps libsystemd-dev libcpp-httplib-dev prometheus clang-format
 
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test check asan demo install man bench clean
+.PHONY: all deps build test check asan tsan format format-check demo install man bench clean
 
 all: build
 
@@ -51,6 +52,24 @@ asan: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  tests/services/with-services.sh ctest --test-dir $(ASAN_BUILD) --output-on-failure -j2 -LE fuzz
+
+# ThreadSanitizer over the unit tests and stock-notify's tests (stock-notify
+# hands alerts to a worker thread).
+tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTOCKWATCH_SANITIZE=thread
+	cmake --build $(TSAN_BUILD) -j$(JOBS)
+	SW_BIN=$(CURDIR)/$(TSAN_BUILD)/bin TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  tests/services/with-services.sh sh -c \
+	  'ctest --test-dir $(TSAN_BUILD) --output-on-failure -j2 -L unit && \
+	   ctest --test-dir $(TSAN_BUILD) --output-on-failure -j2 -R "^(cli|integration)/04"'
+
+# The C++ style (.clang-format): `format` applies it, `format-check` fails on
+# any file that differs from it.
+FORMAT_FILES = $(shell git ls-files '*.cc' '*.h')
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check: deps
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 demo: build
 	SW_BIN=$(CURDIR)/$(BUILD)/bin examples/demo.sh
