@@ -770,15 +770,32 @@ TEST_CASE("Store: bulk upserts of users and watches") {
     std::vector<sw::Watch> orphan{MakeWatch("u1@example.com", "IBM", 1, 2),
                                   MakeWatch("ghost@example.com", "AAPL", 1, 2)};
     sw::Outcome o = Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(orphan); });
+    // Both backends give the same message (the rules are written once).
     CHECK(o.exit_code == 65);
-    CHECK(o.error.rfind("email: ", 0) == 0);
+    CHECK(o.error == "email: no such user: ghost@example.com");
     CHECK(q.Watches("u1@example.com", "IBM").empty());
     // A telegram id linked to someone else fails the batch.
     std::vector<sw::User> clash{MakeUser("new@example.com", 1001)};
     sw::Outcome o2 = Do(*s, [&](sw::CommandTx& tx) { tx.PutUsers(clash); });
     CHECK(o2.exit_code == 65);
-    CHECK(o2.error.rfind("telegram_id: ", 0) == 0);
+    CHECK(o2.error == "telegram_id: 1001 is already linked to another user");
     CHECK_FALSE(q.FindUser("new@example.com"));
+    // So does one telegram id given to two users of one batch.
+    std::vector<sw::User> twice{MakeUser("x@example.com", 9001), MakeUser("y@example.com", 9001)};
+    sw::Outcome o3 = Do(*s, [&](sw::CommandTx& tx) { tx.PutUsers(twice); });
+    CHECK(o3.exit_code == 65);
+    CHECK(o3.error == "telegram_id: 9001 is already linked to another user");
+    CHECK_FALSE(q.FindUser("x@example.com"));
+    // A user may keep their own telegram id, and take one another user gives up.
+    std::vector<sw::User> keep{MakeUser("u1@example.com", 1001, 3),
+                               MakeUser("u2@example.com", 7002),
+                               MakeUser("z@example.com", 1002)};
+    CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.PutUsers(keep); }).exit_code == 0);
+    CHECK(q.FindUser("z@example.com")->telegram_id == 1002);
+    // Removing a user who is not there: the same refusal on both.
+    sw::Outcome o4 = Do(*s, [&](sw::CommandTx& tx) { tx.RemoveUser("nobody@example.com"); });
+    CHECK(o4.exit_code == 65);
+    CHECK(o4.error == "email: no such user: nobody@example.com");
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "stockwatch/core/records.h"
 #include "stockwatch/store/internal.h"
+#include "stockwatch/store/rules.h"
 #include "stockwatch/store/pg/backend.h"
 
 namespace stockwatch::pg {
@@ -15,31 +16,6 @@ namespace {
 // Batches up to this size are written row by row; larger ones go through
 // COPY into a temporary table and one set-based upsert.
 constexpr size_t kRowByRow = 8;
-
-void BumpWatchesVersion(Conn& c, pqxx::transaction_base& tx) {
-  c.Run(tx, "bump_watches_version",
-        "UPDATE meta SET value = value + 1 WHERE key = 'watches_version'");
-}
-
-bool UserExists(Conn& c, pqxx::transaction_base& tx, const std::string& email) {
-  return !c.Run(tx, "user_exists", "SELECT 1 FROM users WHERE email = $1", email).empty();
-}
-
-// The email of the user linked to `telegram_id`, "" when none.
-std::string TelegramOwner(Conn& c, pqxx::transaction_base& tx, int64_t telegram_id) {
-  pqxx::result r = c.Run(tx, "user_by_telegram_email",
-                         "SELECT email FROM users WHERE telegram_id = $1", telegram_id);
-  return r.empty() ? std::string() : r[0][0].as<std::string>();
-}
-
-[[noreturn]] void ThrowNoSuchUser(std::string_view email) {
-  throw DataError("email: no such user: " + std::string(email));
-}
-
-[[noreturn]] void ThrowTelegramTaken(std::optional<int64_t> telegram_id) {
-  throw DataError("telegram_id: " + (telegram_id ? std::to_string(*telegram_id) : std::string()) +
-                  " is already linked to another user");
-}
 
 /// Keeps the last of each key, in first-seen order (an upsert may not touch
 /// one row twice).
@@ -59,205 +35,184 @@ std::vector<const T*> LastPerKey(std::span<const T> items, KeyFn key) {
   return out;
 }
 
-class PgCommandTx : public CommandTx {
+/// The writes of user management, inside Execute()'s transaction: the
+/// statements only; the rules are RuledCommandTx's (store/rules.cc). Other
+/// connections write at the same time, so a write reports the constraint a
+/// concurrent writer made it break (a Clash) instead of the driver's error.
+class PgCommandTx final : public store_internal::RuledCommandTx {
  public:
   explicit PgCommandTx(Conn& c) : c_(c) {}
 
-  void AddUser(const User& u) override {
-    User user = u;
-    Validate(user);
-    auto& tx = *c_.tx();
-    if (UserExists(c_, tx, user.email)) {
-      throw DataError("email: " + user.email + " is already registered");
-    }
-    if (user.telegram_id && !TelegramOwner(c_, tx, *user.telegram_id).empty()) {
-      ThrowTelegramTaken(user.telegram_id);
-    }
-    try {
-      c_.Run(tx, "user_insert",
-             "INSERT INTO users(email, telegram_id, interval_s) VALUES($1, $2, $3)", user.email,
-             user.telegram_id, user.interval);
-    } catch (const pqxx::unique_violation&) {  // a concurrent add won the race
-      throw DataError("email: " + user.email + " is already registered");
-    }
-    BumpWatchesVersion(c_, tx);
-  }
+  void StoreQuotes(std::span<const Quote> quotes) override { InsertQuotes(c_, tx(), quotes); }
 
-  void SetUser(std::string_view email_in, std::optional<std::optional<int64_t>> telegram_id,
-               std::optional<int64_t> interval) override {
-    const std::string email = NormalizeEmail(email_in);
-    auto& tx = *c_.tx();
-    if (!UserExists(c_, tx, email)) ThrowNoSuchUser(email);
-    if (interval && *interval < 0) throw DataError("interval: must be 0 or more seconds");
-    if (telegram_id) {
-      if (*telegram_id) {
-        const std::string owner = TelegramOwner(c_, tx, **telegram_id);
-        if (!owner.empty() && owner != email) ThrowTelegramTaken(*telegram_id);
-      }
-      try {
-        c_.Run(tx, "user_set_telegram", "UPDATE users SET telegram_id = $1 WHERE email = $2",
-               *telegram_id, email);
-      } catch (const pqxx::unique_violation&) {
-        ThrowTelegramTaken(*telegram_id);
-      }
-    }
-    if (interval) {
-      c_.Run(tx, "user_set_interval", "UPDATE users SET interval_s = $1 WHERE email = $2",
-             *interval, email);
-    }
-    BumpWatchesVersion(c_, tx);
-  }
+ private:
+  using Band = store_internal::Band;
+  using Clash = store_internal::Clash;
 
-  void RemoveUser(std::string_view email_in) override {
-    const std::string email = NormalizeEmail(email_in);
-    auto& tx = *c_.tx();
-    // Watches and their states also go by ON DELETE CASCADE; deliveries and
-    // the outbox are not tied by a foreign key (they may outlive a watch).
-    c_.Run(tx, "deliveries_delete_user", "DELETE FROM deliveries WHERE email = $1", email);
-    c_.Run(tx, "outbox_delete_user", "DELETE FROM outbox WHERE email = $1", email);
-    // Per-user values (stock-notify's "paused:EMAIL", "notify.last:CHANNEL:EMAIL").
-    c_.Run(tx, "kv_delete_user", "DELETE FROM kv WHERE right(key, length($1)) = $1", ":" + email);
-    c_.Run(tx, "states_delete_user", "DELETE FROM watch_states WHERE email = $1", email);
-    c_.Run(tx, "watches_delete_user", "DELETE FROM watches WHERE email = $1", email);
-    pqxx::result r = c_.Run(tx, "user_delete", "DELETE FROM users WHERE email = $1", email);
-    if (r.affected_rows() == 0) ThrowNoSuchUser(email);  // rolls the above back
-    BumpWatchesVersion(c_, tx);
-  }
+  pqxx::transaction_base& tx() { return *c_.tx(); }
 
-  void AddWatch(const Watch& w) override {
-    Watch watch = w;
-    Validate(watch);
-    auto& tx = *c_.tx();
-    if (!UserExists(c_, tx, watch.email)) ThrowNoSuchUser(watch.email);
-    const std::string exists_msg = "ticker: " + watch.email + " already watches " + watch.ticker +
-                                   " (use watch set to change it)";
-    if (!c_.Run(tx, "watch_exists", "SELECT 1 FROM watches WHERE email = $1 AND ticker = $2",
-                watch.email, watch.ticker)
-             .empty()) {
-      throw DataError(exists_msg);
-    }
-    try {
-      c_.Run(tx, "watch_insert",
-             "INSERT INTO watches(email, ticker, low, high) VALUES($1, $2, $3, $4)", watch.email,
-             watch.ticker, watch.low, watch.high);
-    } catch (const pqxx::unique_violation&) {
-      throw DataError(exists_msg);
-    } catch (const pqxx::foreign_key_violation&) {
-      ThrowNoSuchUser(watch.email);
-    }
-    BumpWatchesVersion(c_, tx);
+  bool UserExists(const std::string& email) override {
+    return !c_.Run(tx(), "user_exists", "SELECT 1 FROM users WHERE email = $1", email).empty();
   }
-
-  void SetWatch(std::string_view email_in, std::string_view ticker_in,
-                std::optional<std::optional<double>> low,
-                std::optional<std::optional<double>> high) override {
-    const std::string email = NormalizeEmail(email_in);
-    const std::string ticker = NormalizeTicker(ticker_in);
-    auto& tx = *c_.tx();
+  std::string TelegramOwner(int64_t telegram_id) override {
+    pqxx::result r = c_.Run(tx(), "user_by_telegram_email",
+                            "SELECT email FROM users WHERE telegram_id = $1", telegram_id);
+    return r.empty() ? std::string() : r[0][0].as<std::string>();
+  }
+  std::optional<Band> WatchBand(const std::string& email, const std::string& ticker) override {
     // FOR UPDATE: a concurrent change of the same watch waits for this one,
-    // so the band is validated against what it replaces.
-    pqxx::result r = c_.Run(tx, "watch_get_for_update",
+    // so a band is validated against what it replaces.
+    pqxx::result r = c_.Run(tx(), "watch_get_for_update",
                             "SELECT low, high FROM watches WHERE email = $1 AND ticker = $2 "
                             "FOR UPDATE",
                             email, ticker);
-    if (r.empty()) {
-      if (!UserExists(c_, tx, email)) ThrowNoSuchUser(email);
-      throw DataError("ticker: no such watch: " + email + " " + ticker);
-    }
-    const std::optional<double> old_low = Opt<double>(r[0][0]);
-    const std::optional<double> old_high = Opt<double>(r[0][1]);
-    std::optional<double> cur_low = old_low, cur_high = old_high;
-    if (low) cur_low = *low;
-    if (high) cur_high = *high;
-    ValidateBand(cur_low, cur_high, low && !high ? "low" : "high");  // blame what was set
-    c_.Run(tx, "watch_update",
-           "UPDATE watches SET low = $1, high = $2 WHERE email = $3 AND ticker = $4", cur_low,
-           cur_high, email, ticker);
-    // A saved edge state is about the bound that set it: once that bound
-    // changes, the watch is re-armed (what a running stock-alert does too).
-    const int stale = store_internal::StaleStateMask(old_low, old_high, cur_low, cur_high);
-    if (stale != 0) {
-      c_.Run(tx, "watch_state_rearm",
-             "DELETE FROM watch_states WHERE email = $1 AND ticker = $2 AND "
-             "((state = 1 AND ($3::int & 1) <> 0) OR (state = 2 AND ($3::int & 2) <> 0))",
-             email, ticker, stale);
-    }
-    BumpWatchesVersion(c_, tx);
+    if (r.empty()) return std::nullopt;
+    return Band{Opt<double>(r[0][0]), Opt<double>(r[0][1])};
   }
-
-  void RemoveWatch(std::string_view email_in, std::string_view ticker_in) override {
-    const std::string email = NormalizeEmail(email_in);
-    const std::string ticker = NormalizeTicker(ticker_in);
-    auto& tx = *c_.tx();
-    pqxx::result r = c_.Run(tx, "watch_delete",
-                            "DELETE FROM watches WHERE email = $1 AND ticker = $2", email, ticker);
-    if (r.affected_rows() == 0) {
-      if (!UserExists(c_, tx, email)) ThrowNoSuchUser(email);
-      throw DataError("ticker: no such watch: " + email + " " + ticker);
+  Clash InsertUser(const User& u) override {
+    try {
+      c_.Run(tx(), "user_insert",
+             "INSERT INTO users(email, telegram_id, interval_s) VALUES($1, $2, $3)", u.email,
+             u.telegram_id, u.interval);
+    } catch (const pqxx::unique_violation&) {  // a concurrent add won the race
+      return Clash::kEmailTaken;
     }
-    BumpWatchesVersion(c_, tx);
+    return Clash::kNone;
   }
-
-  void PutUsers(std::span<const User> users) override {
-    if (users.empty()) return;
-    auto& tx = *c_.tx();
+  Clash SetTelegramId(const std::string& email, std::optional<int64_t> telegram_id) override {
+    try {
+      c_.Run(tx(), "user_set_telegram", "UPDATE users SET telegram_id = $1 WHERE email = $2",
+             telegram_id, email);
+    } catch (const pqxx::unique_violation&) {
+      return Clash::kTelegramTaken;
+    }
+    return Clash::kNone;
+  }
+  void SetInterval(const std::string& email, int64_t interval) override {
+    c_.Run(tx(), "user_set_interval", "UPDATE users SET interval_s = $1 WHERE email = $2",
+           interval, email);
+  }
+  void DeleteUser(const std::string& email) override {
+    auto& t = tx();
+    // Watches and their states also go by ON DELETE CASCADE; deliveries and
+    // the outbox are not tied by a foreign key (they may outlive a watch).
+    c_.Run(t, "deliveries_delete_user", "DELETE FROM deliveries WHERE email = $1", email);
+    c_.Run(t, "outbox_delete_user", "DELETE FROM outbox WHERE email = $1", email);
+    // Per-user values (stock-notify's "paused:EMAIL", "notify.last:CHANNEL:EMAIL").
+    c_.Run(t, "kv_delete_user", "DELETE FROM kv WHERE right(key, length($1)) = $1", ":" + email);
+    c_.Run(t, "states_delete_user", "DELETE FROM watch_states WHERE email = $1", email);
+    c_.Run(t, "watches_delete_user", "DELETE FROM watches WHERE email = $1", email);
+    c_.Run(t, "user_delete", "DELETE FROM users WHERE email = $1", email);
+  }
+  Clash InsertWatch(const Watch& w) override {
+    try {
+      c_.Run(tx(), "watch_insert",
+             "INSERT INTO watches(email, ticker, low, high) VALUES($1, $2, $3, $4)", w.email,
+             w.ticker, w.low, w.high);
+    } catch (const pqxx::unique_violation&) {
+      return Clash::kWatchExists;
+    } catch (const pqxx::foreign_key_violation&) {
+      return Clash::kNoOwner;
+    }
+    return Clash::kNone;
+  }
+  void UpdateBand(const std::string& email, const std::string& ticker, const Band& band) override {
+    c_.Run(tx(), "watch_update",
+           "UPDATE watches SET low = $1, high = $2 WHERE email = $3 AND ticker = $4", band.low,
+           band.high, email, ticker);
+  }
+  void RearmStates(const std::string& email, const std::string& ticker, int stale) override {
+    c_.Run(tx(), "watch_state_rearm",
+           "DELETE FROM watch_states WHERE email = $1 AND ticker = $2 AND "
+           "((state = 1 AND ($3::int & 1) <> 0) OR (state = 2 AND ($3::int & 2) <> 0))",
+           email, ticker, stale);
+  }
+  bool DeleteWatch(const std::string& email, const std::string& ticker) override {
+    return c_.Run(tx(), "watch_delete", "DELETE FROM watches WHERE email = $1 AND ticker = $2",
+                  email, ticker)
+               .affected_rows() != 0;
+  }
+  bool UpsertUsers(std::span<const User> users, std::optional<int64_t>* taken) override {
+    auto& t = tx();
     const std::vector<const User*> rows = LastPerKey(users, [](const User& u) { return u.email; });
-    tx.exec(
+    t.exec(
         "CREATE TEMP TABLE IF NOT EXISTS sw_in_users(email TEXT COLLATE \"C\", "
         "telegram_id BIGINT, interval_s BIGINT) ON COMMIT DELETE ROWS");
-    tx.exec("TRUNCATE sw_in_users");
+    t.exec("TRUNCATE sw_in_users");
     {
-      pqxx::stream_to copy(tx, "sw_in_users",
+      pqxx::stream_to copy(t, "sw_in_users",
                            std::vector<std::string>{"email", "telegram_id", "interval_s"});
       for (const User* u : rows) copy << std::make_tuple(u->email, u->telegram_id, u->interval);
       copy.complete();
     }
+    // Which telegram_id would clash: held by a user who keeps it, or given
+    // to two users of the batch.
+    pqxx::result clash = c_.Run(
+        t, "users_telegram_clash",
+        "SELECT i.telegram_id FROM sw_in_users i WHERE i.telegram_id IS NOT NULL AND ("
+        "EXISTS (SELECT 1 FROM users u WHERE u.telegram_id = i.telegram_id AND u.email <> "
+        "i.email AND NOT EXISTS (SELECT 1 FROM sw_in_users k WHERE k.email = u.email AND "
+        "k.telegram_id IS DISTINCT FROM u.telegram_id)) OR "
+        "EXISTS (SELECT 1 FROM sw_in_users j WHERE j.telegram_id = i.telegram_id AND j.email <> "
+        "i.email)) ORDER BY i.telegram_id LIMIT 1");
+    if (!clash.empty()) {
+      *taken = clash[0][0].as<int64_t>();
+      return false;
+    }
     try {
-      c_.Run(tx, "users_upsert_from_temp",
+      c_.Run(t, "users_upsert_from_temp",
              "INSERT INTO users(email, telegram_id, interval_s) "
              "SELECT email, telegram_id, interval_s FROM sw_in_users "
              "ON CONFLICT(email) DO UPDATE SET telegram_id = excluded.telegram_id, "
              "interval_s = excluded.interval_s");
-    } catch (const pqxx::unique_violation&) {
-      throw DataError("telegram_id: a telegram_id is already linked to another user");
+    } catch (const pqxx::unique_violation&) {  // a concurrent writer took one since
+      *taken = std::nullopt;
+      return false;
     }
-    BumpWatchesVersion(c_, tx);
+    return true;
   }
-
-  void PutWatches(std::span<const Watch> watches) override {
-    if (watches.empty()) return;
-    auto& tx = *c_.tx();
+  bool UpsertWatches(std::span<const Watch> watches, std::string* missing) override {
+    auto& t = tx();
     const std::vector<const Watch*> rows = LastPerKey(watches, [](const Watch& w) {
       std::string key = w.email;
       key.push_back('\0');
       key += w.ticker;
       return key;
     });
-    tx.exec(
+    t.exec(
         "CREATE TEMP TABLE IF NOT EXISTS sw_in_watches(email TEXT COLLATE \"C\", "
         "ticker TEXT COLLATE \"C\", low DOUBLE PRECISION, high DOUBLE PRECISION) "
         "ON COMMIT DELETE ROWS");
-    tx.exec("TRUNCATE sw_in_watches");
+    t.exec("TRUNCATE sw_in_watches");
     {
-      pqxx::stream_to copy(tx, "sw_in_watches",
+      pqxx::stream_to copy(t, "sw_in_watches",
                            std::vector<std::string>{"email", "ticker", "low", "high"});
       for (const Watch* w : rows) copy << std::make_tuple(w->email, w->ticker, w->low, w->high);
       copy.complete();
     }
+    pqxx::result orphan = c_.Run(t, "watches_missing_owner",
+                                 "SELECT w.email FROM sw_in_watches w WHERE NOT EXISTS "
+                                 "(SELECT 1 FROM users u WHERE u.email = w.email) LIMIT 1");
+    if (!orphan.empty()) {
+      *missing = orphan[0][0].as<std::string>();
+      return false;
+    }
     try {
-      c_.Run(tx, "watches_upsert_from_temp",
+      c_.Run(t, "watches_upsert_from_temp",
              "INSERT INTO watches(email, ticker, low, high) "
              "SELECT email, ticker, low, high FROM sw_in_watches "
              "ON CONFLICT(email, ticker) DO UPDATE SET low = excluded.low, high = excluded.high");
-    } catch (const pqxx::foreign_key_violation&) {
-      throw DataError("email: a watch's owner is not a registered user");
+    } catch (const pqxx::foreign_key_violation&) {  // a concurrent writer removed one since
+      missing->clear();
+      return false;
     }
-    BumpWatchesVersion(c_, tx);
+    return true;
+  }
+  void BumpWatchesVersion() override {
+    c_.Run(tx(), "bump_watches_version",
+           "UPDATE meta SET value = value + 1 WHERE key = 'watches_version'");
   }
 
-  void StoreQuotes(std::span<const Quote> quotes) override { InsertQuotes(c_, *c_.tx(), quotes); }
-
- private:
   Conn& c_;
 };
 

@@ -5,86 +5,63 @@
 #include "stockwatch/core/error.h"
 #include "stockwatch/core/records.h"
 #include "stockwatch/store/internal.h"
+#include "stockwatch/store/rules.h"
 #include "stockwatch/store/sqlite/backend.h"
 
 namespace stockwatch::sqlite {
 namespace {
 
-void BumpWatchesVersion(Db& db) {
-  db.Prepare("UPDATE meta SET value = value + 1 WHERE key = 'watches_version'").Run();
-}
-
-bool UserExists(Db& db, std::string_view email) {
-  Stmt s = db.Prepare("SELECT 1 FROM users WHERE email = ?");
-  s.Text(1, email);
-  return s.Step();
-}
-
-// The email of the user linked to `telegram_id`, "" when none.
-std::string TelegramOwner(Db& db, int64_t telegram_id) {
-  Stmt s = db.Prepare("SELECT email FROM users WHERE telegram_id = ?");
-  s.Int(1, telegram_id);
-  return s.Step() ? s.ColText(0) : std::string();
-}
-
-[[noreturn]] void ThrowNoSuchUser(std::string_view email) {
-  throw DataError("email: no such user: " + std::string(email));
-}
-
-[[noreturn]] void ThrowTelegramTaken(int64_t telegram_id) {
-  throw DataError("telegram_id: " + std::to_string(telegram_id) +
-                  " is already linked to another user");
-}
-
-/// The writes of user management, inside Execute()'s transaction.
-class SqliteCommandTx : public CommandTx {
+/// The writes of user management, inside Execute()'s transaction: the
+/// statements only; the rules are RuledCommandTx's (store/rules.cc). SQLite
+/// runs one writer at a time, so no statement meets a concurrent writer.
+class SqliteCommandTx final : public store_internal::RuledCommandTx {
  public:
   explicit SqliteCommandTx(Db& db) : db_(db) {}
 
-  void AddUser(const User& u) override {
-    User user = u;
-    Validate(user);
-    if (UserExists(db_, user.email)) {
-      throw DataError("email: " + user.email + " is already registered");
-    }
-    if (user.telegram_id && !TelegramOwner(db_, *user.telegram_id).empty()) {
-      ThrowTelegramTaken(*user.telegram_id);
-    }
+  void StoreQuotes(std::span<const Quote> quotes) override { InsertQuotes(db_, quotes); }
+
+ private:
+  using Band = store_internal::Band;
+  using Clash = store_internal::Clash;
+
+  bool UserExists(const std::string& email) override {
+    Stmt s = db_.Prepare("SELECT 1 FROM users WHERE email = ?");
+    s.Text(1, email);
+    return s.Step();
+  }
+  std::string TelegramOwner(int64_t telegram_id) override {
+    Stmt s = db_.Prepare("SELECT email FROM users WHERE telegram_id = ?");
+    s.Int(1, telegram_id);
+    return s.Step() ? s.ColText(0) : std::string();
+  }
+  std::optional<Band> WatchBand(const std::string& email, const std::string& ticker) override {
+    Stmt s = db_.Prepare("SELECT low, high FROM watches WHERE email = ? AND ticker = ?");
+    s.Text(1, email).Text(2, ticker);
+    if (!s.Step()) return std::nullopt;
+    return Band{s.ColOptDouble(0), s.ColOptDouble(1)};
+  }
+  Clash InsertUser(const User& u) override {
     db_.Prepare("INSERT INTO users(email, telegram_id, interval_s) VALUES(?, ?, ?)")
-        .Text(1, user.email)
-        .OptInt(2, user.telegram_id)
-        .Int(3, user.interval)
+        .Text(1, u.email)
+        .OptInt(2, u.telegram_id)
+        .Int(3, u.interval)
         .Run();
-    BumpWatchesVersion(db_);
+    return Clash::kNone;
   }
-
-  void SetUser(std::string_view email_in, std::optional<std::optional<int64_t>> telegram_id,
-               std::optional<int64_t> interval) override {
-    const std::string email = NormalizeEmail(email_in);
-    if (!UserExists(db_, email)) ThrowNoSuchUser(email);
-    if (interval && *interval < 0) throw DataError("interval: must be 0 or more seconds");
-    if (telegram_id) {
-      if (*telegram_id) {
-        const std::string owner = TelegramOwner(db_, **telegram_id);
-        if (!owner.empty() && owner != email) ThrowTelegramTaken(**telegram_id);
-      }
-      db_.Prepare("UPDATE users SET telegram_id = ? WHERE email = ?")
-          .OptInt(1, *telegram_id)
-          .Text(2, email)
-          .Run();
-    }
-    if (interval) {
-      db_.Prepare("UPDATE users SET interval_s = ? WHERE email = ?")
-          .Int(1, *interval)
-          .Text(2, email)
-          .Run();
-    }
-    BumpWatchesVersion(db_);
+  Clash SetTelegramId(const std::string& email, std::optional<int64_t> telegram_id) override {
+    db_.Prepare("UPDATE users SET telegram_id = ? WHERE email = ?")
+        .OptInt(1, telegram_id)
+        .Text(2, email)
+        .Run();
+    return Clash::kNone;
   }
-
-  void RemoveUser(std::string_view email_in) override {
-    const std::string email = NormalizeEmail(email_in);
-    if (!UserExists(db_, email)) ThrowNoSuchUser(email);
+  void SetInterval(const std::string& email, int64_t interval) override {
+    db_.Prepare("UPDATE users SET interval_s = ? WHERE email = ?")
+        .Int(1, interval)
+        .Text(2, email)
+        .Run();
+  }
+  void DeleteUser(const std::string& email) override {
     // Watches and their states also go by ON DELETE CASCADE; deliveries and
     // the outbox are not tied by a foreign key (they may outlive a watch).
     db_.Prepare("DELETE FROM deliveries WHERE email = ?").Text(1, email).Run();
@@ -98,85 +75,41 @@ class SqliteCommandTx : public CommandTx {
     db_.Prepare("DELETE FROM watch_states WHERE email = ?").Text(1, email).Run();
     db_.Prepare("DELETE FROM watches WHERE email = ?").Text(1, email).Run();
     db_.Prepare("DELETE FROM users WHERE email = ?").Text(1, email).Run();
-    BumpWatchesVersion(db_);
   }
-
-  void AddWatch(const Watch& w) override {
-    Watch watch = w;
-    Validate(watch);
-    if (!UserExists(db_, watch.email)) ThrowNoSuchUser(watch.email);
-    {
-      Stmt s = db_.Prepare("SELECT 1 FROM watches WHERE email = ? AND ticker = ?");
-      s.Text(1, watch.email).Text(2, watch.ticker);
-      if (s.Step()) {
-        throw DataError("ticker: " + watch.email + " already watches " + watch.ticker +
-                        " (use watch set to change it)");
-      }
-    }
+  Clash InsertWatch(const Watch& w) override {
     db_.Prepare("INSERT INTO watches(email, ticker, low, high) VALUES(?, ?, ?, ?)")
-        .Text(1, watch.email)
-        .Text(2, watch.ticker)
-        .OptDouble(3, watch.low)
-        .OptDouble(4, watch.high)
+        .Text(1, w.email)
+        .Text(2, w.ticker)
+        .OptDouble(3, w.low)
+        .OptDouble(4, w.high)
         .Run();
-    BumpWatchesVersion(db_);
+    return Clash::kNone;
   }
-
-  void SetWatch(std::string_view email_in, std::string_view ticker_in,
-                std::optional<std::optional<double>> low,
-                std::optional<std::optional<double>> high) override {
-    const std::string email = NormalizeEmail(email_in);
-    const std::string ticker = NormalizeTicker(ticker_in);
-    std::optional<double> cur_low, cur_high, old_low, old_high;
-    {
-      Stmt s = db_.Prepare("SELECT low, high FROM watches WHERE email = ? AND ticker = ?");
-      s.Text(1, email).Text(2, ticker);
-      if (!s.Step()) {
-        if (!UserExists(db_, email)) ThrowNoSuchUser(email);
-        throw DataError("ticker: no such watch: " + email + " " + ticker);
-      }
-      old_low = cur_low = s.ColOptDouble(0);
-      old_high = cur_high = s.ColOptDouble(1);
-    }
-    if (low) cur_low = *low;
-    if (high) cur_high = *high;
-    ValidateBand(cur_low, cur_high, low && !high ? "low" : "high");  // blame what was set
+  void UpdateBand(const std::string& email, const std::string& ticker, const Band& band) override {
     db_.Prepare("UPDATE watches SET low = ?, high = ? WHERE email = ? AND ticker = ?")
-        .OptDouble(1, cur_low)
-        .OptDouble(2, cur_high)
+        .OptDouble(1, band.low)
+        .OptDouble(2, band.high)
         .Text(3, email)
         .Text(4, ticker)
         .Run();
-    // A saved edge state is about the bound that set it: once that bound
-    // changes, the watch is re-armed (what a running stock-alert does too).
-    int stale = store_internal::StaleStateMask(old_low, old_high, cur_low, cur_high);
-    if (stale != 0) {
-      db_.Prepare("DELETE FROM watch_states WHERE email = ? AND ticker = ? AND "
-                  "((state = 1 AND ? & 1) OR (state = 2 AND ? & 2))")
-          .Text(1, email)
-          .Text(2, ticker)
-          .Int(3, stale)
-          .Int(4, stale)
-          .Run();
-    }
-    BumpWatchesVersion(db_);
   }
-
-  void RemoveWatch(std::string_view email_in, std::string_view ticker_in) override {
-    const std::string email = NormalizeEmail(email_in);
-    const std::string ticker = NormalizeTicker(ticker_in);
+  void RearmStates(const std::string& email, const std::string& ticker, int stale) override {
+    db_.Prepare("DELETE FROM watch_states WHERE email = ? AND ticker = ? AND "
+                "((state = 1 AND ? & 1) OR (state = 2 AND ? & 2))")
+        .Text(1, email)
+        .Text(2, ticker)
+        .Int(3, stale)
+        .Int(4, stale)
+        .Run();
+  }
+  bool DeleteWatch(const std::string& email, const std::string& ticker) override {
     db_.Prepare("DELETE FROM watches WHERE email = ? AND ticker = ?")
         .Text(1, email)
         .Text(2, ticker)
         .Run();
-    if (db_.Changes() == 0) {
-      if (!UserExists(db_, email)) ThrowNoSuchUser(email);
-      throw DataError("ticker: no such watch: " + email + " " + ticker);
-    }
-    BumpWatchesVersion(db_);
+    return db_.Changes() != 0;
   }
-
-  void PutUsers(std::span<const User> users) override {
+  bool UpsertUsers(std::span<const User> users, std::optional<int64_t>* taken) override {
     for (const User& u : users) {
       Stmt s = db_.Prepare(
           "INSERT INTO users(email, telegram_id, interval_s) VALUES(?, ?, ?) "
@@ -186,13 +119,13 @@ class SqliteCommandTx : public CommandTx {
       try {
         s.Run();
       } catch (const DataError&) {  // the only constraint left: telegram_id UNIQUE
-        ThrowTelegramTaken(u.telegram_id.value_or(0));
+        *taken = u.telegram_id;
+        return false;  // Execute() rolls back the rows before it
       }
     }
-    if (!users.empty()) BumpWatchesVersion(db_);
+    return true;
   }
-
-  void PutWatches(std::span<const Watch> watches) override {
+  bool UpsertWatches(std::span<const Watch> watches, std::string* missing) override {
     for (const Watch& w : watches) {
       Stmt s = db_.Prepare(
           "INSERT INTO watches(email, ticker, low, high) VALUES(?, ?, ?, ?) "
@@ -201,15 +134,16 @@ class SqliteCommandTx : public CommandTx {
       try {
         s.Run();
       } catch (const DataError&) {  // FOREIGN KEY: the owner is missing
-        ThrowNoSuchUser(w.email);
+        *missing = w.email;
+        return false;
       }
     }
-    if (!watches.empty()) BumpWatchesVersion(db_);
+    return true;
+  }
+  void BumpWatchesVersion() override {
+    db_.Prepare("UPDATE meta SET value = value + 1 WHERE key = 'watches_version'").Run();
   }
 
-  void StoreQuotes(std::span<const Quote> quotes) override { InsertQuotes(db_, quotes); }
-
- private:
   Db& db_;
 };
 
