@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -23,21 +24,21 @@ int ErrnoExit(int err) {
   return err == ENOENT ? exitcode::kNoInput : err == EACCES ? exitcode::kNoPerm : exitcode::kIoErr;
 }
 
-/// The whole file, followed by kSlack zero bytes (not part of the size).
-/// nullopt when the file is missing and `missing_ok`.
-std::optional<std::string> Slurp(const std::string& path, bool missing_ok) {
+/// Hands the file to `chunk` in pieces of up to 64 KiB. False when the file
+/// is missing and `missing_ok`; throws Error for anything else.
+bool ReadChunks(const std::string& path, bool missing_ok,
+                const std::function<void(const char*, size_t)>& chunk) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
-    if (err == ENOENT && missing_ok) return std::nullopt;
+    if (err == ENOENT && missing_ok) return false;
     throw Error(ErrnoExit(err), path + ": " + std::strerror(err));
   }
-  std::string data;
   char buf[1 << 16];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n > 0) {
-      data.append(buf, static_cast<size_t>(n));
+      chunk(buf, static_cast<size_t>(n));
     } else if (n == 0) {
       break;
     } else if (errno != EINTR) {
@@ -47,6 +48,16 @@ std::optional<std::string> Slurp(const std::string& path, bool missing_ok) {
     }
   }
   close(fd);
+  return true;
+}
+
+/// The whole file, followed by kSlack zero bytes (not part of the size).
+/// nullopt when the file is missing and `missing_ok`.
+std::optional<std::string> Slurp(const std::string& path, bool missing_ok) {
+  std::string data;
+  if (!ReadChunks(path, missing_ok, [&](const char* p, size_t n) { data.append(p, n); })) {
+    return std::nullopt;
+  }
   return data;
 }
 
@@ -89,27 +100,8 @@ std::vector<Watch> ReadWatchesFile(const std::string& path) {
   // Streamed, not slurped: a million watches is ~100 MB of text. A first
   // pass counts the lines so the vector is allocated once.
   size_t lines = 0;
-  {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      int err = errno;
-      throw Error(ErrnoExit(err), path + ": " + std::strerror(err));
-    }
-    char buf[1 << 16];
-    for (;;) {
-      ssize_t n = read(fd, buf, sizeof buf);
-      if (n > 0) {
-        lines += static_cast<size_t>(std::count(buf, buf + n, '\n'));
-      } else if (n == 0) {
-        break;
-      } else if (errno != EINTR) {
-        int err = errno;
-        close(fd);
-        throw Error(exitcode::kIoErr, path + ": " + std::strerror(err));
-      }
-    }
-    close(fd);
-  }
+  ReadChunks(path, false,
+             [&](const char* p, size_t n) { lines += static_cast<size_t>(std::count(p, p + n, '\n')); });
   std::vector<Watch> watches;
   watches.reserve(lines + 1);
   std::unordered_map<std::string, int64_t> telegram_of_user;
