@@ -43,7 +43,6 @@ held=$("$B/kafka_offsets" -b "$BS" -t quotes --lag)
 # EPOCHREALTIME: no process per line).
 stamp() { local l; while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done; }
 span() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-range() { sort -g | awk '{ a[NR] = $1 } END { printf "%s (%s-%s)", a[int((NR + 1) / 2)], a[1], a[NR] }'; }
 
 : >"$W/kcat"
 for _ in $(seq "$RUNS"); do

@@ -16,6 +16,7 @@
 #                    (else exit 69)
 #   now              the time (s since the epoch, ns resolution)
 #   median           the median of the numbers on stdin
+#   range            "median (min-max)" of the numbers on stdin
 #   cpu PID          user + system CPU seconds of a running process
 #   start_service FILE LOG CMD...   runs CMD in the background (stderr to LOG;
 #                    SIGTERM on exit) until it has written FILE (its port,
@@ -66,6 +67,7 @@ need_tools() {
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+range() { sort -g | awk '{ a[NR] = $1 } END { printf "%s (%s-%s)", a[int((NR + 1) / 2)], a[1], a[NR] }'; }
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 start_service() {
