@@ -93,7 +93,11 @@ chmod 644 "$db"
 # An older schema that this user may not upgrade: 77 with what to do.
 old="$T/public/old.db"
 current=$(stockctl --db "sqlite:$old" --json init | jq .schema_version)
-sqlite3 "$old" "UPDATE schema_version SET version = 2; ALTER TABLE outbox DROP COLUMN first_try; ALTER TABLE outbox DROP COLUMN attempts;"
+sqlite3 "$old" "UPDATE schema_version SET version = 2; ALTER TABLE outbox DROP COLUMN first_try; ALTER TABLE outbox DROP COLUMN attempts;
+  DROP TABLE dead_letters; DROP TABLE deliveries;
+  CREATE TABLE deliveries(alert_id TEXT NOT NULL, channel TEXT NOT NULL, email TEXT,
+    ts INTEGER NOT NULL, PRIMARY KEY(alert_id, channel)) WITHOUT ROWID;
+  CREATE INDEX deliveries_by_email ON deliveries(email);"
 chmod 644 "$old"
 expect_code "an older schema, read-only for this user" 77 \
   ctl_nobody --db "sqlite:$old" user ls 2> "$T/err"

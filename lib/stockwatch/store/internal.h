@@ -11,7 +11,7 @@
 namespace stockwatch::store_internal {
 
 /// The schema version this build writes; Open() migrates older databases.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 /// Key of the watches version counter in the meta table.
 inline constexpr const char* kWatchesVersionKey = "watches_version";

@@ -43,6 +43,16 @@ struct DeliveryRow {
   std::string email;    // the alert's user; empty: none
 };
 
+/// One alert that could not be delivered to a target and went to the dead
+/// letter (Commands::RecordDeadLetters).
+struct DeadLetterRow {
+  std::string alert_id;
+  std::string channel;  // the target key, as in DeliveryRow
+  TimeMs ts = 0;        // when it was given up
+  std::string email;    // the alert's user; empty: none
+  std::string error;    // why
+};
+
 /// A small persistent value (Commands::PutValue).
 struct KeyValue {
   std::string key;
@@ -61,7 +71,7 @@ class CommandTx {
                        std::optional<std::optional<int64_t>> telegram_id,
                        std::optional<int64_t> interval) = 0;
   /// Removes the user and all related data (watches, states, deliveries,
-  /// outbox, values whose key ends in ":EMAIL"). Throws DataError("email: no such user").
+  /// dead letters, outbox, values whose key ends in ":EMAIL"). Throws DataError("email: no such user").
   virtual void RemoveUser(std::string_view email) = 0;
   /// Throws DataError when the user is missing or the watch exists.
   virtual void AddWatch(const Watch& w) = 0;
@@ -124,6 +134,12 @@ class Commands {
   /// sent in one batch is recorded together, with the target's checkpoint.
   virtual void RecordDeliveries(std::span<const DeliveryRow> rows,
                                 std::span<const KeyValue> values) = 0;
+  /// Records alerts given up on (stock-notify's dead letters, counted by
+  /// stockctl status) and removes the outbox items `dequeue` in the same
+  /// transaction. A dead letter does not count as a delivery (Delivered()
+  /// stays false) and is recorded each time one happens.
+  virtual void RecordDeadLetters(std::span<const DeadLetterRow> rows,
+                                 std::span<const int64_t> dequeue) = 0;
   /// Small persistent values (bot update offset, per-user last-sent times).
   /// A key ending in ":EMAIL" belongs to that user: RemoveUser deletes it.
   virtual void PutValue(std::string_view key, std::string_view value) = 0;
@@ -167,6 +183,8 @@ class Queries {
   virtual std::vector<KeyValue> ValuesWithPrefix(std::string_view prefix) = 0;
   /// Recorded deliveries at or after `since`, counted per channel (sorted).
   virtual std::vector<std::pair<std::string, int64_t>> DeliveriesSince(TimeMs since) = 0;
+  /// Recorded dead letters at or after `since`, counted per channel (sorted).
+  virtual std::vector<std::pair<std::string, int64_t>> DeadLettersSince(TimeMs since) = 0;
 };
 
 /// How Store::Open opens a store.

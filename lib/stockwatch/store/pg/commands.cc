@@ -97,6 +97,7 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
     // Watches and their states also go by ON DELETE CASCADE; deliveries and
     // the outbox are not tied by a foreign key (they may outlive a watch).
     c_.Run(t, "deliveries_delete_user", "DELETE FROM deliveries WHERE email = $1", email);
+    c_.Run(t, "dead_letters_delete_user", "DELETE FROM dead_letters WHERE email = $1", email);
     c_.Run(t, "outbox_delete_user", "DELETE FROM outbox WHERE email = $1", email);
     // Per-user values (stock-notify's "paused:EMAIL", "notify.last:CHANNEL:EMAIL").
     c_.Run(t, "kv_delete_user", "DELETE FROM kv WHERE right(key, length($1)) = $1", ":" + email);
@@ -418,6 +419,29 @@ void PgCommands::RecordDeliveries(std::span<const DeliveryRow> rows,
   conn_.Write([&](pqxx::transaction_base& tx) {
     for (const DeliveryRow& r : rows) InsertDelivery(conn_, tx, r.alert_id, r.channel, r.ts, r.email);
     for (const KeyValue& kv : values) PutKeyValue(conn_, tx, kv.key, kv.value);
+  });
+}
+
+void PgCommands::RecordDeadLetters(std::span<const DeadLetterRow> rows,
+                                   std::span<const int64_t> dequeue) {
+  if (rows.empty() && dequeue.empty()) return;
+  // An array literal of integers: nothing to escape.
+  std::string array = "{";
+  for (size_t i = 0; i < dequeue.size(); ++i) {
+    if (i > 0) array += ',';
+    array += std::to_string(dequeue[i]);
+  }
+  array += '}';
+  conn_.Write([&](pqxx::transaction_base& tx) {
+    for (const DeadLetterRow& r : rows) {
+      conn_.Run(tx, "dead_letter_insert",
+                "INSERT INTO dead_letters(alert_id, channel, email, ts, error) "
+                "VALUES($1, $2, $3, $4, $5)",
+                r.alert_id, r.channel,
+                r.email.empty() ? std::optional<std::string>() : r.email, r.ts, r.error);
+    }
+    if (!dequeue.empty())
+      conn_.Run(tx, "outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])", array);
   });
 }
 

@@ -244,6 +244,18 @@ std::vector<std::pair<std::string, int64_t>> PgQueries::DeliveriesSince(TimeMs s
   });
 }
 
+std::vector<std::pair<std::string, int64_t>> PgQueries::DeadLettersSince(TimeMs since) {
+  return conn_.Auto([&](Tx& tx) {
+    std::vector<std::pair<std::string, int64_t>> out;
+    pqxx::result r = conn_.Run(tx, "dead_letters_since",
+                               "SELECT channel, count(*) FROM dead_letters WHERE ts >= $1 "
+                               "GROUP BY channel ORDER BY channel",
+                               since);
+    for (const auto& row : r) out.emplace_back(row[0].as<std::string>(), row[1].as<int64_t>());
+    return out;
+  });
+}
+
 std::vector<OutboxItem> PgQueries::DueOutbox(TimeMs now) {
   return conn_.Auto([&](Tx& tx) {
     return All<OutboxItem>(

@@ -111,6 +111,36 @@ ALTER TABLE requests ADD COLUMN fingerprint TEXT;
 ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN first_try INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 3 -> 4: the delivery log appends. Its rows were kept in the order of
+    // their (random) alert ids, so each delivery wrote a random page of a
+    // large table, and another of the index by email. Now the rows go in
+    // insertion (time) order under a rowid; only the unique index that
+    // de-duplication needs (alert id, channel) takes a random page. The
+    // index by email is gone (removing a user scans the log). Dead letters
+    // are recorded too (stockctl status counts them).
+    R"sql(
+CREATE TABLE deliveries_v4(
+  id INTEGER PRIMARY KEY,
+  alert_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  email TEXT,
+  ts INTEGER NOT NULL
+);
+INSERT INTO deliveries_v4(alert_id, channel, email, ts)
+  SELECT alert_id, channel, email, ts FROM deliveries ORDER BY ts, alert_id, channel;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v4 RENAME TO deliveries;
+CREATE UNIQUE INDEX deliveries_once ON deliveries(alert_id, channel);
+CREATE TABLE dead_letters(
+  id INTEGER PRIMARY KEY,
+  alert_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  email TEXT,
+  ts INTEGER NOT NULL,
+  error TEXT NOT NULL
+);
+CREATE INDEX dead_letters_by_ts ON dead_letters(ts);
+)sql",
 };
 static_assert(std::size(kMigrations) == store_internal::kSchemaVersion);
 

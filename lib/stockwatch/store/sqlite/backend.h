@@ -118,6 +118,8 @@ class SqliteCommands : public Commands {
                       std::string_view email) override;
   void RecordDeliveries(std::span<const DeliveryRow> rows,
                         std::span<const KeyValue> values) override;
+  void RecordDeadLetters(std::span<const DeadLetterRow> rows,
+                         std::span<const int64_t> dequeue) override;
   void PutValue(std::string_view key, std::string_view value) override;
   int64_t Enqueue(const OutboxItem& item) override;
   void Dequeue(std::span<const int64_t> ids) override;
@@ -148,6 +150,7 @@ class SqliteQueries : public Queries {
   std::vector<OutboxItem> DueOutbox(TimeMs now) override;
   std::vector<KeyValue> ValuesWithPrefix(std::string_view prefix) override;
   std::vector<std::pair<std::string, int64_t>> DeliveriesSince(TimeMs since) override;
+  std::vector<std::pair<std::string, int64_t>> DeadLettersSince(TimeMs since) override;
   std::vector<OutboxItem> Outbox(std::string_view email) override;
   int SchemaVersion() override { return db_.SchemaVersion(); }
 

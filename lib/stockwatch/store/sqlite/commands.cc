@@ -65,6 +65,7 @@ class SqliteCommandTx final : public store_internal::RuledCommandTx {
     // Watches and their states also go by ON DELETE CASCADE; deliveries and
     // the outbox are not tied by a foreign key (they may outlive a watch).
     db_.Prepare("DELETE FROM deliveries WHERE email = ?").Text(1, email).Run();
+    db_.Prepare("DELETE FROM dead_letters WHERE email = ?").Text(1, email).Run();
     db_.Prepare("DELETE FROM outbox WHERE email = ?").Text(1, email).Run();
     // Per-user values (stock-notify's "paused:EMAIL", "notify.last:CHANNEL:EMAIL").
     db_.Prepare(
@@ -307,6 +308,25 @@ void SqliteCommands::RecordDeliveries(std::span<const DeliveryRow> rows,
   WriteTx tx(db_);
   for (const DeliveryRow& r : rows) InsertDelivery(db_, r.alert_id, r.channel, r.ts, r.email);
   for (const KeyValue& kv : values) PutKeyValue(db_, kv.key, kv.value);
+  tx.Commit();
+}
+
+void SqliteCommands::RecordDeadLetters(std::span<const DeadLetterRow> rows,
+                                       std::span<const int64_t> dequeue) {
+  if (rows.empty() && dequeue.empty()) return;
+  std::lock_guard<std::recursive_mutex> lock(db_.mu());
+  WriteTx tx(db_);
+  for (const DeadLetterRow& r : rows) {
+    db_.Prepare(
+           "INSERT INTO dead_letters(alert_id, channel, email, ts, error) VALUES(?, ?, ?, ?, ?)")
+        .Text(1, r.alert_id)
+        .Text(2, r.channel)
+        .OptText(3, r.email)
+        .Int(4, r.ts)
+        .Text(5, r.error)
+        .Run();
+  }
+  for (int64_t id : dequeue) db_.Prepare("DELETE FROM outbox WHERE id = ?").Int(1, id).Run();
   tx.Commit();
 }
 

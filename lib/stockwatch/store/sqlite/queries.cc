@@ -223,6 +223,16 @@ std::vector<std::pair<std::string, int64_t>> SqliteQueries::DeliveriesSince(Time
   return out;
 }
 
+std::vector<std::pair<std::string, int64_t>> SqliteQueries::DeadLettersSince(TimeMs since) {
+  Lock lock(db_.mu());
+  std::vector<std::pair<std::string, int64_t>> out;
+  Stmt s = db_.Prepare(
+      "SELECT channel, count(*) FROM dead_letters WHERE ts >= ? GROUP BY channel ORDER BY channel");
+  s.Int(1, since);
+  while (s.Step()) out.emplace_back(s.ColText(0), s.ColInt(1));
+  return out;
+}
+
 std::vector<OutboxItem> SqliteQueries::DueOutbox(TimeMs now) {
   Lock lock(db_.mu());
   std::vector<OutboxItem> out;
