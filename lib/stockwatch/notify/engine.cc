@@ -1,6 +1,7 @@
 #include "stockwatch/notify/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <deque>
 #include <limits>
@@ -214,24 +215,57 @@ struct Notifier::Impl {
     if (hooks.on_delivery) hooks.on_delivery(d);
   }
 
-  /// Dead-letters one alert and records it as failed.
-  void FailOne(ChannelState& cs, const std::string& alert_id, std::string_view raw,
-               const Origin& origin, const std::string& error, int attempts) {
-    std::string reason = cs.target->label + ": " + error;
-    Rejected r;
-    r.program = opts.program;
-    r.input = origin.input;
-    r.line = origin.line;
-    r.error = reason;
-    r.raw.assign(raw);
-    r.ts = hooks.now();
-    if (hooks.on_dead_letter) hooks.on_dead_letter(r);
-    log::Info("{}:{}: alert {} not delivered ({})", origin.input, origin.line, alert_id, reason);
-    cs.pending_ids.erase(alert_id);
-    Record(cs, alert_id, DeliveryStatus::kFailed, attempts, reason);
+  /// One alert given up on (Fail).
+  struct Lost {
+    const std::string& alert_id;
+    std::string_view raw;
+    const Origin& origin;
+  };
+
+  /// Dead-letters alerts of one user on `cs`: each goes to the dead letter
+  /// (the hook), then the store records them and removes their outbox items
+  /// (`outbox_ids`; 0: none) in one transaction, and each is reported as
+  /// failed.
+  void Fail(ChannelState& cs, const std::string& email, std::span<const Lost> lost,
+            std::span<const int64_t> outbox_ids, const std::string& error, int attempts) {
+    const std::string reason = cs.target->label + ": " + error;
+    const TimeMs now = hooks.now();
+    std::vector<DeadLetterRow> rows;
+    rows.reserve(lost.size());
+    for (const Lost& l : lost) {
+      Rejected r;
+      r.program = opts.program;
+      r.input = l.origin.input;
+      r.line = l.origin.line;
+      r.error = reason;
+      r.raw.assign(l.raw);
+      r.ts = now;
+      if (hooks.on_dead_letter) hooks.on_dead_letter(r);
+      log::Info("{}:{}: alert {} not delivered ({})", l.origin.input, l.origin.line, l.alert_id,
+                reason);
+      rows.push_back({l.alert_id, cs.target->key, now, email, reason});
+    }
+    const std::vector<int64_t> ids = Release(cs, outbox_ids);
+    commands.RecordDeadLetters(rows, ids);
+    Unheld(cs, email, ids.size());
+    for (const Lost& l : lost) {
+      cs.pending_ids.erase(l.alert_id);
+      Record(cs, l.alert_id, DeliveryStatus::kFailed, attempts, reason);
+    }
   }
 
-  void Unhold(ChannelState& cs, const std::string& email, std::span<const int64_t> ids) {
+  /// Fail() for one alert (with its outbox item, 0: none).
+  void FailOne(ChannelState& cs, const std::string& email, const std::string& alert_id,
+               std::string_view raw, const Origin& origin, const std::string& error, int attempts,
+               int64_t outbox_id = 0) {
+    const Lost lost{alert_id, raw, origin};
+    const std::array<int64_t, 1> one{outbox_id};
+    Fail(cs, email, std::span<const Lost>(&lost, 1), one, error, attempts);
+  }
+
+  /// Forgets the outbox items `ids` (0: none) this process took or parked;
+  /// returns the real ones.
+  std::vector<int64_t> Release(ChannelState& cs, std::span<const int64_t> ids) {
     std::vector<int64_t> out;
     for (int64_t id : ids) {
       if (id == 0) continue;
@@ -240,19 +274,32 @@ struct Notifier::Impl {
       cs.retrying.erase(id);
       cs.deferred.erase(id);
     }
-    if (out.empty()) return;
-    commands.Dequeue(out);
+    return out;
+  }
+
+  /// `n` of the user's outbox items on `cs` are gone.
+  void Unheld(ChannelState& cs, const std::string& email, size_t n) {
+    if (n == 0) return;
     auto it = cs.held.find(email);
     if (it != cs.held.end()) {
-      it->second.count -= static_cast<int>(out.size());
+      it->second.count -= static_cast<int>(n);
       if (it->second.count <= 0) cs.held.erase(it);
     }
   }
 
+  void Unhold(ChannelState& cs, const std::string& email, std::span<const int64_t> ids) {
+    const std::vector<int64_t> out = Release(cs, ids);
+    if (out.empty()) return;
+    commands.Dequeue(out);
+    Unheld(cs, email, out.size());
+  }
+
   void FailPending(ChannelState& cs, Pending& p, const std::string& error) {
+    std::vector<Lost> lost;
+    lost.reserve(p.msg.alerts.size());
     for (size_t i = 0; i < p.msg.alerts.size(); ++i)
-      FailOne(cs, p.msg.alerts[i].id, p.msg.raws[i], p.origins[i], error, p.attempts);
-    Unhold(cs, p.msg.email, p.outbox_ids);
+      lost.push_back({p.msg.alerts[i].id, p.msg.raws[i], p.origins[i]});
+    Fail(cs, p.msg.email, lost, p.outbox_ids, error, p.attempts);
   }
 
   /// Queues `a` in the outbox for `due` or later (never before the user's
@@ -289,14 +336,14 @@ struct Notifier::Impl {
         continue;
       }
       if (cs.fatal) {
-        FailOne(cs, a.id, raw, origin, cs.fatal_result.error, 0);
+        FailOne(cs, a.email, a.id, raw, origin, cs.fatal_result.error, 0);
         continue;
       }
       std::optional<int64_t> chat;
       if (cs.target->kind == TargetKind::kTelegram) {
         chat = ChatFor(cu, a);
         if (!chat) {
-          FailOne(cs, a.id, raw, origin, NoChatError(a.email), 0);
+          FailOne(cs, a.email, a.id, raw, origin, NoChatError(a.email), 0);
           continue;
         }
       }
@@ -374,10 +421,8 @@ struct Notifier::Impl {
           throw DataError("type: not an alert");
         d.alert = rec.alert;
       } catch (const DataError& e) {
-        FailOne(*cs, "outbox-" + std::to_string(item.id), item.alert_json,
-                Origin{"outbox", static_cast<uint64_t>(item.id)}, e.what(), 0);
-        std::array<int64_t, 1> one{item.id};
-        Unhold(*cs, item.email, one);
+        FailOne(*cs, item.email, "outbox-" + std::to_string(item.id), item.alert_json,
+                Origin{"outbox", static_cast<uint64_t>(item.id)}, e.what(), 0, item.id);
         continue;
       }
       std::string email = item.email;
@@ -411,16 +456,16 @@ struct Notifier::Impl {
         }
         Origin origin{"outbox", static_cast<uint64_t>(d.item.id)};
         if (cs.fatal) {
-          Unhold(cs, email, one);
-          FailOne(cs, d.alert.id, d.item.alert_json, origin, cs.fatal_result.error, 0);
+          FailOne(cs, email, d.alert.id, d.item.alert_json, origin, cs.fatal_result.error, 0,
+                  d.item.id);
           continue;
         }
         std::optional<int64_t> chat;
         if (cs.target->kind == TargetKind::kTelegram) {
           chat = ChatFor(cu, d.alert);
           if (!chat) {
-            Unhold(cs, email, one);
-            FailOne(cs, d.alert.id, d.item.alert_json, origin, NoChatError(email), 0);
+            FailOne(cs, email, d.alert.id, d.item.alert_json, origin, NoChatError(email), 0,
+                    d.item.id);
             continue;
           }
         }
