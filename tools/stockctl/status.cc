@@ -1,6 +1,6 @@
 // stockctl status: one screen about the running system, from the store only:
 // circuit breakers, stale quotes, users and watches, the outbox, recent
-// deliveries and edge states. Exit 0 healthy, 1 degraded.
+// deliveries and dead letters, and edge states. Exit 0 healthy, 1 degraded.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include "format.h"
 #include "stockctl.h"
 #include "stockwatch/core/timeutil.h"
+#include "stockwatch/net/http.h"
 
 namespace stockwatch::stockctl {
 namespace {
@@ -35,6 +36,22 @@ std::string Age(int64_t ms) {
   if (s < 7200) return fmt::format("{}m", s / 60);
   if (s < 172800) return fmt::format("{}h", s / 3600);
   return fmt::format("{}d", s / 86400);
+}
+
+// A delivery channel as stored ("telegram", "webhook:URL", "file:PATH"),
+// for showing: a webhook URL without its credentials or query values.
+std::string ShownChannel(std::string_view channel) {
+  constexpr std::string_view kWebhook = "webhook:";
+  if (channel.substr(0, kWebhook.size()) != kWebhook) return std::string(channel);
+  return std::string(kWebhook) + RedactUrl(channel.substr(kWebhook.size()));
+}
+
+// Counts per stored channel, keyed by the channel as shown.
+std::map<std::string, int64_t> PerChannel(
+    const std::vector<std::pair<std::string, int64_t>>& counts) {
+  std::map<std::string, int64_t> out;
+  for (const auto& [ch, n] : counts) out[ShownChannel(ch)] += n;
+  return out;
 }
 
 std::string Counts(const std::map<std::string, int64_t>& m) {
@@ -100,12 +117,14 @@ Outcome Status(Ctx& c) {
 
   std::map<std::string, int64_t> outbox, overdue;
   for (const OutboxItem& it : q.DueOutbox(std::numeric_limits<TimeMs>::max())) {
-    ++outbox[it.channel];
-    if (it.due < now - kOverdueMs) ++overdue[it.channel];
+    const std::string shown = ShownChannel(it.channel);
+    ++outbox[shown];
+    if (it.due < now - kOverdueMs) ++overdue[shown];
   }
-  std::map<std::string, int64_t> hour, day;
-  for (const auto& [ch, n] : q.DeliveriesSince(now - 3600'000)) hour[ch] = n;
-  for (const auto& [ch, n] : q.DeliveriesSince(now - 86400'000)) day[ch] = n;
+  const std::map<std::string, int64_t> hour = PerChannel(q.DeliveriesSince(now - 3600'000));
+  const std::map<std::string, int64_t> day = PerChannel(q.DeliveriesSince(now - 86400'000));
+  const std::map<std::string, int64_t> dead_hour = PerChannel(q.DeadLettersSince(now - 3600'000));
+  const std::map<std::string, int64_t> dead_day = PerChannel(q.DeadLettersSince(now - 86400'000));
 
   std::map<std::string, int64_t> states;
   for (const WatchState& s : q.WatchStates()) {
@@ -122,6 +141,11 @@ Outcome Status(Ctx& c) {
   int64_t late = 0;
   for (const auto& [ch, n] : overdue) late += n;
   if (late > 0) problems.push_back(fmt::format("{} outbox message(s) overdue", late));
+  // An alert that was given up on in the last hour reached nobody: someone
+  // should look (the dead letter has it). Older ones are only counted.
+  int64_t dead = 0;
+  for (const auto& [ch, n] : dead_hour) dead += n;
+  if (dead > 0) problems.push_back(fmt::format("{} dead letter(s) in the last hour", dead));
   const bool healthy = problems.empty();
 
   std::string out;
@@ -170,6 +194,10 @@ Outcome Status(Ctx& c) {
     JsonCounts(out, hour);
     out += ",\"deliveries_last_day\":";
     JsonCounts(out, day);
+    out += ",\"dead_letters_last_hour\":";
+    JsonCounts(out, dead_hour);
+    out += ",\"dead_letters_last_day\":";
+    JsonCounts(out, dead_day);
     out += ",\"edge_states\":";
     JsonCounts(out, states);
     out += "}\n";
@@ -207,6 +235,8 @@ Outcome Status(Ctx& c) {
     out += fmt::format("outbox:       {}", Counts(outbox));
     out += late > 0 ? fmt::format(" ({} overdue)\n", late) : "\n";
     out += fmt::format("deliveries:   last hour: {}; last day: {}\n", Counts(hour), Counts(day));
+    out += fmt::format("dead letters: last hour: {}; last day: {}\n", Counts(dead_hour),
+                       Counts(dead_day));
     out += fmt::format("edge states:  {}\n", Counts(states));
     out += healthy ? "status:       healthy\n"
                    : fmt::format("status:       degraded: {}\n", fmt::join(problems, ", "));
