@@ -14,7 +14,7 @@
 # default fetch.wait.max.ms for every consumer, and with 20 ms (see the notes).
 #
 #   bench/e2e-kafka.sh [BIN_DIR]
-#   env: TICKERS (default 1000), CYCLES (400), RUNS (3, the lower median shown),
+#   env: TICKERS (default 1000), CYCLES (400), RUNS (3: medians and ranges),
 #   BENCH_DIR (default /tmp/sw-bench-e2e-kafka), CONSUMER_X (more "-X k=v ..."
 #   for stock-alert and stock-notify)
 # Prints a markdown table.
@@ -156,9 +156,10 @@ done
 k() { awk -v r="$1" 'BEGIN { printf "%.0f k", r / 1000 }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", 100 * a / b }'; }
 col() { awk -v c="$1" '{ print $c }' "$2" | median; }
+krange() { awk '{ printf "%.0f\n", $1 / 1000 }' "$1" | range; echo " k"; }  # median (min-max), thousands
 echo "$QUOTES quotes ($TICKERS tickers x $CYCLES sim cycles, key: ticker) against $(wc -l <"$D/watches.jsonl") watches:"
 echo "$(cat "$W/nalerts") alerts. Topics of $PARTITIONS partitions on a 3-broker mock cluster (one process on"
-echo "this machine); the lower median of $RUNS runs; $(nproc) cores, load $load0 at the start,"
+echo "this machine); $RUNS runs: median (min-max), % of kcat from the medians; $(nproc) cores, load $load0 at the start,"
 echo "$(load_now) at the end."
 echo
 echo "| consumers' fetch.wait.max.ms | what | quotes/s | % of kcat | CPU s | max RSS MB |"
@@ -170,11 +171,11 @@ for m in "${MODES[@]}"; do
   er=$(median <"$W/e2e.$m")
   cr=$(median <"$W/collect.$m")
   printf "| %s | kcat -P while kcat -C reads (one hop: the transport) | %s | 100 %% | %s | - |\n" \
-    "$label" "$(k "$kr")" "$(median <"$W/cpu-kcat.$m")"
+    "$label" "$(krange "$W/kcat.$m" | tr -d '\n')" "$(median <"$W/cpu-kcat.$m")"
   printf "| %s | stock-collect --source sim -o kafka: (while the others run) | %s | %s | %s | %s |\n" \
     "$label" "$(k "$cr")" "$(pct "$cr" "$kr")" "$(col 2 "$W/cpu-e2e.$m")" "$(col 1 "$W/rss.$m")"
   printf "| %s | **end to end**: collect, alert, notify (file target), all committed | **%s** | **%s** | %s (alert %s, notify %s) | alert %s, notify %s |\n" \
-    "$label" "$(k "$er")" "$(pct "$er" "$kr")" "$(col 1 "$W/cpu-e2e.$m")" "$(col 3 "$W/cpu-e2e.$m")" \
+    "$label" "$(krange "$W/e2e.$m" | tr -d '\n')" "$(pct "$er" "$kr")" "$(col 1 "$W/cpu-e2e.$m")" "$(col 3 "$W/cpu-e2e.$m")" \
     "$(col 4 "$W/cpu-e2e.$m")" "$(col 2 "$W/rss.$m")" "$(col 3 "$W/rss.$m")"
 done
 echo
