@@ -12,6 +12,8 @@ struct StockCollectFlags {
   std::string every, timeout = "10s", slow_call, breaker_cooldown = "30s", sim_step = "1m",
                      sim_start;
   std::string max_response = "4M";  // a size, parsed by RunStockCollect
+  std::string shard;                // I/N, parsed by RunStockCollect
+  CLI::Option* shard_option = nullptr;  // --shard, to tell whether it was given
   bool once = false;
   bool no_batch = false;
   CLI::Option* input = nullptr;  // -i, to tell whether it was given

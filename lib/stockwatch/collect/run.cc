@@ -579,7 +579,12 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
   for (int64_t cycle = 0; cycles == 0 || cycle < cycles; ++cycle) {
     if (StopRequested() || out.closed()) break;
     service::Heartbeat();
-    std::vector<std::string> tickers = fixed ? *fixed : store->queries().WatchedTickers();
+    std::vector<std::string> all = fixed ? *fixed : store->queries().WatchedTickers();
+    std::vector<std::string> tickers = InShard(all, opts.shard);
+    if (opts.shard.count > 1) {
+      log::Info("shard {}/{}: {} of {} ticker(s)", opts.shard.index, opts.shard.count,
+                tickers.size(), all.size());
+    }
     FetchOutcome worst = FetchOutcome::kOk;
     if (tickers.empty()) {
       log::Info("no tickers to collect{}", fixed ? "" : " (no watches in the store)");
