@@ -37,6 +37,7 @@ SendResult ClassifyWebhook(const HttpResponse& r) {
   if (r.status == 408 || r.status == 425 || r.status == 429 || r.status >= 500) {
     res.status = SendStatus::kRetry;
     res.retry_after_ms = r.retry_after_ms;
+    res.rate_limited = r.status == 429;
   } else if (r.status == 401 || r.status == 403) {
     res.status = SendStatus::kFatal;
     res.exit_code = exitcode::kNoPerm;

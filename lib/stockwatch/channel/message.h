@@ -125,6 +125,7 @@ enum class SendStatus {
 struct SendResult {
   SendStatus status = SendStatus::kOk;
   std::optional<int64_t> retry_after_ms;  // the server's hint (kRetry)
+  bool rate_limited = false;              // the answer was 429 Too Many Requests (kRetry)
   std::string error;                      // what went wrong, for logs and the dead letter
   int exit_code = 0;                      // kFatal: 77 credentials, 78 configuration
 };

@@ -44,6 +44,7 @@ SendResult ClassifyTelegram(const HttpResponse& r) {
     res.error = "unreadable answer (HTTP 200)";
   } else if (code == 429) {
     res.status = SendStatus::kRetry;
+    res.rate_limited = true;
     if (a.retry_after_s) {
       // Clamped: a day is already absurd, and a huge value would overflow.
       res.retry_after_ms = std::clamp<int64_t>(*a.retry_after_s, 0, 86'400) * 1000;

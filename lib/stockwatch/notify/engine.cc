@@ -704,6 +704,7 @@ struct Notifier::Impl {
         results[i].status = SendStatus::kRetry;
         results[i].error = "no result from the channel";
       }
+      if (hooks.on_answer) hooks.on_answer(*cs.target, results[i]);
       Settle(cs, emails[i], results[i], after);
     }
     if (!cs.lazy || RecordDue(cs, after)) RecordSent(cs, after);
@@ -777,6 +778,17 @@ struct Notifier::Impl {
     return n;
   }
 
+  std::vector<std::pair<std::string, size_t>> HeldByChannel() const {
+    std::vector<std::pair<std::string, size_t>> out;
+    for (const ChannelState& cs : channels) {
+      auto it = std::find_if(out.begin(), out.end(),
+                             [&](const auto& e) { return e.first == cs.target->channel; });
+      if (it == out.end()) it = out.emplace(out.end(), cs.target->channel, 0);
+      for (const auto& [email, h] : cs.held) it->second += static_cast<size_t>(h.count);
+    }
+    return out;
+  }
+
   size_t Retrying() const {
     size_t n = 0;
     for (const ChannelState& cs : channels) n += cs.retrying.size();
@@ -825,6 +837,9 @@ void Notifier::Sync() { impl_->Sync(); }
 bool Notifier::Unrecorded() const { return impl_->Unrecorded(); }
 size_t Notifier::InMemory() const { return impl_->InMemory(); }
 size_t Notifier::Held() const { return impl_->Held(); }
+std::vector<std::pair<std::string, size_t>> Notifier::HeldByChannel() const {
+  return impl_->HeldByChannel();
+}
 size_t Notifier::Retrying() const { return impl_->Retrying(); }
 size_t Notifier::Deferred() const { return impl_->Deferred(); }
 const NotifierStats& Notifier::stats() const { return impl_->stats; }

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "stockwatch/channel/message.h"
@@ -56,6 +57,8 @@ struct NotifierOptions {
 struct NotifierHooks {
   std::function<void(const Delivery&)> on_delivery;      // one per alert and target
   std::function<void(const Rejected&)> on_dead_letter;   // failed alerts, with the raw alert
+  /// Every answer to a send attempt (one per message), before it is settled.
+  std::function<void(const Target&, const SendResult&)> on_answer;
   std::function<TimeMs()> now;                           // default: NowMs
   std::function<double()> random;                        // [0, 1); default: a seeded PRNG
 };
@@ -124,6 +127,9 @@ class Notifier {
   /// Outbox items held for these targets (an interval, a pause, a retry),
   /// as far as this process knows.
   size_t Held() const;
+  /// Held() by channel ("telegram", "webhook", ...; Target::channel), with
+  /// every channel of the targets listed (0 when nothing is held).
+  std::vector<std::pair<std::string, size_t>> HeldByChannel() const;
   /// Of those, items parked for a retry in this run (a long back-off or
   /// retry_after; their retries are not spent).
   size_t Retrying() const;

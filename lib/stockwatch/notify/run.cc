@@ -22,9 +22,28 @@ namespace stockwatch {
 
 namespace {
 
-/// Deliveries by channel and outcome, and the retries they took, as metrics.
+/// Deliveries by channel and outcome, the retries they took, the HTTP 429
+/// answers and the outbox's size by channel, as metrics.
 class DeliveryMetrics {
  public:
+  /// Every series of these targets exists from the start (at 0).
+  explicit DeliveryMetrics(const std::vector<Target>& targets) {
+    for (const Target& t : targets) {
+      OutboxGauge(t.channel);
+      if (t.kind == TargetKind::kTelegram || t.kind == TargetKind::kWebhook) RateLimited(t.channel);
+    }
+  }
+
+  /// One answer to a send attempt.
+  void Answer(const Target& t, const SendResult& r) {
+    if (r.rate_limited) RateLimited(t.channel).Inc();
+  }
+
+  /// The outbox's size as the engine knows it (worker thread).
+  void Outbox(const Notifier& n) {
+    for (const auto& [channel, held] : n.HeldByChannel()) OutboxGauge(channel).Set(static_cast<double>(held));
+  }
+
   void Count(const Delivery& d) {
     std::lock_guard<std::mutex> lock(mu_);
     auto key = std::make_pair(d.channel, static_cast<int>(d.status));
@@ -48,8 +67,30 @@ class DeliveryMetrics {
   }
 
  private:
+  metrics::Counter& RateLimited(const std::string& channel) {
+    return metrics::Default().counter(
+        "stockwatch_rate_limited_total",
+        "Send attempts answered HTTP 429 Too Many Requests, by channel", {{"channel", channel}});
+  }
+
+  metrics::Gauge& OutboxGauge(const std::string& channel) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = outbox_.find(channel);
+    if (it == outbox_.end()) {
+      it = outbox_
+               .emplace(channel, &metrics::Default().gauge(
+                                     "stockwatch_outbox_size",
+                                     "Alerts held in the outbox (for a retry, a digest interval "
+                                     "or a paused user), by channel",
+                                     {{"channel", channel}}))
+               .first;
+    }
+    return *it->second;
+  }
+
   std::mutex mu_;
   std::map<std::pair<std::string, int>, metrics::Counter*> by_outcome_;
+  std::map<std::string, metrics::Gauge*> outbox_;
 };
 
 constexpr size_t kMaxInbox = 1024;       // alerts handed over, not yet taken by the worker
@@ -97,8 +138,9 @@ struct Job {
 /// store and HTTP client are used from one thread only.
 class Worker {
  public:
-  explicit Worker(Notifier& n)
-      : notifier_(n), held_(n.Held()), retrying_(n.Retrying()) {}
+  /// `after_step` runs on the worker thread after each round of work.
+  Worker(Notifier& n, std::function<void()> after_step)
+      : notifier_(n), after_step_(std::move(after_step)), held_(n.Held()), retrying_(n.Retrying()) {}
   ~Worker() { Stop(); }
 
   void Start() { thread_ = std::thread([this] { Loop(); }); }
@@ -221,6 +263,7 @@ class Worker {
           notifier_.Park();
           did_ = false;
         }
+        if (after_step_) after_step_();
         {
           std::lock_guard<std::mutex> lock(mu_);
           processed_ += jobs.size();
@@ -241,6 +284,7 @@ class Worker {
   }
 
   Notifier& notifier_;
+  std::function<void()> after_step_;
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable wake_, done_, space_;
@@ -310,7 +354,7 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
   no.rollback_unrecorded = commits;
   NotifierHooks hooks;
   std::string buf;
-  DeliveryMetrics delivery_metrics;
+  DeliveryMetrics delivery_metrics(targets);
   hooks.on_delivery = [&](const Delivery& d) {
     delivery_metrics.Count(d);
     buf.clear();
@@ -328,8 +372,10 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
            "; alert: " + r.raw);
     }
   };
+  hooks.on_answer = [&](const Target& t, const SendResult& r) { delivery_metrics.Answer(t, r); };
   Notifier notifier(raw_channels, store->commands(), store->queries(), no, hooks);
-  Worker worker(notifier);
+  delivery_metrics.Outbox(notifier);  // what earlier runs left there
+  Worker worker(notifier, [&] { delivery_metrics.Outbox(notifier); });
   worker.Start();
 
   Rejecter rejecter(no.program, locked_dl.get(), opts.stream.strict, diag);

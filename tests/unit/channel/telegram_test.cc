@@ -53,6 +53,7 @@ TEST_CASE("ClassifyTelegram: ok, retry_after, permanent, fatal") {
   sw::SendResult r = sw::ClassifyTelegram(Response(429, ApiFixture("telegram_error_429_flood.json")));
   CHECK(r.status == sw::SendStatus::kRetry);
   CHECK(r.retry_after_ms == 35'000);
+  CHECK(r.rate_limited);
 
   // A 429 without parameters falls back to the Retry-After header.
   sw::HttpResponse h = Response(429, "{\"ok\":false,\"error_code\":429,\"description\":\"x\"}");
@@ -62,6 +63,7 @@ TEST_CASE("ClassifyTelegram: ok, retry_after, permanent, fatal") {
   r = sw::ClassifyTelegram(Response(400, ApiFixture("telegram_error_400_chat_not_found.json")));
   CHECK(r.status == sw::SendStatus::kPermanent);
   CHECK(r.error == "Bad Request: chat not found (400)");
+  CHECK_FALSE(r.rate_limited);
 
   r = sw::ClassifyTelegram(Response(
       403, "{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: bot was blocked by the user\"}"));
