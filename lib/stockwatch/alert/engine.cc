@@ -73,11 +73,12 @@ AlertEngine::TickerSlot* AlertEngine::FindTicker(std::string_view ticker) {
   }
 }
 
-WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
-  WatchDiff diff;
-  const bool edge = config_.mode == AlertMode::kEdge;
+namespace {
 
-  // Identity is (email, ticker); of duplicates the later one wins.
+// Keeps the last of each (email, ticker) in `watches`, counting the others in
+// `duplicates`; `by_key` lists the kept ones by (email, ticker).
+void KeepLastOfEachKey(std::vector<Watch> watches, std::vector<Watch>& kept,
+                       std::vector<uint32_t>& by_key, size_t& duplicates) {
   std::vector<uint32_t> order(watches.size());
   std::iota(order.begin(), order.end(), 0u);
   auto by_key_less = [&](uint32_t a, uint32_t b) {
@@ -92,73 +93,100 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
     if (CompareKey(watches[order[k]], watches[order[k + 1]].email, watches[order[k + 1]].ticker) ==
         0) {
       keep[order[k]] = false;
-      ++diff.duplicates;
+      ++duplicates;
     }
   }
-  std::vector<Watch> kept_watches;
-  std::vector<uint32_t> by_key;
-  if (diff.duplicates == 0) {
+  if (duplicates == 0) {
     // The common case: no copy (a million watches is a lot of memory).
-    kept_watches = std::move(watches);
+    kept = std::move(watches);
     by_key = std::move(order);
-  } else {
-    std::vector<uint32_t> new_index(watches.size(), 0);
-    kept_watches.reserve(watches.size() - diff.duplicates);
-    for (size_t i = 0; i < watches.size(); ++i) {
-      if (!keep[i]) continue;
-      new_index[i] = static_cast<uint32_t>(kept_watches.size());
-      kept_watches.push_back(std::move(watches[i]));
-    }
-    by_key.reserve(kept_watches.size());
-    for (uint32_t i : order)
-      if (keep[i]) by_key.push_back(new_index[i]);
+    return;
   }
-  watches = {};
-  order = {};
-  keep = {};
-  for (const Watch& w : kept_watches) {
+  std::vector<uint32_t> new_index(watches.size(), 0);
+  kept.reserve(watches.size() - duplicates);
+  for (size_t i = 0; i < watches.size(); ++i) {
+    if (!keep[i]) continue;
+    new_index[i] = static_cast<uint32_t>(kept.size());
+    kept.push_back(std::move(watches[i]));
+  }
+  by_key.reserve(kept.size());
+  for (uint32_t i : order)
+    if (keep[i]) by_key.push_back(new_index[i]);
+}
+
+}  // namespace
+
+/// The engine's next state, built step by step by SetWatches.
+struct AlertEngine::NewSet {
+  std::vector<Watch> watches;
+  std::vector<uint32_t> by_key;
+  std::vector<Slot> slots;
+  std::vector<TickerCold> tickers;
+  std::vector<TickerSlot> proto;  // the table entries, before placement
+  std::vector<uint32_t> ticker_watches;
+  std::vector<double> values;
+  std::vector<uint32_t> owners;
+  std::vector<TickerSlot> table;
+  std::vector<uint32_t> id_of_pos;
+};
+
+WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
+  WatchDiff diff;
+  NewSet n;
+  // Identity is (email, ticker); of duplicates the later one wins.
+  KeepLastOfEachKey(std::move(watches), n.watches, n.by_key, diff.duplicates);
+  for (const Watch& w : n.watches) {
     if (w.ticker.empty() || w.ticker.size() > kMaxTicker) {
       throw DataError("ticker: longer than 16 characters");  // Validate() already refuses these
     }
   }
+  CollectTickers(n);
+  CarryWatchStates(n, diff);
+  GroupByTicker(n);
+  LayOutThresholds(n);
+  PlaceTickers(n);
+  Adopt(std::move(n));
+  return diff;
+}
 
-  // Tickers of the new set, carrying each ticker's price and time.
-  std::vector<Slot> slots(kept_watches.size());
-  std::vector<TickerCold> tickers;
-  std::vector<TickerSlot> proto;  // the table entries, before placement
-  {
-    std::unordered_map<std::string_view, uint32_t> ids;
-    for (uint32_t i = 0; i < kept_watches.size(); ++i) {
-      const std::string& name = kept_watches[i].ticker;
-      auto [it, inserted] = ids.try_emplace(name, static_cast<uint32_t>(proto.size()));
-      if (inserted) {
-        TickerSlot t;
-        std::memcpy(t.key, name.data(), name.size());
-        t.len = static_cast<uint8_t>(name.size());
-        if (const TickerSlot* old = FindTicker(name)) {
-          // The previous price stays (edge mode: the unchanged watches are
-          // fixed points of it); the gap is recomputed at the next quote.
-          if (edge && (old->flags & kHasPrev)) {
-            t.flags |= kHasPrev;
-            t.prev = old->prev;
-            t.gap_below = t.gap_above = old->prev;
-          }
-          t.flags |= old->flags & kHasTs;
-          t.last_ts = old->last_ts;
+// Tickers of the new set, carrying each ticker's price and time.
+void AlertEngine::CollectTickers(NewSet& n) const {
+  const bool edge = config_.mode == AlertMode::kEdge;
+  n.slots.resize(n.watches.size());
+  std::unordered_map<std::string_view, uint32_t> ids;
+  for (uint32_t i = 0; i < n.watches.size(); ++i) {
+    const std::string& name = n.watches[i].ticker;
+    auto [it, inserted] = ids.try_emplace(name, static_cast<uint32_t>(n.proto.size()));
+    if (inserted) {
+      TickerSlot t;
+      std::memcpy(t.key, name.data(), name.size());
+      t.len = static_cast<uint8_t>(name.size());
+      if (const TickerSlot* old = FindTicker(name)) {
+        // The previous price stays (edge mode: the unchanged watches are
+        // fixed points of it); the gap is recomputed at the next quote.
+        if (edge && (old->flags & kHasPrev)) {
+          t.flags |= kHasPrev;
+          t.prev = old->prev;
+          t.gap_below = t.gap_above = old->prev;
         }
-        proto.push_back(t);
+        t.flags |= old->flags & kHasTs;
+        t.last_ts = old->last_ts;
       }
-      slots[i].ticker = it->second;
+      n.proto.push_back(t);
     }
+    n.slots[i].ticker = it->second;
   }
-  tickers.resize(proto.size());
+  n.tickers.resize(n.proto.size());
+}
 
-  // Slots, carrying what the old set knew about each watch.
+// Slots, carrying what the old set knew about each watch.
+void AlertEngine::CarryWatchStates(NewSet& n, WatchDiff& diff) const {
+  const bool edge = config_.mode == AlertMode::kEdge;
   const double pct = config_.hysteresis_pct / 100;
   size_t matched_old = 0;
-  for (uint32_t i = 0; i < kept_watches.size(); ++i) {
-    const Watch& w = kept_watches[i];
-    Slot& s = slots[i];
+  for (uint32_t i = 0; i < n.watches.size(); ++i) {
+    const Watch& w = n.watches[i];
+    Slot& s = n.slots[i];
     s.low = w.low.value_or(kNaN);
     s.high = w.high.value_or(kNaN);
     s.rearm_low = w.low ? *w.low + std::fabs(*w.low) * pct : kNaN;
@@ -193,39 +221,41 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
     }
   }
   diff.removed = watches_.size() - matched_old;
+}
 
-  // Watches grouped by ticker (counting sort keeps them ascending).
-  std::vector<uint32_t> ticker_watches(kept_watches.size());
-  for (const Slot& s : slots) ++tickers[s.ticker].watches_count;
+// Watches grouped by ticker (counting sort keeps them ascending).
+void AlertEngine::GroupByTicker(NewSet& n) {
+  n.ticker_watches.resize(n.watches.size());
+  for (const Slot& s : n.slots) ++n.tickers[s.ticker].watches_count;
   uint32_t at = 0;
-  for (TickerCold& t : tickers) {
+  for (TickerCold& t : n.tickers) {
     t.watches_begin = at;
     at += t.watches_count;
     t.watches_count = 0;
   }
-  for (uint32_t i = 0; i < slots.size(); ++i) {
-    TickerCold& t = tickers[slots[i].ticker];
-    ticker_watches[t.watches_begin + t.watches_count++] = i;
+  for (uint32_t i = 0; i < n.slots.size(); ++i) {
+    TickerCold& t = n.tickers[n.slots[i].ticker];
+    n.ticker_watches[t.watches_begin + t.watches_count++] = i;
   }
+}
 
-  // Each ticker's thresholds, contiguous and sorted per section.
-  std::vector<double> values;
-  std::vector<uint32_t> owners;
+// Each ticker's thresholds, contiguous and sorted per section.
+void AlertEngine::LayOutThresholds(NewSet& n) const {
   std::vector<std::pair<double, uint32_t>> section;
-  for (uint32_t id = 0; id < tickers.size(); ++id) {
-    TickerSlot& t = proto[id];
-    t.begin = static_cast<uint32_t>(values.size());
+  for (uint32_t id = 0; id < n.tickers.size(); ++id) {
+    TickerSlot& t = n.proto[id];
+    t.begin = static_cast<uint32_t>(n.values.size());
     auto add = [&](double Slot::*field) {
       section.clear();
-      for (uint32_t k = 0; k < tickers[id].watches_count; ++k) {
-        uint32_t i = ticker_watches[tickers[id].watches_begin + k];
-        double v = slots[i].*field;
+      for (uint32_t k = 0; k < n.tickers[id].watches_count; ++k) {
+        uint32_t i = n.ticker_watches[n.tickers[id].watches_begin + k];
+        double v = n.slots[i].*field;
         if (!std::isnan(v)) section.emplace_back(v, i);
       }
       std::sort(section.begin(), section.end());
       for (auto& [v, i] : section) {
-        values.push_back(v);
-        owners.push_back(i);
+        n.values.push_back(v);
+        n.owners.push_back(i);
       }
       return static_cast<uint32_t>(section.size());
     };
@@ -237,34 +267,39 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
       add(&Slot::rearm_high);
     }
   }
-  if (values.size() > std::numeric_limits<uint32_t>::max()) {
+  if (n.values.size() > std::numeric_limits<uint32_t>::max()) {
     throw Error(exitcode::kSoftware, "too many watches for one engine");
   }
+}
 
-  // The table: a power of two, at most 80% full (small enough to stay in
-  // cache; linear probing is still short at that load).
+// The table: a power of two, at most 80% full (small enough to stay in
+// cache; linear probing is still short at that load).
+void AlertEngine::PlaceTickers(NewSet& n) {
   size_t cap = 16;
-  while (cap * 4 < proto.size() * 5) cap *= 2;
-  std::vector<TickerSlot> table(cap);
-  std::vector<uint32_t> id_of_pos(cap, 0);
-  for (uint32_t id = 0; id < proto.size(); ++id) {
-    const TickerSlot& t = proto[id];
+  while (cap * 4 < n.proto.size() * 5) cap *= 2;
+  n.table.assign(cap, TickerSlot{});
+  n.id_of_pos.assign(cap, 0);
+  for (uint32_t id = 0; id < n.proto.size(); ++id) {
+    const TickerSlot& t = n.proto[id];
     size_t pos = HashKey(t.key, t.len) & (cap - 1);
-    while (table[pos].len != 0) pos = (pos + 1) & (cap - 1);
-    table[pos] = t;
-    id_of_pos[pos] = id;
-    tickers[id].slot = static_cast<uint32_t>(pos);
+    while (n.table[pos].len != 0) pos = (pos + 1) & (cap - 1);
+    n.table[pos] = t;
+    n.id_of_pos[pos] = id;
+    n.tickers[id].slot = static_cast<uint32_t>(pos);
   }
+}
 
-  watches_ = std::move(kept_watches);
-  slots_ = std::move(slots);
-  by_key_ = std::move(by_key);
-  table_ = std::move(table);
-  id_of_pos_ = std::move(id_of_pos);
-  tickers_ = std::move(tickers);
-  ticker_watches_ = std::move(ticker_watches);
-  values_ = std::move(values);
-  owners_ = std::move(owners);
+// Makes the new set the engine's, and lists the watches to check again.
+void AlertEngine::Adopt(NewSet&& n) {
+  watches_ = std::move(n.watches);
+  slots_ = std::move(n.slots);
+  by_key_ = std::move(n.by_key);
+  table_ = std::move(n.table);
+  id_of_pos_ = std::move(n.id_of_pos);
+  tickers_ = std::move(n.tickers);
+  ticker_watches_ = std::move(n.ticker_watches);
+  values_ = std::move(n.values);
+  owners_ = std::move(n.owners);
   changed_.clear();
   fired_.clear();
   for (uint32_t i = 0; i < slots_.size(); ++i) {
@@ -275,7 +310,6 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
     // Without a previous price the first quote checks every watch anyway.
     if (unsettled && (table_[tickers_[s.ticker].slot].flags & kHasPrev)) MarkUnsettled(i);
   }
-  return diff;
 }
 
 void AlertEngine::MarkUnsettled(uint32_t i) {

@@ -170,6 +170,14 @@ class AlertEngine {
     std::vector<uint32_t> unsettled;                // watches to check at the next quote
   };
 
+  struct NewSet;
+  void CollectTickers(NewSet& n) const;
+  void CarryWatchStates(NewSet& n, WatchDiff& diff) const;
+  static void GroupByTicker(NewSet& n);
+  void LayOutThresholds(NewSet& n) const;
+  static void PlaceTickers(NewSet& n);
+  void Adopt(NewSet&& n);
+
   TickerSlot* FindTicker(std::string_view ticker);
   const TickerSlot* FindTicker(std::string_view ticker) const {
     return const_cast<AlertEngine*>(this)->FindTicker(ticker);
