@@ -235,42 +235,172 @@ void LogDiff(const WatchDiff& d, size_t tickers, const std::string& from, bool i
   }
 }
 
+/// Watches: the store's unless --watches names a file (`store` is opened then).
+std::unique_ptr<WatchProvider> OpenWatches(const AlertRunOptions& o, std::unique_ptr<Store>& store) {
+  if (!o.watches_file.empty()) return std::make_unique<FileWatches>(o.watches_file);
+  store = Store::Open(o.db_url);
+  return std::make_unique<StoreWatches>(*store, o.db_url);
+}
+
+/// States: --state, else the store's (edge mode only).
+std::unique_ptr<StateKeeper> OpenStates(const AlertRunOptions& o, Store* store) {
+  if (o.mode != AlertMode::kEdge) {
+    if (!o.state_file.empty()) log::Warn("--state: level mode keeps no state; ignored");
+    return std::make_unique<NoStates>();
+  }
+  if (!o.state_file.empty()) return std::make_unique<FileStates>(o.state_file, IsKafka(o.stream.input));
+  if (store) return std::make_unique<StoreStates>(*store);
+  log::Info("no --state file: edge states last for this run only");
+  return std::make_unique<NoStates>();
+}
+
+void LoadWatchesAndStates(AlertEngine& engine, WatchProvider& watches, StateKeeper& states,
+                          bool edge) {
+  WatchDiff initial = engine.SetWatches(watches.Load());
+  LogDiff(initial, engine.ticker_count(), watches.name(), true);
+  if (engine.watches().empty()) log::Warn("no watches in {}: no quote can alert", watches.name());
+  if (edge) {
+    size_t n = engine.RestoreStates(states.Load(engine));
+    log::Info("restored {} watch state(s)", n);
+  }
+}
+
+/// Kafka: partitions (tickers) that another consumer of the group owned
+/// until now come with the states it saved before its offsets were
+/// committed; ours were saved by the pre-commit hook just before.
+void ReloadStatesOnAssign(Source& in, AlertEngine& engine, StateKeeper& states) {
+  in.set_on_assign([&] {
+    // Changes not yet saved belong to partitions we may no longer own (a
+    // lost assignment saves nothing on revoke): saving them later would
+    // overwrite what the new owner saved. The store is the truth now.
+    engine.DiscardChangedStates();
+    engine.ForgetPrices();
+    size_t n = engine.RestoreStates(states.Load(engine));
+    log::Info("{}: partitions assigned: reloaded {} watch state(s)", in.name(), n);
+  });
+}
+
+/// The per-record work of the loop: quotes go to the engine and its alerts
+/// out; other records pass through.
+class AlertLoop {
+ public:
+  AlertLoop(AlertEngine& engine, WatchProvider& watches, Sink& out, TimeMs reload_ms)
+      : engine_(engine), watches_(watches), out_(out), reload_ms_(reload_ms) {}
+
+  void Handle(const InRecord& rec) {
+    if (!first_record_) first_record_ = std::chrono::steady_clock::now();
+    any_.type_name.clear();
+    RecordType type;
+    try {
+      type = parser_.Parse(rec.value, rec.readable, any_);
+    } catch (const DataError&) {
+      // Well-formed JSON of a type we do not handle passes through unchecked;
+      // only bad quotes (and lines that are not records) are rejected.
+      if (any_.type_name.empty() || any_.type_name == "quote") throw;
+      type = RecordType::kOther;
+    }
+    if (type != RecordType::kQuote) {
+      out_.Write(rec.key, rec.value);
+      ++counts_.passed;
+      return;
+    }
+    ++counts_.quotes;
+    MaybeReload();
+    const Quote& q = any_.quote;
+    switch (engine_.OnQuote(q)) {
+      case QuoteOutcome::kUnknownTicker:
+        ++counts_.unknown;
+        return;
+      case QuoteOutcome::kOutOfOrder:
+        ++counts_.out_of_order;
+        log::Info("{}:{}: {} quote at {} is older than the newest one seen for it: ignored",
+                  *rec.input, rec.line, q.ticker, FormatRfc3339(q.ts));
+        return;
+      case QuoteOutcome::kChecked:
+        break;
+    }
+    WriteAlerts(q);
+  }
+  /// After a checkpoint: look for changed watches at the next quote.
+  void CheckWatchesSoon() { check_now_ = true; }
+  const Counts& counts() const { return counts_; }
+  const std::optional<std::chrono::steady_clock::time_point>& first_record() const {
+    return first_record_;
+  }
+
+ private:
+  void WriteAlerts(const Quote& q) {
+    for (const Fired& f : engine_.fired()) {
+      engine_.FillAlert(f, q, alert_);
+      buf_.clear();
+      AppendJson(buf_, alert_);
+      out_.Write(alert_.email, buf_);
+      ++counts_.alerts;
+      ++counts_.by_condition[f.condition == Condition::kAbove ? 0 : 1];
+    }
+  }
+  // Watch changes: checked after every checkpoint (so also right after the
+  // input was idle) and every 1024 quotes, at most once per --reload.
+  void MaybeReload() {
+    if (!check_now_ && ++since_check_ < 1024) return;
+    check_now_ = false;
+    since_check_ = 0;
+    TimeMs now = NowMs();
+    if (now - last_check_ < reload_ms_) return;
+    last_check_ = now;
+    try {
+      if (!watches_.Changed()) return;
+      WatchDiff diff = engine_.SetWatches(watches_.Load());
+      LogDiff(diff, engine_.ticker_count(), watches_.name(), false);
+      ++counts_.reloads;
+    } catch (const Error& e) {
+      // Keep alerting on the watches we have; try again at the next poll.
+      log::Warn("cannot reload the watches: {}", e.what());
+    }
+  }
+
+  AlertEngine& engine_;
+  WatchProvider& watches_;
+  Sink& out_;
+  const TimeMs reload_ms_;
+  Counts counts_;
+  bool check_now_ = true;
+  unsigned since_check_ = 0;
+  TimeMs last_check_ = NowMs();
+  RecordParser parser_;
+  AnyRecord any_;
+  Alert alert_;
+  std::string buf_;
+  std::optional<std::chrono::steady_clock::time_point> first_record_;
+};
+
+void LogSummary(const AlertLoop& loop, uint64_t rejected,
+                std::chrono::steady_clock::time_point started) {
+  const Counts& counts = loop.counts();
+  const auto ended = std::chrono::steady_clock::now();
+  const double secs = std::chrono::duration<double>(ended - started).count();
+  // Over Kafka the time before the first record is mostly the group join.
+  const double busy = loop.first_record()
+                          ? std::chrono::duration<double>(ended - *loop.first_record()).count()
+                          : 0.0;
+  log::Info(
+      "{} quote(s), {} alert(s), {} for unwatched tickers, {} out of order, {} passed through, "
+      "{} rejected, {} watch reload(s)",
+      counts.quotes, counts.alerts, counts.unknown, counts.out_of_order, counts.passed, rejected,
+      counts.reloads);
+  log::Info("read for {:.3f} s, {:.3f} s of it from the first record: {:.0f} quote(s)/s", secs,
+            busy, busy > 0 ? static_cast<double>(counts.quotes) / busy : 0.0);
+}
+
 }  // namespace
 
 int RunAlert(const AlertRunOptions& o, const std::function<void(std::string_view)>& diag) {
   AlertEngine engine({o.mode, o.hysteresis});
   const bool edge = o.mode == AlertMode::kEdge;
-  const bool kafka_in = IsKafka(o.stream.input);
-
-  // Watches and states: the store unless --watches (and --state) say otherwise.
   std::unique_ptr<Store> store;
-  std::unique_ptr<WatchProvider> watches;
-  if (o.watches_file.empty()) {
-    store = Store::Open(o.db_url);
-    watches = std::make_unique<StoreWatches>(*store, o.db_url);
-  } else {
-    watches = std::make_unique<FileWatches>(o.watches_file);
-  }
-  std::unique_ptr<StateKeeper> states;
-  if (!edge) {
-    if (!o.state_file.empty()) log::Warn("--state: level mode keeps no state; ignored");
-    states = std::make_unique<NoStates>();
-  } else if (!o.state_file.empty()) {
-    states = std::make_unique<FileStates>(o.state_file, kafka_in);
-  } else if (store) {
-    states = std::make_unique<StoreStates>(*store);
-  } else {
-    log::Info("no --state file: edge states last for this run only");
-    states = std::make_unique<NoStates>();
-  }
-
-  WatchDiff initial = engine.SetWatches(watches->Load());
-  LogDiff(initial, engine.ticker_count(), watches->name(), true);
-  if (engine.watches().empty()) log::Warn("no watches in {}: no quote can alert", watches->name());
-  if (edge) {
-    size_t n = engine.RestoreStates(states->Load(engine));
-    log::Info("restored {} watch state(s)", n);
-  }
+  std::unique_ptr<WatchProvider> watches = OpenWatches(o, store);
+  std::unique_ptr<StateKeeper> states = OpenStates(o, store.get());
+  LoadWatchesAndStates(engine, *watches, *states, edge);
 
   std::unique_ptr<Sink> out = OpenSink(o.stream, o.stream.output);
   std::unique_ptr<Sink> dead_letter;
@@ -280,118 +410,24 @@ int RunAlert(const AlertRunOptions& o, const std::function<void(std::string_view
     outs.push_back(dead_letter.get());
   }
   std::unique_ptr<Source> in = OpenSource(o.stream, o.stream.input);
-  if (edge && states->shared()) {
-    // Kafka: partitions (tickers) that another consumer of the group owned
-    // until now come with the states it saved before its offsets were
-    // committed; ours were saved by the pre-commit hook just before.
-    in->set_on_assign([&] {
-      // Changes not yet saved belong to partitions we may no longer own (a
-      // lost assignment saves nothing on revoke): saving them later would
-      // overwrite what the new owner saved. The store is the truth now.
-      engine.DiscardChangedStates();
-      engine.ForgetPrices();
-      size_t n = engine.RestoreStates(states->Load(engine));
-      log::Info("{}: partitions assigned: reloaded {} watch state(s)", in->name(), n);
-    });
-  }
+  if (edge && states->shared()) ReloadStatesOnAssign(*in, engine, *states);
   Rejecter rejecter(o.stream.program, dead_letter.get(), o.stream.strict, diag);
 
-  Counts counts;
+  AlertLoop loop(engine, *watches, *out, o.reload_ms);
   AlertMetrics published;
-  // Watch changes: checked after every checkpoint (so also right after the
-  // input was idle) and every 1024 quotes, at most once per --reload.
-  bool check_now = true;
-  unsigned since_check = 0;
-  TimeMs last_check = NowMs();
-  auto maybe_reload = [&] {
-    if (!check_now && ++since_check < 1024) return;
-    check_now = false;
-    since_check = 0;
-    TimeMs now = NowMs();
-    if (now - last_check < o.reload_ms) return;
-    last_check = now;
-    try {
-      if (!watches->Changed()) return;
-      WatchDiff diff = engine.SetWatches(watches->Load());
-      LogDiff(diff, engine.ticker_count(), watches->name(), false);
-      ++counts.reloads;
-    } catch (const Error& e) {
-      // Keep alerting on the watches we have; try again at the next poll.
-      log::Warn("cannot reload the watches: {}", e.what());
-    }
-  };
-
-  RecordParser parser;
-  AnyRecord any;
-  Alert alert;
-  std::string buf;
-  std::optional<std::chrono::steady_clock::time_point> first_record;
-  auto handle = [&](const InRecord& rec) {
-    if (!first_record) first_record = std::chrono::steady_clock::now();
-    any.type_name.clear();
-    RecordType type;
-    try {
-      type = parser.Parse(rec.value, rec.readable, any);
-    } catch (const DataError&) {
-      // Well-formed JSON of a type we do not handle passes through unchecked;
-      // only bad quotes (and lines that are not records) are rejected.
-      if (any.type_name.empty() || any.type_name == "quote") throw;
-      type = RecordType::kOther;
-    }
-    if (type != RecordType::kQuote) {
-      out->Write(rec.key, rec.value);
-      ++counts.passed;
-      return;
-    }
-    ++counts.quotes;
-    maybe_reload();
-    const Quote& q = any.quote;
-    switch (engine.OnQuote(q)) {
-      case QuoteOutcome::kUnknownTicker:
-        ++counts.unknown;
-        return;
-      case QuoteOutcome::kOutOfOrder:
-        ++counts.out_of_order;
-        log::Info("{}:{}: {} quote at {} is older than the newest one seen for it: ignored",
-                  *rec.input, rec.line, q.ticker, FormatRfc3339(q.ts));
-        return;
-      case QuoteOutcome::kChecked:
-        break;
-    }
-    for (const Fired& f : engine.fired()) {
-      engine.FillAlert(f, q, alert);
-      buf.clear();
-      AppendJson(buf, alert);
-      out->Write(alert.email, buf);
-      ++counts.alerts;
-      ++counts.by_condition[f.condition == Condition::kAbove ? 0 : 1];
-    }
-  };
-
   LoopOptions lo;
   lo.pre_commit = [&] {
     // The outputs are flushed (acknowledged) by now; the states go next,
     // and only then are the input offsets committed.
     states->Save(engine, false);
-    check_now = true;
-    published.Publish(counts, rejecter.count());
+    loop.CheckWatchesSoon();
+    published.Publish(loop.counts(), rejecter.count());
   };
   const auto started = std::chrono::steady_clock::now();
-  RunLoop(*in, outs, rejecter, handle, lo);
+  RunLoop(*in, outs, rejecter, [&](const InRecord& rec) { loop.Handle(rec); }, lo);
   states->Save(engine, true);
-  published.Publish(counts, rejecter.count());
-  const auto ended = std::chrono::steady_clock::now();
-  const double secs = std::chrono::duration<double>(ended - started).count();
-  // Over Kafka the time before the first record is mostly the group join.
-  const double busy =
-      first_record ? std::chrono::duration<double>(ended - *first_record).count() : 0.0;
-  log::Info(
-      "{} quote(s), {} alert(s), {} for unwatched tickers, {} out of order, {} passed through, "
-      "{} rejected, {} watch reload(s)",
-      counts.quotes, counts.alerts, counts.unknown, counts.out_of_order, counts.passed,
-      rejecter.count(), counts.reloads);
-  log::Info("read for {:.3f} s, {:.3f} s of it from the first record: {:.0f} quote(s)/s", secs,
-            busy, busy > 0 ? static_cast<double>(counts.quotes) / busy : 0.0);
+  published.Publish(loop.counts(), rejecter.count());
+  LogSummary(loop, rejecter.count(), started);
   return rejecter.ExitCode();
 }
 
