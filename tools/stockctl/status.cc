@@ -73,24 +73,34 @@ void JsonCounts(std::string& out, const std::map<std::string, int64_t>& m) {
   out += '}';
 }
 
-}  // namespace
-
-Outcome Status(Ctx& c) {
-  Queries& q = c.store.queries();
-  const TimeMs now = NowMs();
-
-  // --stale: given, else 3x the interval a long-running collector recorded,
-  // else 15 minutes.
+/// What the store says of the running system.
+struct Report {
+  TimeMs now = 0;
   int64_t stale_ms = kDefaultStaleMs;
-  if (!c.opts.stale.empty()) {
-    std::optional<int64_t> ms = ParseDurationMs(c.opts.stale);
-    if (!ms || *ms <= 0) throw DataError("stale: not a duration (like 15m or 90s): " + c.opts.stale);
-    stale_ms = *ms;
-  } else if (std::optional<std::string> every = q.GetValue("stock-collect/every")) {
-    int64_t ms = std::atoll(every->c_str());
-    if (ms > 0) stale_ms = 3 * ms;
-  }
+  std::vector<Breaker> breakers;
+  std::vector<Stale> stale;
+  size_t tickers = 0, users = 0, watches = 0;
+  std::map<std::string, int64_t> outbox, overdue, hour, day, dead_hour, dead_day, states;
+  std::vector<std::string> problems;
+  int64_t late = 0;  // outbox messages overdue
+};
 
+// --stale: given, else 3x the interval a long-running collector recorded,
+// else 15 minutes.
+int64_t StaleAfterMs(const Options& opts, Queries& q) {
+  if (!opts.stale.empty()) {
+    std::optional<int64_t> ms = ParseDurationMs(opts.stale);
+    if (!ms || *ms <= 0) throw DataError("stale: not a duration (like 15m or 90s): " + opts.stale);
+    return *ms;
+  }
+  if (std::optional<std::string> every = q.GetValue("stock-collect/every")) {
+    int64_t ms = std::atoll(every->c_str());
+    if (ms > 0) return 3 * ms;
+  }
+  return kDefaultStaleMs;
+}
+
+std::vector<Breaker> ReadBreakers(Queries& q) {
   std::vector<Breaker> breakers;
   for (const KeyValue& kv : q.ValuesWithPrefix(kBreakerPrefix)) {
     Breaker b;
@@ -103,144 +113,177 @@ Outcome Status(Ctx& c) {
     b.next_probe = until;
     breakers.push_back(std::move(b));
   }
+  return breakers;
+}
 
-  std::vector<Stale> stale;
+void ReadTickersAndWatches(Queries& q, Report& r) {
   std::vector<std::string> tickers = q.WatchedTickers();
   for (const std::string& t : tickers) {
     std::optional<Quote> last = q.LastQuote(t);
-    if (!last) stale.push_back({t, std::nullopt});
-    else if (now - last->ts > stale_ms) stale.push_back({t, last->ts});
+    if (!last) r.stale.push_back({t, std::nullopt});
+    else if (r.now - last->ts > r.stale_ms) r.stale.push_back({t, last->ts});
   }
+  r.tickers = tickers.size();
+  r.users = q.Users().size();
+  r.watches = q.Watches(std::nullopt, std::nullopt).size();
+}
 
-  const size_t users = q.Users().size();
-  const size_t watches = q.Watches(std::nullopt, std::nullopt).size();
-
-  std::map<std::string, int64_t> outbox, overdue;
+void ReadDeliveries(Queries& q, Report& r) {
   for (const OutboxItem& it : q.DueOutbox(std::numeric_limits<TimeMs>::max())) {
     const std::string shown = ShownChannel(it.channel);
-    ++outbox[shown];
-    if (it.due < now - kOverdueMs) ++overdue[shown];
+    ++r.outbox[shown];
+    if (it.due < r.now - kOverdueMs) ++r.overdue[shown];
   }
-  const std::map<std::string, int64_t> hour = PerChannel(q.DeliveriesSince(now - 3600'000));
-  const std::map<std::string, int64_t> day = PerChannel(q.DeliveriesSince(now - 86400'000));
-  const std::map<std::string, int64_t> dead_hour = PerChannel(q.DeadLettersSince(now - 3600'000));
-  const std::map<std::string, int64_t> dead_day = PerChannel(q.DeadLettersSince(now - 86400'000));
-
-  std::map<std::string, int64_t> states;
+  r.hour = PerChannel(q.DeliveriesSince(r.now - 3600'000));
+  r.day = PerChannel(q.DeliveriesSince(r.now - 86400'000));
+  r.dead_hour = PerChannel(q.DeadLettersSince(r.now - 3600'000));
+  r.dead_day = PerChannel(q.DeadLettersSince(r.now - 86400'000));
   for (const WatchState& s : q.WatchStates()) {
-    states[s.state == BandState::kAbove   ? "above"
-           : s.state == BandState::kBelow ? "below"
-                                          : "inside"]++;
+    r.states[s.state == BandState::kAbove   ? "above"
+             : s.state == BandState::kBelow ? "below"
+                                            : "inside"]++;
   }
+}
 
-  std::vector<std::string> problems;
-  int64_t not_closed = std::count_if(breakers.begin(), breakers.end(),
+void FindProblems(Report& r) {
+  int64_t not_closed = std::count_if(r.breakers.begin(), r.breakers.end(),
                                      [](const Breaker& b) { return b.state != "closed"; });
-  if (not_closed > 0) problems.push_back(fmt::format("{} breaker(s) not closed", not_closed));
-  if (!stale.empty()) problems.push_back(fmt::format("{} stale ticker(s)", stale.size()));
-  int64_t late = 0;
-  for (const auto& [ch, n] : overdue) late += n;
-  if (late > 0) problems.push_back(fmt::format("{} outbox message(s) overdue", late));
+  if (not_closed > 0) r.problems.push_back(fmt::format("{} breaker(s) not closed", not_closed));
+  if (!r.stale.empty()) r.problems.push_back(fmt::format("{} stale ticker(s)", r.stale.size()));
+  for (const auto& [ch, n] : r.overdue) r.late += n;
+  if (r.late > 0) r.problems.push_back(fmt::format("{} outbox message(s) overdue", r.late));
   // An alert that was given up on in the last hour reached nobody: someone
   // should look (the dead letter has it). Older ones are only counted.
   int64_t dead = 0;
-  for (const auto& [ch, n] : dead_hour) dead += n;
-  if (dead > 0) problems.push_back(fmt::format("{} dead letter(s) in the last hour", dead));
-  const bool healthy = problems.empty();
+  for (const auto& [ch, n] : r.dead_hour) dead += n;
+  if (dead > 0) r.problems.push_back(fmt::format("{} dead letter(s) in the last hour", dead));
+}
 
-  std::string out;
-  if (c.opts.json) {
-    out = "{\"type\":\"status\",\"healthy\":";
-    out += healthy ? "true" : "false";
-    out += ",\"problems\":[";
-    for (size_t i = 0; i < problems.size(); ++i) {
-      if (i) out += ',';
-      AppendJsonString(out, problems[i]);
+void JsonBreakersAndStale(std::string& out, const Report& r) {
+  out += ",\"breakers\":[";
+  for (size_t i = 0; i < r.breakers.size(); ++i) {
+    const Breaker& b = r.breakers[i];
+    if (i) out += ',';
+    out += "{\"source\":";
+    AppendJsonString(out, b.source);
+    out += ",\"state\":";
+    AppendJsonString(out, b.state);
+    out += fmt::format(",\"failures\":{}", b.failures);
+    if (b.state != "closed" && b.next_probe > 0) {
+      out += ",\"next_probe\":";
+      AppendJsonString(out, FormatRfc3339(b.next_probe));
     }
-    out += "],\"store\":";
-    AppendJsonString(out, c.store.url());
-    out += fmt::format(",\"users\":{},\"watches\":{},\"tickers\":{},\"stale_after_s\":{}", users,
-                       watches, tickers.size(), stale_ms / 1000);
-    out += ",\"breakers\":[";
-    for (size_t i = 0; i < breakers.size(); ++i) {
-      const Breaker& b = breakers[i];
-      if (i) out += ',';
-      out += "{\"source\":";
-      AppendJsonString(out, b.source);
-      out += ",\"state\":";
-      AppendJsonString(out, b.state);
-      out += fmt::format(",\"failures\":{}", b.failures);
-      if (b.state != "closed" && b.next_probe > 0) {
-        out += ",\"next_probe\":";
-        AppendJsonString(out, FormatRfc3339(b.next_probe));
-      }
-      out += '}';
-    }
-    out += "],\"stale\":[";
-    for (size_t i = 0; i < stale.size(); ++i) {
-      if (i) out += ',';
-      out += "{\"ticker\":";
-      AppendJsonString(out, stale[i].ticker);
-      out += ",\"newest\":";
-      if (stale[i].newest) AppendJsonString(out, FormatRfc3339(*stale[i].newest));
-      else out += "null";
-      out += '}';
-    }
-    out += "],\"outbox\":";
-    JsonCounts(out, outbox);
-    out += ",\"outbox_overdue\":";
-    JsonCounts(out, overdue);
-    out += ",\"deliveries_last_hour\":";
-    JsonCounts(out, hour);
-    out += ",\"deliveries_last_day\":";
-    JsonCounts(out, day);
-    out += ",\"dead_letters_last_hour\":";
-    JsonCounts(out, dead_hour);
-    out += ",\"dead_letters_last_day\":";
-    JsonCounts(out, dead_day);
-    out += ",\"edge_states\":";
-    JsonCounts(out, states);
-    out += "}\n";
-  } else {
-    out += fmt::format("store:        {}\n", c.store.url());
-    out += fmt::format("users:        {}\nwatches:      {} on {} ticker(s)\n", users, watches,
-                       tickers.size());
-    if (breakers.empty()) {
-      out += "breakers:     none recorded (stock-collect keeps them in the store)\n";
-    } else {
-      out += "breakers:\n";
-      Table t({"  SOURCE", "STATE", "FAILURES", "NEXT PROBE"}, {false, false, true, false});
-      for (const Breaker& b : breakers) {
-        t.Add({"  " + b.source, b.state, std::to_string(b.failures),
-               b.state != "closed" && b.next_probe > 0
-                   ? FormatRfc3339(b.next_probe) +
-                         (b.next_probe > now ? " (in " + Age(b.next_probe - now) + ")" : " (due)")
-                   : "-"});
-      }
-      out += t.Render();
-    }
-    if (stale.empty()) {
-      out += fmt::format("stale quotes: none (older than {})\n", Age(stale_ms));
-    } else {
-      out += fmt::format("stale quotes: {} ticker(s) with no quote in the last {}\n", stale.size(),
-                         Age(stale_ms));
-      Table t({"  TICKER", "NEWEST QUOTE"}, {false, false});
-      for (const Stale& s : stale) {
-        t.Add({"  " + s.ticker, s.newest ? FormatRfc3339(*s.newest) + " (" + Age(now - *s.newest) +
-                                               " ago)"
-                                         : "never"});
-      }
-      out += t.Render();
-    }
-    out += fmt::format("outbox:       {}", Counts(outbox));
-    out += late > 0 ? fmt::format(" ({} overdue)\n", late) : "\n";
-    out += fmt::format("deliveries:   last hour: {}; last day: {}\n", Counts(hour), Counts(day));
-    out += fmt::format("dead letters: last hour: {}; last day: {}\n", Counts(dead_hour),
-                       Counts(dead_day));
-    out += fmt::format("edge states:  {}\n", Counts(states));
-    out += healthy ? "status:       healthy\n"
-                   : fmt::format("status:       degraded: {}\n", fmt::join(problems, ", "));
+    out += '}';
   }
+  out += "],\"stale\":[";
+  for (size_t i = 0; i < r.stale.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"ticker\":";
+    AppendJsonString(out, r.stale[i].ticker);
+    out += ",\"newest\":";
+    if (r.stale[i].newest) AppendJsonString(out, FormatRfc3339(*r.stale[i].newest));
+    else out += "null";
+    out += '}';
+  }
+  out += ']';
+}
+
+std::string Json(const Report& r, const std::string& store_url) {
+  std::string out = "{\"type\":\"status\",\"healthy\":";
+  out += r.problems.empty() ? "true" : "false";
+  out += ",\"problems\":[";
+  for (size_t i = 0; i < r.problems.size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(out, r.problems[i]);
+  }
+  out += "],\"store\":";
+  AppendJsonString(out, store_url);
+  out += fmt::format(",\"users\":{},\"watches\":{},\"tickers\":{},\"stale_after_s\":{}", r.users,
+                     r.watches, r.tickers, r.stale_ms / 1000);
+  JsonBreakersAndStale(out, r);
+  out += ",\"outbox\":";
+  JsonCounts(out, r.outbox);
+  out += ",\"outbox_overdue\":";
+  JsonCounts(out, r.overdue);
+  out += ",\"deliveries_last_hour\":";
+  JsonCounts(out, r.hour);
+  out += ",\"deliveries_last_day\":";
+  JsonCounts(out, r.day);
+  out += ",\"dead_letters_last_hour\":";
+  JsonCounts(out, r.dead_hour);
+  out += ",\"dead_letters_last_day\":";
+  JsonCounts(out, r.dead_day);
+  out += ",\"edge_states\":";
+  JsonCounts(out, r.states);
+  out += "}\n";
+  return out;
+}
+
+void TextBreakers(std::string& out, const Report& r) {
+  if (r.breakers.empty()) {
+    out += "breakers:     none recorded (stock-collect keeps them in the store)\n";
+    return;
+  }
+  out += "breakers:\n";
+  Table t({"  SOURCE", "STATE", "FAILURES", "NEXT PROBE"}, {false, false, true, false});
+  for (const Breaker& b : r.breakers) {
+    t.Add({"  " + b.source, b.state, std::to_string(b.failures),
+           b.state != "closed" && b.next_probe > 0
+               ? FormatRfc3339(b.next_probe) +
+                     (b.next_probe > r.now ? " (in " + Age(b.next_probe - r.now) + ")" : " (due)")
+               : "-"});
+  }
+  out += t.Render();
+}
+
+void TextStale(std::string& out, const Report& r) {
+  if (r.stale.empty()) {
+    out += fmt::format("stale quotes: none (older than {})\n", Age(r.stale_ms));
+    return;
+  }
+  out += fmt::format("stale quotes: {} ticker(s) with no quote in the last {}\n", r.stale.size(),
+                     Age(r.stale_ms));
+  Table t({"  TICKER", "NEWEST QUOTE"}, {false, false});
+  for (const Stale& s : r.stale) {
+    t.Add({"  " + s.ticker, s.newest ? FormatRfc3339(*s.newest) + " (" + Age(r.now - *s.newest) +
+                                           " ago)"
+                                     : "never"});
+  }
+  out += t.Render();
+}
+
+std::string Text(const Report& r, const std::string& store_url) {
+  std::string out;
+  out += fmt::format("store:        {}\n", store_url);
+  out += fmt::format("users:        {}\nwatches:      {} on {} ticker(s)\n", r.users, r.watches,
+                     r.tickers);
+  TextBreakers(out, r);
+  TextStale(out, r);
+  out += fmt::format("outbox:       {}", Counts(r.outbox));
+  out += r.late > 0 ? fmt::format(" ({} overdue)\n", r.late) : "\n";
+  out += fmt::format("deliveries:   last hour: {}; last day: {}\n", Counts(r.hour), Counts(r.day));
+  out += fmt::format("dead letters: last hour: {}; last day: {}\n", Counts(r.dead_hour),
+                     Counts(r.dead_day));
+  out += fmt::format("edge states:  {}\n", Counts(r.states));
+  out += r.problems.empty()
+             ? "status:       healthy\n"
+             : fmt::format("status:       degraded: {}\n", fmt::join(r.problems, ", "));
+  return out;
+}
+
+}  // namespace
+
+Outcome Status(Ctx& c) {
+  Queries& q = c.store.queries();
+  Report r;
+  r.now = NowMs();
+  r.stale_ms = StaleAfterMs(c.opts, q);
+  r.breakers = ReadBreakers(q);
+  ReadTickersAndWatches(q, r);
+  ReadDeliveries(q, r);
+  FindProblems(r);
+  const bool healthy = r.problems.empty();
+  std::string out = c.opts.json ? Json(r, c.store.url()) : Text(r, c.store.url());
   return Outcome{healthy ? 0 : 1, std::move(out), ""};
 }
 
