@@ -168,132 +168,155 @@ class HttpCollector {
   /// Returns the worst outcome.
   FetchOutcome Cycle(const std::vector<std::string>& tickers, StoringSink& out,
                      const DiagFn& diag) {
-    struct Job {
-      SourceCall call;
-      int attempt = 0;
-      TimeMs not_before = 0;
-    };
-    struct TickerState {
-      bool got = false;
-      FetchOutcome worst = FetchOutcome::kOk;
-      std::string error;
-    };
+    CycleState c;
+    for (const auto& t : tickers) c.states.emplace(t, TickerState{});
+    for (auto& call : source_->Plan(tickers)) c.pending.push_back(Job{std::move(call), 0, 0});
+    c.start = NowMs();
+    auto stopping = [&] { return StopRequested() || out.closed(); };
+    client_.PerformEach(
+        [&](HttpRequest& req) {
+          if (stopping()) return HttpClient::Next::kDone;
+          return NextCall(c, req);
+        },
+        [&](size_t index, HttpResponse&& resp) { OnResponse(c, index, std::move(resp), out); },
+        [&] { return stopping(); });
+    SaveBreaker();
+    return Summarize(c, tickers, diag);
+  }
+
+ private:
+  struct Job {
+    SourceCall call;
+    int attempt = 0;
+    TimeMs not_before = 0;
+  };
+  struct TickerState {
+    bool got = false;
+    FetchOutcome worst = FetchOutcome::kOk;
+    std::string error;
+  };
+  /// One cycle's calls and what each ticker got.
+  struct CycleState {
     std::unordered_map<std::string, TickerState> states;
-    for (const auto& t : tickers) states.emplace(t, TickerState{});
+    std::deque<Job> pending;
+    std::vector<Job> started;
+    std::vector<Permit> permits;
+    size_t in_flight = 0;
+    TimeMs start = 0;
+    // Calls made and calls the open breaker refused, each split into first
+    // attempts and retries, for the -v summary.
+    uint64_t calls = 0, retries = 0, denied = 0, denied_retries = 0;
+
     // The most severe outcome wins; among equals the latest, which knows
     // the most ("after 3 attempts").
-    auto note = [&](const std::string& t, FetchOutcome o, std::string error) {
+    void Note(const std::string& t, FetchOutcome o, std::string error) {
       TickerState& s = states[t];
       if (o >= s.worst || s.error.empty()) {
         s.worst = std::max(s.worst, o);
         s.error = std::move(error);
       }
-    };
+    }
+  };
 
-    std::deque<Job> pending;
-    for (auto& c : source_->Plan(tickers)) pending.push_back(Job{std::move(c), 0, 0});
-    std::vector<Job> started;
-    std::vector<Permit> permits;
-    size_t in_flight = 0;
-    const TimeMs cycle_start = NowMs();
-    // Calls made and calls the open breaker refused, each split into first
-    // attempts and retries, for the -v summary.
-    uint64_t calls = 0, retries = 0, denied = 0, denied_retries = 0;
+  /// The next call that is due and the breaker lets through, into `req`.
+  HttpClient::Next NextCall(CycleState& c, HttpRequest& req) {
+    const TimeMs now = NowMs();
+    for (auto it = c.pending.begin(); it != c.pending.end();) {
+      if (it->not_before > now) {
+        ++it;
+        continue;
+      }
+      // Half-open: wait for the probe's verdict rather than fail fast
+      // on a source that may just have recovered.
+      if (breaker_.probe_pending()) return HttpClient::Next::kLater;
+      Permit p = breaker_.Acquire();
+      if (p == Permit::kDenied) {
+        std::string why = fmt::format("circuit open ({}): not called; next probe after {}",
+                                      source_->name(), FormatRfc3339(breaker_.open_until()));
+        for (const auto& t : it->call.tickers) c.Note(t, FetchOutcome::kNotCalled, why);
+        ++c.denied;
+        if (it->attempt > 0) ++c.denied_retries;
+        it = c.pending.erase(it);
+        continue;
+      }
+      req = it->call.request;
+      if (it->attempt > 0) ++c.retries;
+      c.started.push_back(std::move(*it));
+      c.permits.push_back(p);
+      c.pending.erase(it);
+      ++c.in_flight;
+      ++c.calls;
+      return HttpClient::Next::kStart;
+    }
+    return c.pending.empty() && c.in_flight == 0 ? HttpClient::Next::kDone
+                                                 : HttpClient::Next::kLater;
+  }
 
-    auto stopping = [&] { return StopRequested() || out.closed(); };
+  void OnResponse(CycleState& c, size_t index, HttpResponse&& resp, StoringSink& out) {
+    --c.in_flight;
+    const Job& job = c.started.at(index);
+    const Permit permit = c.permits.at(index);
+    if (resp.status == 0 && resp.error == "aborted") return;  // stopping
+    CallResult r = source_->Interpret(job.call, resp);
+    log::Debug("{}: {} -> {} in {} ms", source_->name(), Describe(job.call),
+               resp.status != 0 ? fmt::format("HTTP {}", resp.status) : resp.error,
+               resp.elapsed_ms);
+    ObserveCall(source_->name(), resp, r.source_ok);
+    if (!r.source_ok) {
+      breaker_.OnFailure(permit, r.failure, r.retry_after_ms);
+    } else if (opts_.slow_call_ms > 0 && resp.elapsed_ms > opts_.slow_call_ms) {
+      breaker_.OnFailure(permit, fmt::format("slow call: {} ms", resp.elapsed_ms));
+    } else {
+      breaker_.OnSuccess(permit);
+    }
+    std::unordered_set<std::string> covered;
+    for (TickerResult& tr : r.results) {
+      covered.insert(tr.ticker);
+      if (tr.outcome == FetchOutcome::kOk) {
+        c.states[tr.ticker].got = true;
+        out.Add(std::move(tr.quote));
+      } else {
+        c.Note(tr.ticker, tr.outcome, std::move(tr.error));
+      }
+    }
+    for (SourceCall& fu : r.follow_up) {
+      for (const auto& t : fu.tickers) covered.insert(t);
+      c.pending.push_back(Job{std::move(fu), 0, 0});
+    }
+    RetryOrGiveUp(c, job, r, covered);
+    PublishBreaker(breaker_);
+    out.Tick();
+  }
 
-    client_.PerformEach(
-        [&](HttpRequest& req) {
-          if (stopping()) return HttpClient::Next::kDone;
-          const TimeMs now = NowMs();
-          for (auto it = pending.begin(); it != pending.end();) {
-            if (it->not_before > now) {
-              ++it;
-              continue;
-            }
-            // Half-open: wait for the probe's verdict rather than fail fast
-            // on a source that may just have recovered.
-            if (breaker_.probe_pending()) return HttpClient::Next::kLater;
-            Permit p = breaker_.Acquire();
-            if (p == Permit::kDenied) {
-              std::string why = fmt::format("circuit open ({}): not called; next probe after {}",
-                                            source_->name(), FormatRfc3339(breaker_.open_until()));
-              for (const auto& t : it->call.tickers) note(t, FetchOutcome::kNotCalled, why);
-              ++denied;
-              if (it->attempt > 0) ++denied_retries;
-              it = pending.erase(it);
-              continue;
-            }
-            req = it->call.request;
-            if (it->attempt > 0) ++retries;
-            started.push_back(std::move(*it));
-            permits.push_back(p);
-            pending.erase(it);
-            ++in_flight;
-            ++calls;
-            return HttpClient::Next::kStart;
-          }
-          return pending.empty() && in_flight == 0 ? HttpClient::Next::kDone
-                                                   : HttpClient::Next::kLater;
-        },
-        [&](size_t index, HttpResponse&& resp) {
-          --in_flight;
-          Job& job = started.at(index);
-          const Permit permit = permits.at(index);
-          if (resp.status == 0 && resp.error == "aborted") return;  // stopping
-          CallResult r = source_->Interpret(job.call, resp);
-          log::Debug("{}: {} -> {} in {} ms", source_->name(), Describe(job.call),
-                     resp.status != 0 ? fmt::format("HTTP {}", resp.status) : resp.error,
-                     resp.elapsed_ms);
-          ObserveCall(source_->name(), resp, r.source_ok);
-          if (!r.source_ok) {
-            breaker_.OnFailure(permit, r.failure, r.retry_after_ms);
-          } else if (opts_.slow_call_ms > 0 && resp.elapsed_ms > opts_.slow_call_ms) {
-            breaker_.OnFailure(permit, fmt::format("slow call: {} ms", resp.elapsed_ms));
-          } else {
-            breaker_.OnSuccess(permit);
-          }
-          std::unordered_set<std::string> covered;
-          for (TickerResult& tr : r.results) {
-            covered.insert(tr.ticker);
-            if (tr.outcome == FetchOutcome::kOk) {
-              states[tr.ticker].got = true;
-              out.Add(std::move(tr.quote));
-            } else {
-              note(tr.ticker, tr.outcome, std::move(tr.error));
-            }
-          }
-          for (SourceCall& fu : r.follow_up) {
-            for (const auto& t : fu.tickers) covered.insert(t);
-            pending.push_back(Job{std::move(fu), 0, 0});
-          }
-          if (!r.source_ok && r.retryable && job.attempt < opts_.retries) {
-            Job again{job.call, job.attempt + 1, NowMs() + Backoff(job.attempt + 1)};
-            metrics::Default()
-                .counter("stockwatch_source_retries_total", "Calls to a source tried again",
-                         {{"source", source_->name()}})
-                .Inc();
-            for (const auto& t : again.call.tickers)
-              if (!covered.count(t)) note(t, r.outcome, r.failure);
-            pending.push_back(std::move(again));
-          } else {
-            int attempts = job.attempt + 1;
-            std::string why = attempts > 1
-                                  ? fmt::format("{} (after {} attempts)", r.failure, attempts)
-                                  : r.failure;
-            for (const auto& t : job.call.tickers)
-              if (!covered.count(t)) note(t, r.outcome, why);
-          }
-          PublishBreaker(breaker_);
-          out.Tick();
-        },
-        [&] { return stopping(); });
+  /// A failed call is tried again while it may; otherwise its tickers that
+  /// no result or follow-up covered get its failure.
+  void RetryOrGiveUp(CycleState& c, const Job& job, const CallResult& r,
+                     const std::unordered_set<std::string>& covered) {
+    if (!r.source_ok && r.retryable && job.attempt < opts_.retries) {
+      Job again{job.call, job.attempt + 1, NowMs() + Backoff(job.attempt + 1)};
+      metrics::Default()
+          .counter("stockwatch_source_retries_total", "Calls to a source tried again",
+                   {{"source", source_->name()}})
+          .Inc();
+      for (const auto& t : again.call.tickers)
+        if (!covered.count(t)) c.Note(t, r.outcome, r.failure);
+      c.pending.push_back(std::move(again));
+      return;
+    }
+    int attempts = job.attempt + 1;
+    std::string why =
+        attempts > 1 ? fmt::format("{} (after {} attempts)", r.failure, attempts) : r.failure;
+    for (const auto& t : job.call.tickers)
+      if (!covered.count(t)) c.Note(t, r.outcome, why);
+  }
 
-    SaveBreaker();
+  /// Reports the tickers that got no quote; returns the worst outcome.
+  FetchOutcome Summarize(CycleState& c, const std::vector<std::string>& tickers,
+                         const DiagFn& diag) {
     FetchOutcome worst = FetchOutcome::kOk;
     uint64_t ok = 0, bad = 0;
     for (const auto& t : tickers) {
-      const TickerState& s = states[t];
+      const TickerState& s = c.states[t];
       if (s.got) {
         ++ok;
         continue;
@@ -304,12 +327,11 @@ class HttpCollector {
       diag(fmt::format("{}: {}", t, s.error));
     }
     log::Info("{}: {} of {} tickers quoted, {} not; {}; {} ms", source_->name(), ok,
-              tickers.size(), bad, CallSummary(calls, retries, denied, denied_retries),
-              NowMs() - cycle_start);
+              tickers.size(), bad, CallSummary(c.calls, c.retries, c.denied, c.denied_retries),
+              NowMs() - c.start);
     return worst;
   }
 
- private:
   /// "3 calls made (1 retry); circuit open: 2 retries not made"
   static std::string CallSummary(uint64_t calls, uint64_t retries, uint64_t denied,
                                  uint64_t denied_retries) {
