@@ -171,8 +171,8 @@ void DefineCli(CLI::App& app, Options& o) {
   AddBulkFlags(imp, o);
   Sub(app, "export", "Print every user, then every watch, as JSON lines", o, "export");
   CLI::App* st = Sub(app, "status",
-                     "Health from the store: breakers, stale quotes, outbox, deliveries, dead letters "
-                     "(exit 1 when degraded)",
+                     "Health from the store: breakers, stale quotes, outbox, deliveries, "
+                     "dead letters (exit 1 when degraded)",
                      o, "status");
   st->add_option("--stale", o.stale,
                  "A watched ticker is stale when its newest quote is older than DURATION "

@@ -71,7 +71,8 @@ class CommandTx {
                        std::optional<std::optional<int64_t>> telegram_id,
                        std::optional<int64_t> interval) = 0;
   /// Removes the user and all related data (watches, states, deliveries,
-  /// dead letters, outbox, values whose key ends in ":EMAIL"). Throws DataError("email: no such user").
+  /// dead letters, outbox, values whose key ends in ":EMAIL").
+  /// Throws DataError("email: no such user").
   virtual void RemoveUser(std::string_view email) = 0;
   /// Throws DataError when the user is missing or the watch exists.
   virtual void AddWatch(const Watch& w) = 0;

@@ -990,25 +990,32 @@ std::string RawSql(const TestDb& db, const std::string& backend, const std::stri
 
 }  // namespace
 
-TEST_CASE("Store: a version 3 store is upgraded: the delivery log is kept and de-duplicates as before") {
+TEST_CASE(
+    "Store: a version 3 store is upgraded: the delivery log is kept and de-duplicates as before") {
   FOR_EACH_BACKEND(db) {
     const bool sqlite = backend_name == "sqlite";
     { auto s = db.Open(); }
     // The version 3 layout: the delivery log keyed by (alert id, channel)
     // with an index by email, and no dead letters.
     RawSql(db, backend_name,
-           sqlite ? "DROP TABLE dead_letters; DROP TABLE deliveries;"
-                    "CREATE TABLE deliveries(alert_id TEXT NOT NULL, channel TEXT NOT NULL,"
-                    " email TEXT, ts INTEGER NOT NULL, PRIMARY KEY(alert_id, channel)) WITHOUT ROWID;"
-                    "CREATE INDEX deliveries_by_email ON deliveries(email);"
-                    "UPDATE schema_version SET version = 3"
-                  : "DROP TABLE dead_letters; CREATE INDEX deliveries_by_email ON deliveries(email);"
-                    "UPDATE schema_version SET version = 3");
+           sqlite
+               ? "DROP TABLE dead_letters; DROP TABLE deliveries;"
+                 "CREATE TABLE deliveries(alert_id TEXT NOT NULL, channel TEXT NOT NULL,"
+                 " email TEXT, ts INTEGER NOT NULL, PRIMARY KEY(alert_id, channel)) WITHOUT ROWID;"
+                 "CREATE INDEX deliveries_by_email ON deliveries(email);"
+                 "UPDATE schema_version SET version = 3"
+               : "DROP TABLE dead_letters; CREATE INDEX deliveries_by_email ON deliveries(email);"
+                 "UPDATE schema_version SET version = 3");
     RawSql(db, backend_name,
            "INSERT INTO deliveries(alert_id, channel, email, ts) VALUES"
-           "('a1', 'telegram', 'x@example.com', " + std::to_string(kT0 + 100) + "),"
-           "('a2', 'webhook:u', NULL, " + std::to_string(kT0 + 50) + "),"
-           "('a3', 'telegram', 'y@example.com', " + std::to_string(kT0 + 70) + ")");
+           "('a1', 'telegram', 'x@example.com', " +
+               std::to_string(kT0 + 100) +
+               "),"
+               "('a2', 'webhook:u', NULL, " +
+               std::to_string(kT0 + 50) +
+               "),"
+               "('a3', 'telegram', 'y@example.com', " +
+               std::to_string(kT0 + 70) + ")");
     auto s = db.Open();
     auto& c = s->commands();
     auto& q = s->queries();
@@ -1042,8 +1049,9 @@ TEST_CASE("Store: a version 3 store is upgraded: the delivery log is kept and de
       CHECK(RawSql(db, backend_name,
                    "SELECT group_concat(alert_id, ',') FROM "
                    "(SELECT alert_id FROM deliveries ORDER BY rowid)") == "a2,a3,a1,a1,a4");
-      CHECK(RawSql(db, backend_name,
-                   "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = 'deliveries'") ==
+      CHECK(RawSql(
+                db, backend_name,
+                "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = 'deliveries'") ==
             "0");
     }
     // Removing a user still removes their deliveries.
@@ -1108,8 +1116,8 @@ TEST_CASE("Store (SQLite): a delivery recorded on a large log writes about one p
   constexpr int kExisting = 30000, kBatches = 100, kBatch = 16, kUsers = 300;
   std::vector<sw::DeliveryRow> rows;
   for (int i = 0; i < kExisting; ++i) {
-    rows.push_back({random_id(), channel, kT0 + i,
-                    "u" + std::to_string(i % kUsers) + "@example.com"});
+    rows.push_back(
+        {random_id(), channel, kT0 + i, "u" + std::to_string(i % kUsers) + "@example.com"});
   }
   c.RecordDeliveries(rows, {});
   const std::string path = db.url().substr(7);
@@ -1124,8 +1132,8 @@ TEST_CASE("Store (SQLite): a delivery recorded on a large log writes about one p
     rows.clear();
     for (int i = 0; i < kBatch; ++i) {
       const int n = kExisting + b * kBatch + i;
-      rows.push_back({random_id(), channel, kT0 + n,
-                      "u" + std::to_string(rng() % kUsers) + "@example.com"});
+      rows.push_back(
+          {random_id(), channel, kT0 + n, "u" + std::to_string(rng() % kUsers) + "@example.com"});
     }
     c.RecordDeliveries(rows, {});
   }
@@ -1135,6 +1143,7 @@ TEST_CASE("Store (SQLite): a delivery recorded on a large log writes about one p
   const int page = std::stoi(RawSql(db, "sqlite", "PRAGMA page_size"));
   const double pages = static_cast<double>(wal - 32) / (page + 24) / (kBatches * kBatch);
   INFO("WAL pages per delivery: " << pages);
-  CHECK(pages < 2.0);  // about 1.5 (the index page, its rebalancing, the table's last page); 3 before
+  CHECK(pages <
+        2.0);  // about 1.5 (the index page, its rebalancing, the table's last page); 3 before
   CHECK(pages > 0.5);  // the measurement saw the writes
 }

@@ -437,8 +437,8 @@ void PgCommands::RecordDeadLetters(std::span<const DeadLetterRow> rows,
       conn_.Run(tx, "dead_letter_insert",
                 "INSERT INTO dead_letters(alert_id, channel, email, ts, error) "
                 "VALUES($1, $2, $3, $4, $5)",
-                r.alert_id, r.channel,
-                r.email.empty() ? std::optional<std::string>() : r.email, r.ts, r.error);
+                r.alert_id, r.channel, r.email.empty() ? std::optional<std::string>() : r.email,
+                r.ts, r.error);
     }
     if (!dequeue.empty())
       conn_.Run(tx, "outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])", array);
