@@ -225,6 +225,16 @@ std::vector<std::pair<Labels, double>> Registry::Series(std::string_view name) c
   return out;
 }
 
+void Registry::Remove(std::string_view name, const Labels& labels) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = families_.find(name);
+  if (it == families_.end()) return;
+  auto& entries = it->second.entries;
+  entries.erase(std::remove_if(entries.begin(), entries.end(),
+                               [&](const std::unique_ptr<Entry>& e) { return e->labels == labels; }),
+                entries.end());
+}
+
 void Registry::Clear() {
   std::lock_guard<std::mutex> lock(mu_);
   families_.clear();

@@ -89,6 +89,11 @@ class Registry {
   /// The label sets and values of a counter or gauge family.
   std::vector<std::pair<Labels, double>> Series(std::string_view name) const;
 
+  /// Drops the series `name{labels}` (a Kafka partition this process no
+  /// longer reads), if there is one. A reference to it must not be used
+  /// afterwards; the family stays (with its HELP and TYPE).
+  void Remove(std::string_view name, const Labels& labels);
+
   /// Forgets everything (tests).
   void Clear();
 

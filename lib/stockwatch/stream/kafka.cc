@@ -41,6 +41,9 @@ constexpr int kPollMs = 100;
 // still flowing is committed at its checkpoints, not after every burst.
 constexpr int kIdleGraceMs = 10;
 constexpr int kDestroyFlushMs = 10000;
+// How long the consumer waits for its group's committed offsets (once per
+// assignment, for the lag metric).
+constexpr int kAskStartMs = 2000;
 
 
 // Forwards librdkafka's own log lines (called from its threads) to log::.
@@ -511,7 +514,12 @@ class KafkaSource final : public Source {
     int64_t done = -1;       // offset after the last record marked Done()
     int64_t committed = -1;  // last offset sent in a commit (-1 again if it failed)
     int64_t durable = -1;    // `done` when the pre-commit hook last returned
+    int64_t end = -1;        // the offset at which it was last found at its end (EOF)
+    // Where this member started on it: the group's committed offset, or the
+    // log start without one (kNoStart: not known yet; asked by PublishLag).
+    int64_t start = kNoStart;
   };
+  static constexpr int64_t kNoStart = -2;
 
   const std::string& PartitionName(int32_t partition) {
     auto it = names_.find(partition);
@@ -558,7 +566,10 @@ class KafkaSource final : public Source {
   void HandleError(const rd_kafka_message_t* msg) {
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       auto it = parts_.find(msg->partition);
-      if (it != parts_.end()) it->second.eof = true;
+      if (it != parts_.end()) {
+        it->second.eof = true;
+        it->second.end = msg->offset;
+      }
       return;
     }
     std::string what = rd_kafka_message_errstr(msg);
@@ -600,20 +611,53 @@ class KafkaSource final : public Source {
     }
   }
 
-  /// Consumer lag per partition (the fetched high watermark minus what is
-  /// done) for the metrics.
+  /// Consumer lag per partition for the metrics: the fetched high watermark
+  /// minus the offset up to which the group is done with it (what this
+  /// member processed, else where it found the partition's end, else the
+  /// offset it started from: the group's commit, or the log start).
   void PublishLag() {
+    AskStartOffsets();
     for (auto& [partition, st] : parts_) {
       int64_t lo = 0, hi = -1;
       if (rd_kafka_get_watermark_offsets(rk_, topic_.c_str(), partition, &lo, &hi) !=
               RD_KAFKA_RESP_ERR_NO_ERROR ||
           hi < 0)
         continue;
-      const int64_t at = st.done >= 0 ? st.done : lo;
-      metrics::Default()
-          .gauge("stockwatch_consumer_lag", "Records not yet processed, by topic and partition",
-                 {{"topic", topic_}, {"partition", std::to_string(partition)}})
-          .Set(static_cast<double>(std::max<int64_t>(0, hi - at)));
+      int64_t at = std::max(st.done, st.end);
+      if (at < 0) {
+        if (st.start == kNoStart) continue;  // not known (yet): no guess
+        at = st.start >= 0 ? st.start : lo;
+      }
+      LagGauge(partition).Set(static_cast<double>(std::max<int64_t>(0, hi - at)));
+    }
+  }
+
+  metrics::Gauge& LagGauge(int32_t partition) {
+    return metrics::Default().gauge("stockwatch_consumer_lag",
+                                    "Records not yet processed, by topic and partition",
+                                    {{"topic", topic_}, {"partition", std::to_string(partition)}});
+  }
+
+  /// The group's committed offsets of the partitions this member has not
+  /// yet read from (nor found at their end), asked once per assignment (a
+  /// failure is asked again after a while): without them a restarted
+  /// member's lag would count what earlier runs processed.
+  void AskStartOffsets() {
+    PartitionList ask(static_cast<int>(parts_.size()));
+    for (const auto& [partition, st] : parts_) {
+      if (st.start == kNoStart && st.done < 0 && st.end < 0)
+        rd_kafka_topic_partition_list_add(ask.get(), topic_.c_str(), partition);
+    }
+    if (ask.get()->cnt == 0) return;
+    Clock::time_point now = Clock::now();
+    if (asked_start_ != Clock::time_point{} && now - asked_start_ < std::chrono::seconds(5)) return;
+    asked_start_ = now;
+    if (rd_kafka_committed(rk_, ask.get(), kAskStartMs) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    for (int i = 0; i < ask.get()->cnt; ++i) {
+      const rd_kafka_topic_partition_t& p = ask.get()->elems[i];
+      auto it = parts_.find(p.partition);
+      if (it == parts_.end() || p.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      it->second.start = p.offset >= 0 ? p.offset : -1;  // -1: no commit, from the log start
     }
   }
 
@@ -645,6 +689,7 @@ class KafkaSource final : public Source {
     log::Info("{}: assigned partition(s) {}", name_, PartitionIds(partitions));
     if (partitions->cnt > 0) {
       assigned_at_ = Clock::now();
+      asked_start_ = {};
       first_seen_ = false;
     }
     service::Ready();
@@ -688,7 +733,16 @@ class KafkaSource final : public Source {
         if (!pending_) pending_ = std::current_exception();
       }
     }
-    for (int i = 0; i < partitions->cnt; ++i) parts_.erase(partitions->elems[i].partition);
+    for (int i = 0; i < partitions->cnt; ++i) {
+      parts_.erase(partitions->elems[i].partition);
+      // Another member reports its lag now (a closing consumer keeps its
+      // last values for the final metrics).
+      if (!closing_) {
+        metrics::Default().Remove("stockwatch_consumer_lag",
+                                  {{"topic", topic_},
+                                   {"partition", std::to_string(partitions->elems[i].partition)}});
+      }
+    }
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_, partitions)) {
         log::Warn("{}: unassign: {}", name_, rd_kafka_error_string(e));
@@ -753,6 +807,7 @@ class KafkaSource final : public Source {
   std::exception_ptr pending_;            // thrown in a callback, rethrown by Next()
   bool closing_ = false;
   Clock::time_point last_retry_;  // of RetryCommits()
+  Clock::time_point asked_start_;  // of AskStartOffsets() ({}: ask at once)
   Clock::time_point assigned_at_;  // of the last non-empty assignment
   bool first_seen_ = true;         // its first record was logged (-v)
   WarnLimiter warn_;

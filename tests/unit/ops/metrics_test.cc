@@ -39,6 +39,18 @@ TEST_CASE("metrics: counters, gauges and histograms in the text format 0.0.4") {
   CHECK_THROWS_AS(r.gauge("sw_alerts_total", ""), std::logic_error);
 }
 
+TEST_CASE("metrics: a series removed (a partition no longer read) is no longer rendered") {
+  metrics::Registry r;
+  r.gauge("sw_lag", "Lag", {{"partition", "0"}}).Set(4);
+  r.gauge("sw_lag", "Lag", {{"partition", "1"}}).Set(7);
+  r.Remove("sw_lag", {{"partition", "0"}});
+  r.Remove("sw_lag", {{"partition", "9"}});  // none: nothing happens
+  r.Remove("sw_none", {});
+  CHECK(r.Render() == "# HELP sw_lag Lag\n# TYPE sw_lag gauge\nsw_lag{partition=\"1\"} 7\n");
+  CHECK(r.Sum("sw_lag") == 7);
+  CHECK(r.gauge("sw_lag", "Lag", {{"partition", "0"}}).value() == 0);  // a new series
+}
+
 TEST_CASE("metrics: an age gauge reads as seconds since the time it holds") {
   metrics::Registry r;
   metrics::Gauge& g = r.gauge("sw_age_seconds", "Age");
