@@ -303,9 +303,8 @@ class Worker {
   std::exception_ptr error_;
 };
 
-}  // namespace
-
-int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_view)>& diag) {
+/// The --to targets, each once.
+std::vector<Target> ParseTargets(const NotifyOptions& opts) {
   if (opts.targets.empty())
     throw Error(exitcode::kUsage, "no target: give --to telegram:, mailto:, http(s)://URL or file:PATH");
   std::vector<Target> targets;
@@ -316,29 +315,10 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
     if (again) throw Error(exitcode::kUsage, "--to " + spec + ": given twice");
     targets.push_back(std::move(t));
   }
-  if (opts.retries < 0) throw Error(exitcode::kUsage, "--retries: must be 0 or more");
+  return targets;
+}
 
-  HttpOptions ho;
-  ho.max_parallel = std::max(1, opts.channels.parallel);
-  ho.user_agent = std::string("stockwatch/") + STOCKWATCH_VERSION;
-  HttpClient http(ho);
-  std::vector<std::unique_ptr<Channel>> channels;
-  std::vector<Channel*> raw_channels;
-  for (const Target& t : targets) {
-    channels.push_back(MakeChannel(t, opts.channels, http));
-    raw_channels.push_back(channels.back().get());
-  }
-
-  std::unique_ptr<Store> store = Store::Open(opts.db_url);
-  std::unique_ptr<Source> in = OpenSource(opts.stream, opts.stream.input);
-  std::unique_ptr<Sink> out = OpenSink(opts.stream, opts.stream.output);
-  std::unique_ptr<Sink> dl;
-  if (!opts.stream.dead_letter.empty()) dl = OpenSink(opts.stream, opts.stream.dead_letter, true);
-  std::mutex sink_mu;
-  LockedSink locked_out(*out, sink_mu);
-  std::unique_ptr<LockedSink> locked_dl;
-  if (dl) locked_dl = std::make_unique<LockedSink>(*dl, sink_mu);
-
+NotifierOptions MakeNotifierOptions(const NotifyOptions& opts) {
   NotifierOptions no;
   no.program = opts.stream.program.empty() ? "stock-notify" : opts.stream.program;
   no.retries = opts.retries;
@@ -350,39 +330,66 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
   // parks what takes too long), and what a crash left unrecorded comes
   // again, so a target may undo its copy. Files and pipes have nothing to
   // commit, and what they gave is not given again.
-  bool commits = IsKafka(opts.stream.input);
-  no.rollback_unrecorded = commits;
+  no.rollback_unrecorded = IsKafka(opts.stream.input);
+  return no;
+}
+
+/// The output and the dead letter, written by both threads (one lock).
+struct Outputs {
+  explicit Outputs(const NotifyOptions& opts)
+      : out(OpenSink(opts.stream, opts.stream.output)), locked_out(*out, mu) {
+    if (opts.stream.dead_letter.empty()) return;
+    dl = OpenSink(opts.stream, opts.stream.dead_letter, true);
+    locked_dl = std::make_unique<LockedSink>(*dl, mu);
+  }
+  void Flush() {
+    locked_out.Flush();
+    if (locked_dl) locked_dl->Flush();
+  }
+
+  std::mutex mu;
+  std::unique_ptr<Sink> out;
+  LockedSink locked_out;
+  std::unique_ptr<Sink> dl;
+  std::unique_ptr<LockedSink> locked_dl;
+};
+
+/// Deliveries go to the output; alerts given up on to the dead letter, or
+/// without one to `diag`.
+NotifierHooks MakeHooks(Outputs& o, DeliveryMetrics& metrics, std::string& buf,
+                        const std::function<void(std::string_view)>& diag) {
   NotifierHooks hooks;
-  std::string buf;
-  DeliveryMetrics delivery_metrics(targets);
-  hooks.on_delivery = [&](const Delivery& d) {
-    delivery_metrics.Count(d);
+  hooks.on_delivery = [&o, &metrics, &buf](const Delivery& d) {
+    metrics.Count(d);
     buf.clear();
     AppendJson(buf, d);
-    locked_out.Write(d.alert_id, buf);
+    o.locked_out.Write(d.alert_id, buf);
   };
-  hooks.on_dead_letter = [&](const Rejected& r) {
-    if (locked_dl) {
+  hooks.on_dead_letter = [&o, &buf, &diag](const Rejected& r) {
+    if (o.locked_dl) {
       buf.clear();
       AppendJson(buf, r);
-      locked_dl->Write(r.input, buf);
+      o.locked_dl->Write(r.input, buf);
     } else {
       // Without a dead letter the alert itself goes to stderr: not lost.
       diag(r.input + ":" + std::to_string(r.line) + ": not delivered: " + r.error +
            "; alert: " + r.raw);
     }
   };
-  hooks.on_answer = [&](const Target& t, const SendResult& r) { delivery_metrics.Answer(t, r); };
-  Notifier notifier(raw_channels, store->commands(), store->queries(), no, hooks);
-  delivery_metrics.Outbox(notifier);  // what earlier runs left there
-  Worker worker(notifier, [&] { delivery_metrics.Outbox(notifier); });
-  worker.Start();
+  hooks.on_answer = [&metrics](const Target& t, const SendResult& r) { metrics.Answer(t, r); };
+  return hooks;
+}
 
-  Rejecter rejecter(no.program, locked_dl.get(), opts.stream.strict, diag);
+/// Reads the input to its end, handing alerts to the worker and passing
+/// other records on; then settles everything. On an error what waits in
+/// memory goes to the outbox before it is rethrown.
+void DeliverInput(const NotifyOptions& opts, Source& in, Outputs& o, Rejecter& rejecter,
+                  Worker& worker) {
+  const bool commits = IsKafka(opts.stream.input);
   RecordParser parser;
   AnyRecord rec;
-  std::vector<Sink*> outs{&locked_out};
-  if (locked_dl) outs.push_back(locked_dl.get());
+  std::vector<Sink*> outs{&o.locked_out};
+  if (o.locked_dl) outs.push_back(o.locked_dl.get());
   LoopOptions lo;
   // A checkpoint waits for deliveries; keep each one small so Kafka
   // offsets move steadily even at Telegram's pace.
@@ -390,14 +397,13 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
   lo.checkpoint_ms = 1000;
   lo.pre_commit = [&] {
     if (commits) worker.Flush(opts.flush_budget_ms);
-    locked_out.Flush();
-    if (locked_dl) locked_dl->Flush();
+    o.Flush();
   };
   try {
-    RunLoop(*in, outs, rejecter, [&](const InRecord& r) {
+    RunLoop(in, outs, rejecter, [&](const InRecord& r) {
       RecordType type = parser.Parse(r.value, r.readable, rec);
       if (type != RecordType::kAlert) {
-        locked_out.Write(r.key, r.value);  // not ours: pass it on unchanged
+        o.locked_out.Write(r.key, r.value);  // not ours: pass it on unchanged
         return;
       }
       Job job;
@@ -425,16 +431,18 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
     worker.Stop();
     throw;
   }
-  locked_out.Flush();
-  if (locked_dl) locked_dl->Flush();
+}
 
+/// Logs the run's counts and returns its exit code.
+int Conclude(const Notifier& notifier, const Rejecter& rejecter, bool dead_letter,
+             const std::function<void(std::string_view)>& diag) {
   const NotifierStats& st = notifier.stats();
   log::Info("{} alerts: {} sent, {} duplicate, {} batched, {} failed ({} messages, {} retries)",
             st.alerts, st.sent, st.duplicate, st.batched, st.failed, st.messages, st.retries);
   const size_t deferred = notifier.Deferred();
   if (st.fatal_exit_code != 0) return st.fatal_exit_code;  // the error was logged when it happened
   if (int rc = rejecter.ExitCode(); rc != 0) return rc;
-  if (st.failed > 0 && !locked_dl) return exitcode::kUnavailable;
+  if (st.failed > 0 && !dead_letter) return exitcode::kUnavailable;
   if (deferred > 0) {
     // Cron and systemd see that this run did not get everything through.
     diag(std::to_string(deferred) +
@@ -443,6 +451,41 @@ int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_vi
     return exitcode::kTempFail;
   }
   return exitcode::kOk;
+}
+
+}  // namespace
+
+int RunNotify(const NotifyOptions& opts, const std::function<void(std::string_view)>& diag) {
+  std::vector<Target> targets = ParseTargets(opts);
+  if (opts.retries < 0) throw Error(exitcode::kUsage, "--retries: must be 0 or more");
+
+  HttpOptions ho;
+  ho.max_parallel = std::max(1, opts.channels.parallel);
+  ho.user_agent = std::string("stockwatch/") + STOCKWATCH_VERSION;
+  HttpClient http(ho);
+  std::vector<std::unique_ptr<Channel>> channels;
+  std::vector<Channel*> raw_channels;
+  for (const Target& t : targets) {
+    channels.push_back(MakeChannel(t, opts.channels, http));
+    raw_channels.push_back(channels.back().get());
+  }
+
+  std::unique_ptr<Store> store = Store::Open(opts.db_url);
+  std::unique_ptr<Source> in = OpenSource(opts.stream, opts.stream.input);
+  Outputs o(opts);
+  const NotifierOptions no = MakeNotifierOptions(opts);
+  std::string buf;
+  DeliveryMetrics delivery_metrics(targets);
+  Notifier notifier(raw_channels, store->commands(), store->queries(), no,
+                    MakeHooks(o, delivery_metrics, buf, diag));
+  delivery_metrics.Outbox(notifier);  // what earlier runs left there
+  Worker worker(notifier, [&] { delivery_metrics.Outbox(notifier); });
+  worker.Start();
+
+  Rejecter rejecter(no.program, o.locked_dl.get(), opts.stream.strict, diag);
+  DeliverInput(opts, *in, o, rejecter, worker);
+  o.Flush();
+  return Conclude(notifier, rejecter, o.locked_dl != nullptr, diag);
 }
 
 int RunBotMain(const std::string& db_url, const BotOptions& bot) {
