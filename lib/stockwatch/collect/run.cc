@@ -518,80 +518,109 @@ std::vector<std::string> ReadTickerLines(std::istream& in, const DiagFn& diag, u
   return out;
 }
 
-int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const DiagFn& diag) {
-  auto usage = [](const std::string& msg) { return Error(exitcode::kUsage, msg); };
-  if (opts.jobs < 1) throw usage("-j: must be at least 1");
-  if (opts.batch_size < 1 || opts.batch_size > 100) throw usage("--batch-size: must be 1 to 100");
-  if (opts.retries < 0) throw usage("--retries: must not be negative");
-  if (opts.breaker_failures < 1) throw usage("--breaker-failures: must be at least 1");
-  if (opts.timeout_ms <= 0) throw usage("--timeout: must be more than 0");
-  if (opts.max_response < 1024) throw usage("--max-response: must be at least 1K");
-  if (opts.count < 0) throw usage("--count: must not be negative");
-  if (opts.pace < 0) throw usage("--pace: must not be negative");
+namespace {
 
-  // The source.
-  std::string replay_input;
-  bool replay = false;
+Error Usage(const std::string& msg) { return Error(exitcode::kUsage, msg); }
+
+void CheckNumbers(const CollectOptions& opts) {
+  if (opts.jobs < 1) throw Usage("-j: must be at least 1");
+  if (opts.batch_size < 1 || opts.batch_size > 100) throw Usage("--batch-size: must be 1 to 100");
+  if (opts.retries < 0) throw Usage("--retries: must not be negative");
+  if (opts.breaker_failures < 1) throw Usage("--breaker-failures: must be at least 1");
+  if (opts.timeout_ms <= 0) throw Usage("--timeout: must be more than 0");
+  if (opts.max_response < 1024) throw Usage("--max-response: must be at least 1K");
+  if (opts.count < 0) throw Usage("--count: must not be negative");
+  if (opts.pace < 0) throw Usage("--pace: must not be negative");
+}
+
+/// The replay input when --source is replay (or replay:FILE); checks the
+/// other sources' names and the flags that apply to one kind only.
+std::optional<std::string> ReplayInput(const CollectOptions& opts) {
+  std::optional<std::string> replay_input;
   if (opts.source == "replay" || opts.source.rfind("replay:", 0) == 0) {
-    replay = true;
     replay_input = opts.source == "replay" ? opts.stream.input : opts.source.substr(7);
-    if (replay_input.empty()) throw usage("--source replay:FILE: the file is missing");
+    if (replay_input->empty()) throw Usage("--source replay:FILE: the file is missing");
     if (opts.source != "replay" && opts.input_given)
-      throw usage("--source replay:FILE and -i both name the input: give one");
-    if (opts.every_ms > 0) throw usage("--every does not apply to --source replay");
+      throw Usage("--source replay:FILE and -i both name the input: give one");
+    if (opts.every_ms > 0) throw Usage("--every does not apply to --source replay");
   } else if (opts.source != "yahoo" && opts.source != "stooq" && opts.source != "sim") {
-    throw usage(fmt::format("--source: unknown source \"{}\" (yahoo, stooq, sim, replay:FILE)",
+    throw Usage(fmt::format("--source: unknown source \"{}\" (yahoo, stooq, sim, replay:FILE)",
                             opts.source));
   } else if (opts.input_given) {
-    throw usage("-i applies to --source replay only");
+    throw Usage("-i applies to --source replay only");
   }
-  if (opts.pace > 0 && !replay) throw usage("--pace applies to --source replay only");
+  if (opts.pace > 0 && !replay_input) throw Usage("--pace applies to --source replay only");
+  return replay_input;
+}
 
-  // The tickers: fixed for the run, or the store's watches at each cycle.
-  std::optional<std::vector<std::string>> fixed;
-  uint64_t bad_lines = 0;
+/// The tickers fixed for the run (none: the store's watches at each cycle).
+std::optional<std::vector<std::string>> FixedTickers(
+    const CollectOptions& opts, const std::optional<std::string>& replay_input,
+    std::istream& stdin_tickers, const DiagFn& diag, uint64_t& bad_lines) {
   if (opts.tickers == "-") {
-    if (replay && (replay_input == "-" || replay_input.empty()))
-      throw usage("--tickers - and the replay input cannot both be stdin");
-    fixed = ReadTickerLines(stdin_tickers, diag, bad_lines);
-  } else if (!opts.tickers.empty()) {
-    fixed = ParseTickerList(opts.tickers);
-  } else if (opts.no_store && !replay) {
-    throw usage("no tickers: give --tickers (with --no-store the store's watches are not read)");
+    if (replay_input && (*replay_input == "-" || replay_input->empty()))
+      throw Usage("--tickers - and the replay input cannot both be stdin");
+    return ReadTickerLines(stdin_tickers, diag, bad_lines);
   }
-
-  std::unique_ptr<Store> store;
-  if (!opts.no_store) store = Store::Open(opts.db_url);
-  std::unique_ptr<Sink> sink = OpenSink(opts.stream, opts.stream.output);
-  StoringSink out(store.get(), *sink);
-  // stockctl status calls a quote stale after three intervals.
-  if (store && opts.every_ms > 0 && !replay)
-    store->commands().PutValue("stock-collect/every", std::to_string(opts.every_ms));
-  service::Ready();
-
-  if (replay) {
-    std::optional<std::unordered_set<std::string>> only;
-    if (fixed) only.emplace(fixed->begin(), fixed->end());
-    int rc = Replay(opts, replay_input, only, out, diag);
-    return rc != 0 ? rc : bad_lines > 0 ? exitcode::kDataErr : exitcode::kOk;
+  if (!opts.tickers.empty()) return ParseTickerList(opts.tickers);
+  if (opts.no_store && !replay_input) {
+    throw Usage("no tickers: give --tickers (with --no-store the store's watches are not read)");
   }
+  return std::nullopt;
+}
 
+std::unique_ptr<HttpCollector> MakeHttpCollector(const CollectOptions& opts, Store* store) {
+  HttpSourceOptions so;
+  so.base_url = opts.source_url;
+  so.timeout_ms = opts.timeout_ms;
+  so.connect_timeout_ms = std::min<int64_t>(opts.timeout_ms, 10'000);
+  so.batch = opts.batch;
+  so.batch_size = opts.batch_size;
+  so.max_response = opts.max_response;
+  return std::make_unique<HttpCollector>(
+      opts, opts.source == "stooq" ? MakeStooqSource(so) : MakeYahooSource(so), store);
+}
+
+/// A cycle's tickers: the fixed ones or the store's watched ones, this shard's share.
+std::vector<std::string> CycleTickers(const CollectOptions& opts,
+                                      const std::optional<std::vector<std::string>>& fixed,
+                                      Store* store) {
+  std::vector<std::string> all = fixed ? *fixed : store->queries().WatchedTickers();
+  std::vector<std::string> tickers = InShard(all, opts.shard);
+  if (opts.shard.count > 1) {
+    log::Info("shard {}/{}: {} of {} ticker(s)", opts.shard.index, opts.shard.count,
+              tickers.size(), all.size());
+  }
+  return tickers;
+}
+
+/// Waits for the next --every cycle; false when a stop came first.
+bool AwaitNextCycle(const CollectOptions& opts, StoringSink& out, TimeMs& next_start) {
+  // A cycle's quotes are out (acknowledged, over Kafka) before the wait
+  // for the next one; back-to-back cycles (a backfill) do not wait for
+  // the acknowledgements in between, only at the end.
+  out.Flush();
+  next_start += opts.every_ms;
+  TimeMs now = NowMs();
+  if (next_start < now) {
+    log::Warn("a cycle took longer than --every ({} ms): starting the next one now",
+              opts.every_ms);
+    next_start = now;
+  }
+  return SleepUntil(next_start);
+}
+
+/// The sim or HTTP cycles: --count of them, one, or one every --every.
+/// Returns the exit code of the last one.
+int RunCycles(const CollectOptions& opts, const std::optional<std::vector<std::string>>& fixed,
+              Store* store, StoringSink& out, const DiagFn& diag) {
   std::unique_ptr<HttpCollector> http;
   std::unique_ptr<SimWalk> walk;
   if (opts.source == "sim") {
     walk = std::make_unique<SimWalk>(opts.seed);
   } else {
-    HttpSourceOptions so;
-    so.base_url = opts.source_url;
-    so.timeout_ms = opts.timeout_ms;
-    so.connect_timeout_ms = std::min<int64_t>(opts.timeout_ms, 10'000);
-    so.batch = opts.batch;
-    so.batch_size = opts.batch_size;
-    so.max_response = opts.max_response;
-    http = std::make_unique<HttpCollector>(
-        opts, opts.source == "stooq" ? MakeStooqSource(so) : MakeYahooSource(so), store.get());
+    http = MakeHttpCollector(opts, store);
   }
-
   const int64_t cycles = opts.count > 0 ? opts.count : opts.every_ms > 0 ? 0 : 1;
   // Back-to-back sim cycles end now rather than run into the future.
   const TimeMs sim_base =
@@ -601,12 +630,7 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
   for (int64_t cycle = 0; cycles == 0 || cycle < cycles; ++cycle) {
     if (StopRequested() || out.closed()) break;
     service::Heartbeat();
-    std::vector<std::string> all = fixed ? *fixed : store->queries().WatchedTickers();
-    std::vector<std::string> tickers = InShard(all, opts.shard);
-    if (opts.shard.count > 1) {
-      log::Info("shard {}/{}: {} of {} ticker(s)", opts.shard.index, opts.shard.count,
-                tickers.size(), all.size());
-    }
+    std::vector<std::string> tickers = CycleTickers(opts, fixed, store);
     FetchOutcome worst = FetchOutcome::kOk;
     if (tickers.empty()) {
       log::Info("no tickers to collect{}", fixed ? "" : " (no watches in the store)");
@@ -615,30 +639,45 @@ int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const Di
       // --every each cycle is stamped when it runs (unless --sim-start).
       TimeMs ts =
           opts.every_ms > 0 && !opts.sim_start ? NowMs() : sim_base + cycle * opts.sim_step_ms;
-      worst = SimCycle(*walk, tickers, ts, store.get(), out);
+      worst = SimCycle(*walk, tickers, ts, store, out);
     } else {
       worst = http->Cycle(tickers, out, diag);
     }
     rc = ExitCodeFor(worst);
     if (cycles != 0 && cycle + 1 >= cycles) break;
-    if (opts.every_ms > 0) {
-      // A cycle's quotes are out (acknowledged, over Kafka) before the wait
-      // for the next one; back-to-back cycles (a backfill) do not wait for
-      // the acknowledgements in between, only at the end.
-      out.Flush();
-      next_start += opts.every_ms;
-      TimeMs now = NowMs();
-      if (next_start < now) {
-        log::Warn("a cycle took longer than --every ({} ms): starting the next one now",
-                  opts.every_ms);
-        next_start = now;
-      }
-      if (!SleepUntil(next_start)) break;
-    }
+    if (opts.every_ms > 0 && !AwaitNextCycle(opts, out, next_start)) break;
   }
   out.Flush();
   // A service stopped by a signal ends well; a bounded run reports its last cycle.
   if (opts.every_ms > 0 && cycles == 0) rc = exitcode::kOk;
+  return rc;
+}
+
+}  // namespace
+
+int RunCollect(const CollectOptions& opts, std::istream& stdin_tickers, const DiagFn& diag) {
+  CheckNumbers(opts);
+  const std::optional<std::string> replay_input = ReplayInput(opts);
+  uint64_t bad_lines = 0;
+  const std::optional<std::vector<std::string>> fixed =
+      FixedTickers(opts, replay_input, stdin_tickers, diag, bad_lines);
+
+  std::unique_ptr<Store> store;
+  if (!opts.no_store) store = Store::Open(opts.db_url);
+  std::unique_ptr<Sink> sink = OpenSink(opts.stream, opts.stream.output);
+  StoringSink out(store.get(), *sink);
+  // stockctl status calls a quote stale after three intervals.
+  if (store && opts.every_ms > 0 && !replay_input)
+    store->commands().PutValue("stock-collect/every", std::to_string(opts.every_ms));
+  service::Ready();
+
+  if (replay_input) {
+    std::optional<std::unordered_set<std::string>> only;
+    if (fixed) only.emplace(fixed->begin(), fixed->end());
+    int rc = Replay(opts, *replay_input, only, out, diag);
+    return rc != 0 ? rc : bad_lines > 0 ? exitcode::kDataErr : exitcode::kOk;
+  }
+  int rc = RunCycles(opts, fixed, store.get(), out, diag);
   if (rc == exitcode::kOk && bad_lines > 0) rc = exitcode::kDataErr;
   return rc;
 }
