@@ -41,7 +41,8 @@ class DeliveryMetrics {
 
   /// The outbox's size as the engine knows it (worker thread).
   void Outbox(const Notifier& n) {
-    for (const auto& [channel, held] : n.HeldByChannel()) OutboxGauge(channel).Set(static_cast<double>(held));
+    for (const auto& [channel, held] : n.HeldByChannel())
+      OutboxGauge(channel).Set(static_cast<double>(held));
   }
 
   void Count(const Delivery& d) {
@@ -140,7 +141,10 @@ class Worker {
  public:
   /// `after_step` runs on the worker thread after each round of work.
   Worker(Notifier& n, std::function<void()> after_step)
-      : notifier_(n), after_step_(std::move(after_step)), held_(n.Held()), retrying_(n.Retrying()) {}
+      : notifier_(n),
+        after_step_(std::move(after_step)),
+        held_(n.Held()),
+        retrying_(n.Retrying()) {}
   ~Worker() { Stop(); }
 
   void Start() { thread_ = std::thread([this] { Loop(); }); }
