@@ -410,8 +410,26 @@ struct Notifier::Impl {
     next_outbox_check = now + opts.outbox_poll_ms;
     std::vector<OutboxItem> items = queries.DueOutbox(now);
     if (items.empty()) return;
-    // Per channel and user, in id order (= the order they were queued).
-    std::map<std::pair<ChannelState*, std::string>, std::vector<Due>> groups;
+    for (auto& [k, dues] : GroupDue(items)) {
+      ChannelState& cs = *k.first;
+      const std::string& email = k.second;
+      std::sort(dues.begin(), dues.end(),
+                [](const Due& a, const Due& b) { return a.item.id < b.item.id; });
+      const CachedUser& cu = Lookup(email, now);
+      if (cs.target->per_user && !MayFlushUser(cs, email, cu, now)) continue;
+      std::vector<Pending> msgs = OutboxMessages(cs, email, cu, dues);
+      if (msgs.empty()) continue;
+      Group& g = cs.groups[email];
+      for (Pending& p : msgs) g.queue.push_back(std::move(p));
+    }
+  }
+
+  using DueGroups = std::map<std::pair<ChannelState*, std::string>, std::vector<Due>>;
+
+  /// Due outbox items per channel and user, in id order (= the order they
+  /// were queued); an item that is not an alert fails at once.
+  DueGroups GroupDue(std::vector<OutboxItem>& items) {
+    DueGroups groups;
     for (OutboxItem& item : items) {
       ChannelState* cs = Find(item.channel);
       if (cs == nullptr || cs->busy_outbox.count(item.id) != 0) continue;
@@ -429,68 +447,75 @@ struct Notifier::Impl {
       d.item = std::move(item);
       groups[{cs, email}].push_back(std::move(d));
     }
-    for (auto& [k, dues] : groups) {
-      ChannelState& cs = *k.first;
-      const std::string& email = k.second;
-      std::sort(dues.begin(), dues.end(),
-                [](const Due& a, const Due& b) { return a.item.id < b.item.id; });
-      const CachedUser& cu = Lookup(email, now);
-      if (cs.target->per_user) {
-        if (cu.paused) continue;  // held until /start
-        // A window counts from when a message really went out (a retried
-        // one goes out late), and only one message per user is on its way.
-        if (cs.groups.count(email) != 0) continue;
-        int64_t interval_ms = cu.user ? cu.user->interval * 1000 : 0;
-        if (interval_ms > 0 && now < LastSent(cs, email) + interval_ms) continue;
+    return groups;
+  }
+
+  /// Per-user targets: false while the user is paused, has a message on
+  /// its way, or is inside its digest window.
+  bool MayFlushUser(ChannelState& cs, const std::string& email, const CachedUser& cu, TimeMs now) {
+    if (cu.paused) return false;  // held until /start
+    // A window counts from when a message really went out (a retried
+    // one goes out late), and only one message per user is on its way.
+    if (cs.groups.count(email) != 0) return false;
+    int64_t interval_ms = cu.user ? cu.user->interval * 1000 : 0;
+    return !(interval_ms > 0 && now < LastSent(cs, email) + interval_ms);
+  }
+
+  /// The messages one user's due items make; the items that cannot or need
+  /// not be sent are settled here.
+  std::vector<Pending> OutboxMessages(ChannelState& cs, const std::string& email,
+                                      const CachedUser& cu, std::vector<Due>& dues) {
+    std::vector<Pending> msgs;
+    std::unordered_set<std::string> seen;
+    for (Due& d : dues) {
+      std::array<int64_t, 1> one{d.item.id};
+      // Delivered already (a crash between sending and dequeuing), or a
+      // second copy (a crash while parking): settle without sending.
+      if (!seen.insert(d.alert.id).second || queries.Delivered(d.alert.id, cs.target->key)) {
+        Unhold(cs, email, one);
+        Record(cs, d.alert.id, DeliveryStatus::kDuplicate, 0);
+        continue;
       }
-      std::vector<Pending> msgs;
-      std::unordered_set<std::string> seen;
-      for (Due& d : dues) {
-        std::array<int64_t, 1> one{d.item.id};
-        // Delivered already (a crash between sending and dequeuing), or a
-        // second copy (a crash while parking): settle without sending.
-        if (!seen.insert(d.alert.id).second || queries.Delivered(d.alert.id, cs.target->key)) {
-          Unhold(cs, email, one);
-          Record(cs, d.alert.id, DeliveryStatus::kDuplicate, 0);
-          continue;
-        }
-        Origin origin{"outbox", static_cast<uint64_t>(d.item.id)};
-        if (cs.fatal) {
-          FailOne(cs, email, d.alert.id, d.item.alert_json, origin, cs.fatal_result.error, 0,
+      Origin origin{"outbox", static_cast<uint64_t>(d.item.id)};
+      if (cs.fatal) {
+        FailOne(cs, email, d.alert.id, d.item.alert_json, origin, cs.fatal_result.error, 0,
+                d.item.id);
+        continue;
+      }
+      std::optional<int64_t> chat;
+      if (cs.target->kind == TargetKind::kTelegram) {
+        chat = ChatFor(cu, d.alert);
+        if (!chat) {
+          FailOne(cs, email, d.alert.id, d.item.alert_json, origin, NoChatError(email), 0,
                   d.item.id);
           continue;
         }
-        std::optional<int64_t> chat;
-        if (cs.target->kind == TargetKind::kTelegram) {
-          chat = ChatFor(cu, d.alert);
-          if (!chat) {
-            FailOne(cs, email, d.alert.id, d.item.alert_json, origin, NoChatError(email), 0,
-                    d.item.id);
-            continue;
-          }
-        }
-        bool start_new = msgs.empty() || !cs.target->per_user ||
-                         msgs.back().msg.alerts.size() >= cs.ch->max_digest() ||
-                         msgs.back().msg.chat_id != chat;
-        if (start_new) {
-          msgs.emplace_back();
-          msgs.back().msg.email = email;
-          msgs.back().msg.chat_id = chat;
-        }
-        Pending& p = msgs.back();
-        p.msg.alerts.push_back(std::move(d.alert));
-        p.msg.raws.push_back(std::move(d.item.alert_json));
-        p.origins.push_back(std::move(origin));
-        p.outbox_ids.push_back(d.item.id);
-        p.attempts = std::max(p.attempts, d.item.attempts);
-        if (d.item.first_try != 0)
-          p.first_try = p.first_try == 0 ? d.item.first_try : std::min(p.first_try, d.item.first_try);
-        cs.busy_outbox.insert(d.item.id);
       }
-      if (msgs.empty()) continue;
-      Group& g = cs.groups[email];
-      for (Pending& p : msgs) g.queue.push_back(std::move(p));
+      AddToMessages(msgs, cs, email, chat, d, std::move(origin));
     }
+    return msgs;
+  }
+
+  /// Adds an outbox item to the last message, or starts a new one.
+  void AddToMessages(std::vector<Pending>& msgs, ChannelState& cs, const std::string& email,
+                     std::optional<int64_t> chat, Due& d, Origin origin) {
+    bool start_new = msgs.empty() || !cs.target->per_user ||
+                     msgs.back().msg.alerts.size() >= cs.ch->max_digest() ||
+                     msgs.back().msg.chat_id != chat;
+    if (start_new) {
+      msgs.emplace_back();
+      msgs.back().msg.email = email;
+      msgs.back().msg.chat_id = chat;
+    }
+    Pending& p = msgs.back();
+    p.msg.alerts.push_back(std::move(d.alert));
+    p.msg.raws.push_back(std::move(d.item.alert_json));
+    p.origins.push_back(std::move(origin));
+    p.outbox_ids.push_back(d.item.id);
+    p.attempts = std::max(p.attempts, d.item.attempts);
+    if (d.item.first_try != 0)
+      p.first_try = p.first_try == 0 ? d.item.first_try : std::min(p.first_try, d.item.first_try);
+    cs.busy_outbox.insert(d.item.id);
   }
 
   /// Moves a user's whole queue on `cs` (memory and outbox) into the outbox
