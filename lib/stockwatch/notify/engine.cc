@@ -585,76 +585,91 @@ struct Notifier::Impl {
     Pending& p = g.queue.front();
     ++p.attempts;
     switch (r.status) {
-      case SendStatus::kOk: {
-        ++stats.messages;
-        // Recorded, with the others of this batch, by RecordSent.
-        Sent s;
-        s.email = email;
-        for (const Alert& a : p.msg.alerts) s.alert_ids.push_back(a.id);
-        s.outbox_ids = std::move(p.outbox_ids);
-        s.attempts = p.attempts;
-        if (cs.sent.empty()) cs.sent_since = now;
-        cs.sent_alerts += s.alert_ids.size();
-        cs.sent.push_back(std::move(s));
-        if (cs.target->per_user) {
-          const CachedUser& cu = Lookup(email, now);
-          if (cu.user && cu.user->interval > 0) SetLastSent(cs, email, now);
-        }
+      case SendStatus::kOk:
+        NoteSent(cs, email, p, now);
         g.queue.pop_front();
         break;
-      }
-      case SendStatus::kRetry: {
-        ++stats.retries;
-        if (r.retry_after_ms) cs.ch->Throttled(p.msg, now + *r.retry_after_ms);
-        if (p.first_try == 0) p.first_try = now;
-        int64_t wait = BackoffMs(opts.backoff, p.attempts, hooks.random(), r.retry_after_ms);
-        if (p.attempts > opts.retries) {
-          // The retries are spent: the outbox keeps the user's queue for a
-          // later attempt (this run's outbox polls, or a later run) until
-          // the first failure is retry_for_ms old. Nothing is lost to a
-          // short outage, and nothing is dropped.
-          TimeMs give_up = p.first_try + opts.retry_for_ms;
-          if (now >= give_up) {
-            FailPending(cs, p, "gave up after " + std::to_string(p.attempts) + " attempts in " +
-                                   std::to_string((now - p.first_try) / 1000) + " s: " + r.error);
-            g.queue.pop_front();
-            break;
-          }
-          TimeMs at = std::min(now + wait, give_up);
-          log::Warn("{}: {}: attempt {} failed ({}); kept in the outbox, next attempt in {} s",
-                    cs.target->label, email, p.attempts, r.error, (at - now + 999) / 1000);
-          ParkGroup(cs, email, at, "will retry: " + r.error, p.first_try);
-          return;  // the group is gone
-        }
-        log::Info("{}: {}: attempt {} failed ({}), retrying in {} ms", cs.target->label, email,
-                  p.attempts, r.error, wait);
-        if (wait > opts.park_after_ms) {
-          ParkGroup(cs, email, now + wait);
-          return;  // the group is gone
-        }
-        p.not_before = now + wait;
+      case SendStatus::kRetry:
+        if (!RetryOrPark(cs, email, g, r, now)) return;  // the group is gone
         break;
-      }
       case SendStatus::kPermanent:
         FailPending(cs, p, r.error);
         g.queue.pop_front();
         break;
       case SendStatus::kFatal:
-        if (!cs.fatal) {
-          cs.fatal = true;
-          cs.fatal_result = r;
-          if (r.exit_code > stats.fatal_exit_code) {
-            stats.fatal_exit_code = r.exit_code;
-            stats.fatal_error = cs.target->label + ": " + r.error;
-          }
-          log::Error("{}: {} (no more attempts on this target in this run)", cs.target->label,
-                     r.error);
-        }
+        NoteFatal(cs, r);
         FailPending(cs, p, r.error);
         g.queue.pop_front();
         break;
     }
     if (g.queue.empty()) cs.groups.erase(git);
+  }
+
+  void NoteSent(ChannelState& cs, const std::string& email, Pending& p, TimeMs now) {
+    ++stats.messages;
+    // Recorded, with the others of this batch, by RecordSent.
+    Sent s;
+    s.email = email;
+    for (const Alert& a : p.msg.alerts) s.alert_ids.push_back(a.id);
+    s.outbox_ids = std::move(p.outbox_ids);
+    s.attempts = p.attempts;
+    if (cs.sent.empty()) cs.sent_since = now;
+    cs.sent_alerts += s.alert_ids.size();
+    cs.sent.push_back(std::move(s));
+    if (cs.target->per_user) {
+      const CachedUser& cu = Lookup(email, now);
+      if (cu.user && cu.user->interval > 0) SetLastSent(cs, email, now);
+    }
+  }
+
+  /// A temporary failure of the group's first message: tried again after a
+  /// back-off, parked in the outbox, or given up on. False when the group
+  /// was parked (it is gone).
+  bool RetryOrPark(ChannelState& cs, const std::string& email, Group& g, const SendResult& r,
+                   TimeMs now) {
+    Pending& p = g.queue.front();
+    ++stats.retries;
+    if (r.retry_after_ms) cs.ch->Throttled(p.msg, now + *r.retry_after_ms);
+    if (p.first_try == 0) p.first_try = now;
+    int64_t wait = BackoffMs(opts.backoff, p.attempts, hooks.random(), r.retry_after_ms);
+    if (p.attempts > opts.retries) {
+      // The retries are spent: the outbox keeps the user's queue for a
+      // later attempt (this run's outbox polls, or a later run) until
+      // the first failure is retry_for_ms old. Nothing is lost to a
+      // short outage, and nothing is dropped.
+      TimeMs give_up = p.first_try + opts.retry_for_ms;
+      if (now >= give_up) {
+        FailPending(cs, p, "gave up after " + std::to_string(p.attempts) + " attempts in " +
+                               std::to_string((now - p.first_try) / 1000) + " s: " + r.error);
+        g.queue.pop_front();
+        return true;
+      }
+      TimeMs at = std::min(now + wait, give_up);
+      log::Warn("{}: {}: attempt {} failed ({}); kept in the outbox, next attempt in {} s",
+                cs.target->label, email, p.attempts, r.error, (at - now + 999) / 1000);
+      ParkGroup(cs, email, at, "will retry: " + r.error, p.first_try);
+      return false;
+    }
+    log::Info("{}: {}: attempt {} failed ({}), retrying in {} ms", cs.target->label, email,
+              p.attempts, r.error, wait);
+    if (wait > opts.park_after_ms) {
+      ParkGroup(cs, email, now + wait);
+      return false;
+    }
+    p.not_before = now + wait;
+    return true;
+  }
+
+  /// The target refuses for good: no more attempts on it in this run.
+  void NoteFatal(ChannelState& cs, const SendResult& r) {
+    if (cs.fatal) return;
+    cs.fatal = true;
+    cs.fatal_result = r;
+    if (r.exit_code > stats.fatal_exit_code) {
+      stats.fatal_exit_code = r.exit_code;
+      stats.fatal_error = cs.target->label + ": " + r.error;
+    }
+    log::Error("{}: {} (no more attempts on this target in this run)", cs.target->label, r.error);
   }
 
   /// Records what was delivered in one transaction, with the target's
