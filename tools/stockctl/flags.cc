@@ -79,25 +79,7 @@ void AddBulkFlags(CLI::App* sub, Options& o) {
                   "the exit code 65)");
 }
 
-}  // namespace
-
-void DefineCli(CLI::App& app, Options& o) {
-  cli::AddCommonFlags(app, o.common);  // first: makes subcommands fall through
-  app.add_flag("--json", o.json, "Print JSON lines instead of tables");
-  app.add_option("--request-id", o.request_id,
-                 "At-most-once: a repeat of this id prints the first outcome and changes nothing; the "
-                 "same id with a different request exits 65")
-      ->envname("STOCKWATCH_REQUEST_ID");
-  app.require_subcommand(1);
-  app.footer(
-      "Options may come before or after the subcommand.\n"
-      "Exit status: 0 ok, 1 degraded (status only), 64 usage, 65 bad data (the message names the field), 66 input file "
-      "missing, 69 database unavailable, 70 internal error, 74 I/O error, 75 database busy (try "
-      "again), 77 permission denied, 78 bad configuration, 130 interrupted, 143 stopped by "
-      "SIGTERM while waiting on the database. See stockctl(1).");
-
-  Sub(app, "init", "Create or upgrade the database schema", o, "init");
-
+void DefineUserCommands(CLI::App& app, Options& o) {
   CLI::App* user = app.add_subcommand("user", "Register, change, remove and list users");
   user->require_subcommand(1);
   CLI::App* ua = Sub(*user, "add", "Register a user", o, "user add");
@@ -116,7 +98,9 @@ void DefineCli(CLI::App& app, Options& o) {
   Sub(*user, "ls", "List users", o, "user ls");
   CLI::App* ush = Sub(*user, "show", "Show a user and their watches", o, "user show");
   ush->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
+}
 
+void DefineWatchCommands(CLI::App& app, Options& o) {
   CLI::App* watch = app.add_subcommand("watch", "Add, change, remove and list watches");
   watch->require_subcommand(1);
   CLI::App* wa = Sub(*watch, "add", "Watch a ticker for a user", o, "watch add");
@@ -139,7 +123,9 @@ void DefineCli(CLI::App& app, Options& o) {
   CLI::App* wl = Sub(*watch, "ls", "List watches (sorted by email, ticker)", o, "watch ls");
   wl->add_option("--email", o.filter_email, "Only this user's watches")->type_name("E");
   wl->add_option("--ticker", o.filter_ticker, "Only watches of this ticker")->type_name("T");
+}
 
+void DefineQuoteCommands(CLI::App& app, Options& o) {
   CLI::App* quote = app.add_subcommand("quote", "Stored quotes: last, average, history, ingest");
   quote->require_subcommand(1);
   CLI::App* ql =
@@ -163,7 +149,10 @@ void DefineCli(CLI::App& app, Options& o) {
   CLI::App* qi = Sub(*quote, "ingest", "Store quote records from FILE or stdin", o, "quote ingest");
   qi->add_option("file", o.file, "Quote records as JSON lines (default: stdin)")->type_name("FILE");
   AddBulkFlags(qi, o);
+}
 
+// import, export and status.
+void DefineBulkAndStatusCommands(CLI::App& app, Options& o) {
   CLI::App* imp =
       Sub(app, "import", "Import user and watch records (JSON lines); existing ones are updated", o,
           "import");
@@ -178,6 +167,30 @@ void DefineCli(CLI::App& app, Options& o) {
                  "A watched ticker is stale when its newest quote is older than DURATION "
                  "(default: 3x stock-collect's --every, else 15m)")
       ->type_name("DURATION");
+}
+
+}  // namespace
+
+void DefineCli(CLI::App& app, Options& o) {
+  cli::AddCommonFlags(app, o.common);  // first: makes subcommands fall through
+  app.add_flag("--json", o.json, "Print JSON lines instead of tables");
+  app.add_option("--request-id", o.request_id,
+                 "At-most-once: a repeat of this id prints the first outcome and changes nothing; the "
+                 "same id with a different request exits 65")
+      ->envname("STOCKWATCH_REQUEST_ID");
+  app.require_subcommand(1);
+  app.footer(
+      "Options may come before or after the subcommand.\n"
+      "Exit status: 0 ok, 1 degraded (status only), 64 usage, 65 bad data (the message names the field), 66 input file "
+      "missing, 69 database unavailable, 70 internal error, 74 I/O error, 75 database busy (try "
+      "again), 77 permission denied, 78 bad configuration, 130 interrupted, 143 stopped by "
+      "SIGTERM while waiting on the database. See stockctl(1).");
+
+  Sub(app, "init", "Create or upgrade the database schema", o, "init");
+  DefineUserCommands(app, o);
+  DefineWatchCommands(app, o);
+  DefineQuoteCommands(app, o);
+  DefineBulkAndStatusCommands(app, o);
 }
 
 int RunStockctl(const Options& given) {
