@@ -151,83 +151,100 @@ struct ImportState {
   std::unordered_map<int64_t, std::string> telegram;  // telegram_id -> email
   std::unordered_map<std::string, std::optional<int64_t>> telegram_of;  // email -> its id
   size_t skipped = 0;
+
+  /// The users the store has already.
+  void Seed(Queries& q) {
+    for (const User& u : q.Users()) {
+      known.insert(u.email);
+      telegram_of[u.email] = u.telegram_id;
+      if (u.telegram_id) telegram[*u.telegram_id] = u.email;
+    }
+  }
+
+  void AddUser(const User& u) {
+    if (u.telegram_id) {
+      auto it = telegram.find(*u.telegram_id);
+      if (it != telegram.end() && it->second != u.email) {
+        throw DataError("telegram_id: " + std::to_string(*u.telegram_id) +
+                        " is already linked to another user");
+      }
+    }
+    // The user's previous id becomes free.
+    if (auto prev = telegram_of.find(u.email); prev != telegram_of.end() && prev->second) {
+      telegram.erase(*prev->second);
+    }
+    if (u.telegram_id) telegram[*u.telegram_id] = u.email;
+    telegram_of[u.email] = u.telegram_id;
+    known.insert(u.email);
+    users.push_back(u);
+  }
+
+  void AddWatch(const Watch& w) {
+    if (known.count(w.email) == 0) {
+      throw DataError("email: no such user: " + w.email +
+                      " (a user record must come before the user's watches)");
+    }
+    watches.push_back(w);
+  }
+
+  void Write(CommandTx& tx) {
+    for (size_t i = 0; i < users.size(); i += kBatch) {
+      tx.PutUsers(std::span(users).subspan(i, std::min(kBatch, users.size() - i)));
+    }
+    for (size_t i = 0; i < watches.size(); i += kBatch) {
+      tx.PutWatches(std::span(watches).subspan(i, std::min(kBatch, watches.size() - i)));
+    }
+  }
 };
+
+std::string ImportSummary(bool json, const ImportState& st, size_t rejected) {
+  if (json) {
+    return fmt::format(R"({{"type":"import","users":{},"watches":{},"skipped":{},"rejected":{}}})",
+                       st.users.size(), st.watches.size(), st.skipped, rejected) +
+           "\n";
+  }
+  std::string output = "imported " + Plural(st.users.size(), "user", "users") + " and " +
+                       Plural(st.watches.size(), "watch", "watches");
+  if (st.skipped > 0)
+    output += ", skipped " + Plural(st.skipped, "record", "records") + " of other types";
+  if (rejected > 0) output += ", rejected " + Plural(rejected, "line", "lines");
+  return output + "\n";
+}
+
+Outcome ImportRecords(const Options& opts, Store& store, CommandTx& tx) {
+  BulkInput in(opts, "import");
+  ImportState st;
+  st.Seed(store.queries());
+  RecordParser parser;
+  AnyRecord rec;
+  RunLoop(*in.source, in.outs, *in.rejecter, [&](const InRecord& r) {
+    in.progress->Add(r.value.size() + 1);
+    switch (parser.Parse(r.value, r.readable, rec)) {
+      case RecordType::kUser:
+        st.AddUser(rec.user);
+        break;
+      case RecordType::kWatch:
+        st.AddWatch(rec.watch);
+        break;
+      default:
+        ++st.skipped;  // quotes, alerts...: not for import
+    }
+  });
+  in.progress->Clear();
+  if (StopRequested()) ThrowInterrupted("nothing was imported");
+  st.Write(tx);
+  return Outcome{in.rejecter->ExitCode(), ImportSummary(opts.json, st, in.rejecter->count()),
+                 in.Errors()};
+}
 
 }  // namespace
 
 int Import(const Options& opts, Store& store) {
   // Everything happens inside one transaction, so the outcome (summary and
   // rejected lines) is stored with the effect when a request id is given.
-  const Outcome out = store.commands().Execute(opts.request_id, opts.fingerprint, [&](CommandTx& tx) {
-    BulkInput in(opts, "import");
-    ImportState st;
-    for (const User& u : store.queries().Users()) {
-      st.known.insert(u.email);
-      st.telegram_of[u.email] = u.telegram_id;
-      if (u.telegram_id) st.telegram[*u.telegram_id] = u.email;
-    }
-    RecordParser parser;
-    AnyRecord rec;
-    RunLoop(*in.source, in.outs, *in.rejecter, [&](const InRecord& r) {
-      in.progress->Add(r.value.size() + 1);
-      switch (parser.Parse(r.value, r.readable, rec)) {
-        case RecordType::kUser: {
-          const User& u = rec.user;
-          if (u.telegram_id) {
-            auto it = st.telegram.find(*u.telegram_id);
-            if (it != st.telegram.end() && it->second != u.email) {
-              throw DataError("telegram_id: " + std::to_string(*u.telegram_id) +
-                              " is already linked to another user");
-            }
-          }
-          // The user's previous id becomes free.
-          if (auto prev = st.telegram_of.find(u.email);
-              prev != st.telegram_of.end() && prev->second) {
-            st.telegram.erase(*prev->second);
-          }
-          if (u.telegram_id) st.telegram[*u.telegram_id] = u.email;
-          st.telegram_of[u.email] = u.telegram_id;
-          st.known.insert(u.email);
-          st.users.push_back(u);
-          break;
-        }
-        case RecordType::kWatch:
-          if (st.known.count(rec.watch.email) == 0) {
-            throw DataError("email: no such user: " + rec.watch.email +
-                            " (a user record must come before the user's watches)");
-          }
-          st.watches.push_back(rec.watch);
-          break;
-        default:
-          ++st.skipped;  // quotes, alerts...: not for import
-      }
-    });
-    in.progress->Clear();
-    if (StopRequested()) ThrowInterrupted("nothing was imported");
-    for (size_t i = 0; i < st.users.size(); i += kBatch) {
-      tx.PutUsers(std::span(st.users).subspan(i, std::min(kBatch, st.users.size() - i)));
-    }
-    for (size_t i = 0; i < st.watches.size(); i += kBatch) {
-      tx.PutWatches(std::span(st.watches).subspan(i, std::min(kBatch, st.watches.size() - i)));
-    }
-    const size_t rejected = in.rejecter->count();
-    std::string output;
-    if (opts.json) {
-      output =
-          fmt::format(R"({{"type":"import","users":{},"watches":{},"skipped":{},"rejected":{}}})",
-                      st.users.size(), st.watches.size(), st.skipped, rejected) +
-          "\n";
-    } else {
-      output = "imported " + Plural(st.users.size(), "user", "users") + " and " +
-               Plural(st.watches.size(), "watch", "watches");
-      if (st.skipped > 0)
-        output += ", skipped " + Plural(st.skipped, "record", "records") + " of other types";
-      if (rejected > 0) output += ", rejected " + Plural(rejected, "line", "lines");
-      output += "\n";
-    }
-    return Outcome{in.rejecter->ExitCode(), output, in.Errors()};
-  });
-  return Print(out);
+  return Print(store.commands().Execute(opts.request_id, opts.fingerprint, [&](CommandTx& tx) {
+    return ImportRecords(opts, store, tx);
+  }));
 }
 
 int QuoteIngest(const Options& opts, Store& store) {
