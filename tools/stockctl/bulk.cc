@@ -237,6 +237,85 @@ Outcome ImportRecords(const Options& opts, Store& store, CommandTx& tx) {
                  in.Errors()};
 }
 
+/// Quotes on their way to the store: in `tx`, or without one batch by
+/// batch in transactions of their own.
+struct QuoteBatches {
+  Store& store;
+  CommandTx* tx;
+  std::vector<Quote> batch;
+  std::string batch_start;  // INPUT:LINE of the batch's first quote
+  size_t stored = 0;
+
+  void Add(const Quote& q, const InRecord& r) {
+    if (batch.empty()) batch_start = *r.input + ":" + std::to_string(r.line);
+    batch.push_back(q);
+  }
+
+  void Flush() {
+    if (batch.empty()) return;
+    if (tx != nullptr) {
+      tx->StoreQuotes(batch);
+    } else {
+      try {
+        store.commands().StoreQuotes(batch);
+      } catch (const Error& e) {
+        // Earlier batches were committed: say how far the input got, so
+        // that the rest can be ingested again from that line.
+        throw Error(e.exit_code(), std::string(e.what()) + "; stored " +
+                                       Plural(stored, "quote", "quotes") +
+                                       " before the failure; the first quote not stored is at " +
+                                       batch_start);
+      }
+    }
+    stored += batch.size();
+    batch.clear();
+  }
+};
+
+std::string IngestSummary(bool json, size_t stored, size_t skipped, size_t rejected) {
+  if (json) {
+    return fmt::format(R"({{"type":"ingest","stored":{},"skipped":{},"rejected":{}}})", stored,
+                       skipped, rejected) +
+           "\n";
+  }
+  std::string output = "stored " + Plural(stored, "quote", "quotes");
+  if (skipped > 0)
+    output += ", skipped " + Plural(skipped, "record", "records") + " of other types";
+  if (rejected > 0) output += ", rejected " + Plural(rejected, "line", "lines");
+  return output + "\n";
+}
+
+Outcome IngestQuotes(const Options& opts, Store& store, CommandTx* tx) {
+  BulkInput in(opts, "quote ingest");
+  QuoteBatches batches{store, tx, {}, {}, 0};
+  size_t skipped = 0;
+  RecordParser parser;
+  AnyRecord rec;
+  LoopOptions lo;
+  lo.checkpoint_records = kBatch;
+  lo.pre_commit = [&] { batches.Flush(); };
+  RunLoop(
+      *in.source, in.outs, *in.rejecter,
+      [&](const InRecord& r) {
+        in.progress->Add(r.value.size() + 1);
+        if (parser.Parse(r.value, r.readable, rec) == RecordType::kQuote) {
+          batches.Add(rec.quote, r);
+        } else {
+          ++skipped;  // other records: not quotes
+        }
+      },
+      lo);
+  batches.Flush();
+  in.progress->Clear();
+  if (StopRequested()) {
+    if (tx != nullptr) ThrowInterrupted("nothing was stored");
+    ThrowInterrupted("stored " + Plural(batches.stored, "quote", "quotes") + " before the stop");
+  }
+  return Outcome{in.rejecter->ExitCode(),
+                 IngestSummary(opts.json, batches.stored, skipped, in.rejecter->count()),
+                 in.Errors()};
+}
+
 }  // namespace
 
 int Import(const Options& opts, Store& store) {
@@ -251,76 +330,14 @@ int QuoteIngest(const Options& opts, Store& store) {
   // Without a request id, quotes are stored batch by batch as they arrive
   // (so `tail -f quotes | stockctl quote ingest` stays live); with one, the
   // whole input is one transaction whose outcome is stored with it.
-  auto ingest = [&](CommandTx* tx) {
-    BulkInput in(opts, "quote ingest");
-    std::vector<Quote> batch;
-    std::string batch_start;  // INPUT:LINE of the batch's first quote
-    size_t stored = 0, skipped = 0;
-    auto flush = [&] {
-      if (batch.empty()) return;
-      if (tx != nullptr) {
-        tx->StoreQuotes(batch);
-      } else {
-        try {
-          store.commands().StoreQuotes(batch);
-        } catch (const Error& e) {
-          // Earlier batches were committed: say how far the input got, so
-          // that the rest can be ingested again from that line.
-          throw Error(e.exit_code(), std::string(e.what()) + "; stored " +
-                                         Plural(stored, "quote", "quotes") +
-                                         " before the failure; the first quote not stored is at " +
-                                         batch_start);
-        }
-      }
-      stored += batch.size();
-      batch.clear();
-    };
-    RecordParser parser;
-    AnyRecord rec;
-    LoopOptions lo;
-    lo.checkpoint_records = kBatch;
-    lo.pre_commit = flush;
-    RunLoop(
-        *in.source, in.outs, *in.rejecter,
-        [&](const InRecord& r) {
-          in.progress->Add(r.value.size() + 1);
-          if (parser.Parse(r.value, r.readable, rec) == RecordType::kQuote) {
-            if (batch.empty()) batch_start = *r.input + ":" + std::to_string(r.line);
-            batch.push_back(rec.quote);
-          } else {
-            ++skipped;  // other records: not quotes
-          }
-        },
-        lo);
-    flush();
-    in.progress->Clear();
-    if (StopRequested()) {
-      if (tx != nullptr) ThrowInterrupted("nothing was stored");
-      ThrowInterrupted("stored " + Plural(stored, "quote", "quotes") + " before the stop");
-    }
-    const size_t rejected = in.rejecter->count();
-    std::string output;
-    if (opts.json) {
-      output = fmt::format(R"({{"type":"ingest","stored":{},"skipped":{},"rejected":{}}})", stored,
-                           skipped, rejected) +
-               "\n";
-    } else {
-      output = "stored " + Plural(stored, "quote", "quotes");
-      if (skipped > 0)
-        output += ", skipped " + Plural(skipped, "record", "records") + " of other types";
-      if (rejected > 0) output += ", rejected " + Plural(rejected, "line", "lines");
-      output += "\n";
-    }
-    return Outcome{in.rejecter->ExitCode(), output, in.Errors()};
-  };
   if (!opts.request_id.empty()) {
     return Print(
         store.commands().Execute(opts.request_id, opts.fingerprint,
-                                 [&](CommandTx& tx) { return ingest(&tx); }));
+                                 [&](CommandTx& tx) { return IngestQuotes(opts, store, &tx); }));
   }
   Outcome out;
   try {
-    out = ingest(nullptr);
+    out = IngestQuotes(opts, store, nullptr);
   } catch (const DataError& e) {  // --strict
     out = Outcome{exitcode::kDataErr, "", e.what()};
   }
