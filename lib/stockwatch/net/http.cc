@@ -131,6 +131,20 @@ struct HttpClient::Impl {
       t.response.error = "cannot create a libcurl handle";
       return false;
     }
+    SetTransferOptions(t);
+    SetMethodAndHeaders(t);
+    CURLMcode mc = curl_multi_add_handle(multi, t.easy);
+    if (mc != CURLM_OK) {
+      t.response.error = curl_multi_strerror(mc);
+      curl_easy_cleanup(t.easy);
+      t.easy = nullptr;
+      return false;
+    }
+    return true;
+  }
+
+  /// What every transfer sets: its URL, callbacks, timeouts and limits.
+  void SetTransferOptions(Transfer& t) {
     CURL* e = t.easy;
     const HttpRequest& r = t.request;
     curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
@@ -157,7 +171,12 @@ struct HttpClient::Impl {
     // An announced Content-Length over the limit fails before any body is read.
     if (!r.truncate_body)
       curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_body));
+  }
 
+  /// The request's method, body and headers.
+  static void SetMethodAndHeaders(Transfer& t) {
+    CURL* e = t.easy;
+    const HttpRequest& r = t.request;
     bool has_expect = false;
     for (const std::string& h : r.headers) {
       if (IStartsWith(h, "Expect:")) has_expect = true;
@@ -180,15 +199,6 @@ struct HttpClient::Impl {
       if (!has_expect) t.headers = curl_slist_append(t.headers, "Expect:");
     }
     if (t.headers != nullptr) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
-
-    CURLMcode mc = curl_multi_add_handle(multi, e);
-    if (mc != CURLM_OK) {
-      t.response.error = curl_multi_strerror(mc);
-      curl_easy_cleanup(e);
-      t.easy = nullptr;
-      return false;
-    }
-    return true;
   }
 
   /// Fills the response of a transfer libcurl finished and releases its handle.
