@@ -90,6 +90,7 @@ struct HttpClient::Impl {
   HttpOptions opts;
   CURLM* multi = nullptr;
   std::vector<CURL*> idle;  // easy handles ready for reuse
+  class Round;
 
   explicit Impl(HttpOptions o) : opts(std::move(o)) {
     if (opts.max_parallel < 1) opts.max_parallel = 1;
@@ -242,43 +243,37 @@ struct HttpClient::Impl {
 HttpClient::HttpClient(HttpOptions opts) : impl_(std::make_unique<Impl>(std::move(opts))) {}
 HttpClient::~HttpClient() = default;
 
-void HttpClient::PerformEach(const std::function<Next(HttpRequest&)>& next,
-                             const std::function<void(size_t, HttpResponse&&)>& on_done,
-                             const std::function<bool()>& abort) {
-  Impl& im = *impl_;
-  std::vector<std::unique_ptr<Transfer>> active;
-  // Whatever happens (a callback throwing included), nothing stays in the
-  // multi handle pointing at freed memory.
-  struct Cleanup {
-    Impl& im;
-    std::vector<std::unique_ptr<Transfer>>& active;
-    ~Cleanup() {
-      for (auto& t : active) im.Release(*t);
-    }
-  } cleanup{im, active};
+/// The transfers of one PerformEach: started, running, completed.
+/// Whatever happens (a callback throwing included), nothing stays in the
+/// multi handle pointing at freed memory.
+class HttpClient::Impl::Round {
+ public:
+  using OnDone = std::function<void(size_t, HttpResponse&&)>;
+  Round(Impl& im, const OnDone& on_done) : im_(im), on_done_(on_done) {}
+  ~Round() {
+    for (auto& t : active_) im_.Release(*t);
+  }
+  Round(const Round&) = delete;
+  Round& operator=(const Round&) = delete;
 
-  auto complete = [&](size_t pos) {
-    std::unique_ptr<Transfer> t = std::move(active[pos]);
-    active[pos] = std::move(active.back());
-    active.pop_back();
-    on_done(t->index, std::move(t->response));
-  };
+  bool empty() const { return active_.empty(); }
 
-  size_t next_index = 0;
-  bool done = false;
-  while (true) {
-    if (abort && abort()) {
-      while (!active.empty()) {
-        im.Release(*active.back());
-        active.back()->response = HttpResponse{};
-        active.back()->response.error = "aborted";
-        complete(active.size() - 1);
-      }
-      return;
+  /// Completes every running transfer as "aborted".
+  void AbortAll() {
+    while (!active_.empty()) {
+      im_.Release(*active_.back());
+      active_.back()->response = HttpResponse{};
+      active_.back()->response.error = "aborted";
+      Complete(active_.size() - 1);
     }
-    bool later = false;
+  }
+
+  /// Starts what `next` gives while there is room; sets `done` when it has
+  /// nothing more and `later` when it has nothing yet. True when it started
+  /// (or failed to start) a transfer.
+  bool StartMore(const std::function<Next(HttpRequest&)>& next, bool& done, bool& later) {
     bool progressed = false;
-    while (!done && active.size() < static_cast<size_t>(im.opts.max_parallel)) {
+    while (!done && active_.size() < static_cast<size_t>(im_.opts.max_parallel)) {
       auto t = std::make_unique<Transfer>();
       Next what = next(t->request);
       if (what == Next::kLater) {
@@ -289,29 +284,65 @@ void HttpClient::PerformEach(const std::function<Next(HttpRequest&)>& next,
         done = true;
         break;
       }
-      t->index = next_index++;
-      bool started = im.Start(*t);
-      active.push_back(std::move(t));
-      if (!started) complete(active.size() - 1);
+      t->index = next_index_++;
+      bool started = im_.Start(*t);
+      active_.push_back(std::move(t));
+      if (!started) Complete(active_.size() - 1);
       progressed = true;
     }
-    if (done && active.empty()) return;
+    return progressed;
+  }
 
-    int running = 0;
-    curl_multi_perform(im.multi, &running);
+  /// Completes the transfers libcurl finished; true when there was one.
+  bool CompleteFinished() {
+    bool progressed = false;
     int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(im.multi, &queued)) {
+    while (CURLMsg* msg = curl_multi_info_read(im_.multi, &queued)) {
       if (msg->msg != CURLMSG_DONE) continue;
       CURL* easy = msg->easy_handle;
       CURLcode result = msg->data.result;
-      auto it = std::find_if(active.begin(), active.end(),
+      auto it = std::find_if(active_.begin(), active_.end(),
                              [easy](const auto& t) { return t->easy == easy; });
-      if (it == active.end()) continue;
-      size_t pos = static_cast<size_t>(it - active.begin());
-      im.Finish(*active[pos], result);
-      complete(pos);
+      if (it == active_.end()) continue;
+      size_t pos = static_cast<size_t>(it - active_.begin());
+      im_.Finish(*active_[pos], result);
+      Complete(pos);
       progressed = true;
     }
+    return progressed;
+  }
+
+ private:
+  void Complete(size_t pos) {
+    std::unique_ptr<Transfer> t = std::move(active_[pos]);
+    active_[pos] = std::move(active_.back());
+    active_.pop_back();
+    on_done_(t->index, std::move(t->response));
+  }
+
+  Impl& im_;
+  const OnDone& on_done_;
+  std::vector<std::unique_ptr<Transfer>> active_;
+  size_t next_index_ = 0;
+};
+
+void HttpClient::PerformEach(const std::function<Next(HttpRequest&)>& next,
+                             const std::function<void(size_t, HttpResponse&&)>& on_done,
+                             const std::function<bool()>& abort) {
+  Impl& im = *impl_;
+  Impl::Round round(im, on_done);
+  bool done = false;
+  while (true) {
+    if (abort && abort()) {
+      round.AbortAll();
+      return;
+    }
+    bool later = false;
+    bool progressed = round.StartMore(next, done, later);
+    if (done && round.empty()) return;
+    int running = 0;
+    curl_multi_perform(im.multi, &running);
+    progressed = round.CompleteFinished() || progressed;
     if (!progressed) {
       curl_multi_poll(im.multi, nullptr, 0, later ? kLaterPollMs : kPollMs, nullptr);
     }
