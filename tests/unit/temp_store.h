@@ -26,6 +26,7 @@ class TempStore {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
+  Store& store() { return *store_; }
   Commands& commands() { return store_->commands(); }
   Queries& queries() { return store_->queries(); }
 

@@ -41,6 +41,10 @@ void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
       ->envname("STOCKWATCH_SOURCE_URL");
   app.add_option("--tickers", o.tickers,
                  "Tickers A,B (or - for one per line on stdin); default: every watched ticker");
+  app.add_option("--max-rate", f.max_rate,
+                 "At most N requests to the source per PERIOD (60/min, 2000/h), shared through "
+                 "the store by every collector of this source; tickers that do not fit wait")
+      ->type_name("N/PERIOD");
   f.shard_option = app.add_option("--shard", f.shard,
                  "Collect only shard I of N of the tickers (by a stable hash of each), so that N "
                  "collectors split them: 1/3, 2/3, 3/3")
@@ -85,6 +89,7 @@ int RunStockCollect(StockCollectFlags& f) {
   o.db_url = o.no_store ? std::string() : f.common.DbUrl();
   o.input_given = f.input != nullptr && f.input->count() > 0;
   if (f.shard_option->count() > 0) o.shard = ParseShard(f.shard);
+  if (!f.max_rate.empty()) o.max_rate = ParseRateLimit(f.max_rate);
   o.every_ms = f.every.empty() ? 0 : cli::DurationFlag("--every", f.every, false);
   o.timeout_ms = cli::DurationFlag("--timeout", f.timeout, false);
   o.slow_call_ms = f.slow_call.empty() ? 0 : cli::DurationFlag("--slow-call", f.slow_call, false);

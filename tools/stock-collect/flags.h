@@ -13,6 +13,7 @@ struct StockCollectFlags {
                      sim_start;
   std::string max_response = "4M";  // a size, parsed by RunStockCollect
   std::string shard;                // I/N, parsed by RunStockCollect
+  std::string max_rate;             // N/PERIOD, parsed by RunStockCollect
   CLI::Option* shard_option = nullptr;  // --shard, to tell whether it was given
   bool once = false;
   bool no_batch = false;

@@ -550,6 +550,9 @@ std::optional<std::string> ReplayInput(const CollectOptions& opts) {
     throw Usage("-i applies to --source replay only");
   }
   if (opts.pace > 0 && !replay_input) throw Usage("--pace applies to --source replay only");
+  if (opts.max_rate && opts.source != "yahoo" && opts.source != "stooq") {
+    throw Usage("--max-rate: only for the yahoo and stooq sources");
+  }
   return replay_input;
 }
 
@@ -594,6 +597,28 @@ std::vector<std::string> CycleTickers(const CollectOptions& opts,
   return tickers;
 }
 
+/// --max-rate's budget: the bucket of this source (and shard) in the store.
+std::optional<RequestBudget> MakeBudget(const CollectOptions& opts, Store* store) {
+  if (!opts.max_rate) return std::nullopt;
+  std::string key = "budget:" + opts.source;
+  if (opts.shard.count > 1) key += fmt::format(":shard:{}/{}", opts.shard.index, opts.shard.count);
+  return RequestBudget(*opts.max_rate, key, opts.batch ? opts.batch_size : 1, store);
+}
+
+/// The tickers of a cycle that fit the budget; warns about the others.
+std::vector<std::string> WithinBudget(const CollectOptions& opts, RequestBudget& budget,
+                                      std::vector<std::string> tickers) {
+  if (tickers.empty()) return tickers;
+  size_t deferred = 0;
+  const size_t asked = tickers.size();
+  tickers = budget.Fit(tickers, NowMs(), deferred);
+  if (deferred > 0) {
+    log::Warn("--max-rate {}: {} of {} ticker(s) deferred to the next cycle",
+              FormatRateLimit(*opts.max_rate), deferred, asked);
+  }
+  return tickers;
+}
+
 /// Waits for the next --every cycle; false when a stop came first.
 bool AwaitNextCycle(const CollectOptions& opts, StoringSink& out, TimeMs& next_start) {
   // A cycle's quotes are out (acknowledged, over Kafka) before the wait
@@ -616,6 +641,7 @@ int RunCycles(const CollectOptions& opts, const std::optional<std::vector<std::s
               Store* store, StoringSink& out, const DiagFn& diag) {
   std::unique_ptr<HttpCollector> http;
   std::unique_ptr<SimWalk> walk;
+  std::optional<RequestBudget> budget = MakeBudget(opts, store);
   if (opts.source == "sim") {
     walk = std::make_unique<SimWalk>(opts.seed);
   } else {
@@ -631,6 +657,7 @@ int RunCycles(const CollectOptions& opts, const std::optional<std::vector<std::s
     if (StopRequested() || out.closed()) break;
     service::Heartbeat();
     std::vector<std::string> tickers = CycleTickers(opts, fixed, store);
+    if (budget) tickers = WithinBudget(opts, *budget, std::move(tickers));
     FetchOutcome worst = FetchOutcome::kOk;
     if (tickers.empty()) {
       log::Info("no tickers to collect{}", fixed ? "" : " (no watches in the store)");

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stockwatch/collect/budget.h"
 #include "stockwatch/collect/shard.h"
 #include "stockwatch/source/source.h"
 #include "stockwatch/stream/stream.h"
@@ -29,6 +30,7 @@ struct CollectOptions {
   std::string source_url;        // base URL of yahoo / stooq; empty: the real one
   std::string tickers;           // "A,B", "-" (one per line on stdin), empty: the store's
   Shard shard;                   // --shard I/N: only the tickers of shard I
+  std::optional<RateLimit> max_rate;  // --max-rate: requests per period to the source
   int64_t every_ms = 0;          // 0: one cycle (--once)
   int64_t count = 0;             // cycles; 0: 1 without every, unlimited with it
   int jobs = 8;                  // requests in flight at once

@@ -144,6 +144,12 @@ class Commands {
   /// Small persistent values (bot update offset, per-user last-sent times).
   /// A key ending in ":EMAIL" belongs to that user: RemoveUser deletes it.
   virtual void PutValue(std::string_view key, std::string_view value) = 0;
+  /// Reads the value of `key` (nullopt: none), stores what `fn` makes of it
+  /// and returns that, atomically: another process updating the same key
+  /// waits (a request budget shared by a cron job and a service).
+  virtual std::string UpdateValue(
+      std::string_view key,
+      const std::function<std::string(const std::optional<std::string>&)>& fn) = 0;
   virtual int64_t Enqueue(const OutboxItem& item) = 0;
   virtual void Dequeue(std::span<const int64_t> ids) = 0;
 };

@@ -350,6 +350,33 @@ TEST_CASE("Store: one request id from 8 connections at once has exactly one effe
   }
 }
 
+TEST_CASE("Store: UpdateValue from 6 connections at once loses no update") {
+  FOR_EACH_BACKEND(db) {
+    db.Open();
+    std::vector<std::string> errors(6);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 6; ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          auto s = db.Open();
+          for (int k = 0; k < 20; ++k) {
+            s->commands().UpdateValue("counter", [](const std::optional<std::string>& old) {
+              int n = old ? std::stoi(*old) : 0;
+              std::this_thread::sleep_for(std::chrono::milliseconds(1));  // widen the window
+              return std::to_string(n + 1);
+            });
+          }
+        } catch (const std::exception& e) {
+          errors[static_cast<size_t>(i)] = e.what();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors) CHECK(e == "");
+    CHECK(db.Open()->queries().GetValue("counter") == "120");
+  }
+}
+
 TEST_CASE("Store: watches are added, changed, listed and removed with band checks") {
   FOR_EACH_BACKEND(db) {
     auto s = db.Open();

@@ -266,6 +266,9 @@ class PgCommands : public Commands {
   void RecordDeadLetters(std::span<const DeadLetterRow> rows,
                          std::span<const int64_t> dequeue) override;
   void PutValue(std::string_view key, std::string_view value) override;
+  std::string UpdateValue(
+      std::string_view key,
+      const std::function<std::string(const std::optional<std::string>&)>& fn) override;
   int64_t Enqueue(const OutboxItem& item) override;
   void Dequeue(std::span<const int64_t> ids) override;
 

@@ -449,6 +449,22 @@ void PgCommands::PutValue(std::string_view key, std::string_view value) {
   conn_.Auto([&](pqxx::transaction_base& tx) { PutKeyValue(conn_, tx, key, value); });
 }
 
+std::string PgCommands::UpdateValue(
+    std::string_view key,
+    const std::function<std::string(const std::optional<std::string>&)>& fn) {
+  return conn_.Write([&](pqxx::transaction_base& tx) {
+    // A lock on the key itself, held to the commit: it works before the row
+    // exists, where SELECT ... FOR UPDATE would lock nothing.
+    conn_.Run(tx, "kv_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", S(key));
+    pqxx::result r = conn_.Run(tx, "kv_get_for_update", "SELECT value FROM kv WHERE key = $1", S(key));
+    std::optional<std::string> old;
+    if (!r.empty()) old = r[0][0].as<std::string>();
+    std::string value = fn(old);
+    PutKeyValue(conn_, tx, key, value);
+    return value;
+  });
+}
+
 int64_t PgCommands::Enqueue(const OutboxItem& item) {
   return conn_.Auto([&](pqxx::transaction_base& tx) {
     pqxx::result r = conn_.Run(

@@ -335,6 +335,23 @@ void SqliteCommands::PutValue(std::string_view key, std::string_view value) {
   PutKeyValue(db_, key, value);
 }
 
+std::string SqliteCommands::UpdateValue(
+    std::string_view key,
+    const std::function<std::string(const std::optional<std::string>&)>& fn) {
+  std::lock_guard<std::recursive_mutex> lock(db_.mu());
+  WriteTx tx(db_);  // the write lock first: a concurrent update waits for ours
+  std::optional<std::string> old;
+  {
+    Stmt s = db_.Prepare("SELECT value FROM kv WHERE key = ?");
+    s.Text(1, key);
+    if (s.Step()) old = s.ColText(0);
+  }
+  std::string value = fn(old);
+  PutKeyValue(db_, key, value);
+  tx.Commit();
+  return value;
+}
+
 int64_t SqliteCommands::Enqueue(const OutboxItem& item) {
   std::lock_guard<std::recursive_mutex> lock(db_.mu());
   Stmt s = db_.Prepare(
