@@ -217,44 +217,38 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
   Conn& c_;
 };
 
-}  // namespace
-
-void InsertQuotes(Conn& c, pqxx::transaction_base& tx, std::span<const Quote> quotes) {
-  if (quotes.empty()) return;
-  const std::vector<const Quote*> rows = LastPerKey(quotes, [](const Quote& q) {
-    std::string key = q.ticker;
-    key.push_back('\0');
-    key += std::to_string(q.ts);
-    return key;
-  });
-  if (rows.size() <= kRowByRow) {
-    // Newest per ticker, in ticker order (a fixed lock order on latest_quotes).
-    std::map<std::string_view, const Quote*> newest;
-    for (const Quote* q : rows) {
-      c.Run(tx, "quote_upsert",
-            "INSERT INTO quotes(ticker, ts, price, currency, source, prev_close, volume) "
-            "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(ticker, ts) DO UPDATE SET "
-            "price = excluded.price, currency = excluded.currency, source = excluded.source, "
-            "prev_close = excluded.prev_close, volume = excluded.volume",
-            q->ticker, q->ts, q->price,
-            q->currency.empty() ? std::optional<std::string>() : q->currency,
-            q->source.empty() ? std::optional<std::string>() : q->source, q->prev_close, q->volume);
-      auto [it, inserted] = newest.try_emplace(q->ticker, q);
-      if (!inserted && q->ts >= it->second->ts) it->second = q;
-    }
-    for (const auto& [ticker, q] : newest) {
-      c.Run(tx, "latest_upsert",
-            "INSERT INTO latest_quotes(ticker, ts, price, currency, source, prev_close, volume) "
-            "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(ticker) DO UPDATE SET "
-            "ts = excluded.ts, price = excluded.price, currency = excluded.currency, "
-            "source = excluded.source, prev_close = excluded.prev_close, volume = excluded.volume "
-            "WHERE excluded.ts >= latest_quotes.ts",
-            q->ticker, q->ts, q->price,
-            q->currency.empty() ? std::optional<std::string>() : q->currency,
-            q->source.empty() ? std::optional<std::string>() : q->source, q->prev_close, q->volume);
-    }
-    return;
+// Newest per ticker, in ticker order (a fixed lock order on latest_quotes).
+void InsertQuotesRowByRow(Conn& c, pqxx::transaction_base& tx,
+                          const std::vector<const Quote*>& rows) {
+  std::map<std::string_view, const Quote*> newest;
+  for (const Quote* q : rows) {
+    c.Run(tx, "quote_upsert",
+          "INSERT INTO quotes(ticker, ts, price, currency, source, prev_close, volume) "
+          "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(ticker, ts) DO UPDATE SET "
+          "price = excluded.price, currency = excluded.currency, source = excluded.source, "
+          "prev_close = excluded.prev_close, volume = excluded.volume",
+          q->ticker, q->ts, q->price,
+          q->currency.empty() ? std::optional<std::string>() : q->currency,
+          q->source.empty() ? std::optional<std::string>() : q->source, q->prev_close, q->volume);
+    auto [it, inserted] = newest.try_emplace(q->ticker, q);
+    if (!inserted && q->ts >= it->second->ts) it->second = q;
   }
+  for (const auto& [ticker, q] : newest) {
+    c.Run(tx, "latest_upsert",
+          "INSERT INTO latest_quotes(ticker, ts, price, currency, source, prev_close, volume) "
+          "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(ticker) DO UPDATE SET "
+          "ts = excluded.ts, price = excluded.price, currency = excluded.currency, "
+          "source = excluded.source, prev_close = excluded.prev_close, volume = excluded.volume "
+          "WHERE excluded.ts >= latest_quotes.ts",
+          q->ticker, q->ts, q->price,
+          q->currency.empty() ? std::optional<std::string>() : q->currency,
+          q->source.empty() ? std::optional<std::string>() : q->source, q->prev_close, q->volume);
+  }
+}
+
+// COPY into a temporary table, then one set-based upsert per table.
+void InsertQuotesByCopy(Conn& c, pqxx::transaction_base& tx,
+                        const std::vector<const Quote*>& rows) {
   tx.exec(
       "CREATE TEMP TABLE IF NOT EXISTS sw_in_quotes(ticker TEXT COLLATE \"C\", ts BIGINT, "
       "price DOUBLE PRECISION, currency TEXT, source TEXT, prev_close DOUBLE PRECISION, "
@@ -288,6 +282,23 @@ void InsertQuotes(Conn& c, pqxx::transaction_base& tx, std::span<const Quote> qu
         "currency = excluded.currency, source = excluded.source, "
         "prev_close = excluded.prev_close, volume = excluded.volume "
         "WHERE excluded.ts >= latest_quotes.ts");
+}
+
+}  // namespace
+
+void InsertQuotes(Conn& c, pqxx::transaction_base& tx, std::span<const Quote> quotes) {
+  if (quotes.empty()) return;
+  const std::vector<const Quote*> rows = LastPerKey(quotes, [](const Quote& q) {
+    std::string key = q.ticker;
+    key.push_back('\0');
+    key += std::to_string(q.ts);
+    return key;
+  });
+  if (rows.size() <= kRowByRow) {
+    InsertQuotesRowByRow(c, tx, rows);
+  } else {
+    InsertQuotesByCopy(c, tx, rows);
+  }
 }
 
 Outcome PgCommands::Execute(std::string_view request_id, std::string_view fingerprint,
