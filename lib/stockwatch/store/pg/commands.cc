@@ -301,6 +301,79 @@ void InsertQuotes(Conn& c, pqxx::transaction_base& tx, std::span<const Quote> qu
   }
 }
 
+namespace {
+
+/// Runs a command without a request id: committed, unless it throws
+/// DataError (an outcome; `w` rolls back).
+template <typename Run>
+Outcome RunUnclaimed(Conn& conn, pqxx::work& w, Run& run) {
+  Outcome out;
+  {
+    Conn::TxScope scope(conn, &w);
+    try {
+      out = run();
+    } catch (const DataError& e) {
+      return Outcome{exitcode::kDataErr, "", e.what()};  // `w` rolls back
+    }
+  }
+  w.commit();
+  return out;
+}
+
+/// Claims the request id; when another request has it already, its stored
+/// outcome (or the refusal of a reused id). A concurrent repeat blocks on
+/// the primary key until this transaction ends, then finds the stored outcome.
+std::optional<Outcome> ClaimOrRepeat(Conn& conn, pqxx::work& w, std::string_view request_id,
+                                     const std::optional<std::string>& fp) {
+  const std::string id(request_id);
+  pqxx::result claim = conn.Run(
+      w, "request_claim",
+      "INSERT INTO requests(id, ts, fingerprint) VALUES($1, $2, $3) ON CONFLICT(id) DO NOTHING",
+      id, NowMs(), fp);
+  if (claim.affected_rows() != 0) return std::nullopt;
+  pqxx::result r =
+      conn.Run(w, "request_get",
+               "SELECT exit_code, output, error, fingerprint FROM requests WHERE id = $1", id);
+  if (r.empty() || r[0][0].is_null()) {
+    throw Error(exitcode::kSoftware, "request " + id + ": stored without an outcome");
+  }
+  Outcome stored{r[0][0].as<int>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
+  if (fp && !r[0][3].is_null() && r[0][3].as<std::string>() != *fp) {
+    return store_internal::RequestIdReused(request_id);  // `w` rolls back
+  }
+  if (fp && r[0][3].is_null()) {
+    // Stored before requests had fingerprints: this repeat binds it.
+    conn.Run(w, "request_bind", "UPDATE requests SET fingerprint = $2 WHERE id = $1", id, *fp);
+  }
+  w.commit();
+  return stored;
+}
+
+/// Runs the command of a claimed request id and stores its outcome with it.
+/// A savepoint, so that a DataError undoes the command but keeps the
+/// claim. (Plain SQL: libpqxx 6's subtransaction does not issue its
+/// SAVEPOINT before exec_prepared.)
+template <typename Run>
+Outcome RunClaimed(Conn& conn, pqxx::work& w, const std::string& id, Run& run) {
+  Outcome out;
+  w.exec("SAVEPOINT command");
+  try {
+    Conn::TxScope scope(conn, &w);
+    out = run();
+    w.exec("RELEASE SAVEPOINT command");
+  } catch (const DataError& e) {
+    w.exec("ROLLBACK TO SAVEPOINT command");
+    out = Outcome{exitcode::kDataErr, "", e.what()};
+  }
+  conn.Run(w, "request_set",
+           "UPDATE requests SET exit_code = $2, output = $3, error = $4 WHERE id = $1", id,
+           out.exit_code, out.output, out.error);
+  w.commit();
+  return out;
+}
+
+}  // namespace
+
 Outcome PgCommands::Execute(std::string_view request_id, std::string_view fingerprint,
                             const std::function<Outcome(CommandTx&)>& fn) {
   return conn_.Guard([&] {
@@ -315,64 +388,11 @@ Outcome PgCommands::Execute(std::string_view request_id, std::string_view finger
       }
     };
     pqxx::work w(conn_.c());
-    if (request_id.empty()) {
-      Outcome out;
-      {
-        Conn::TxScope scope(conn_, &w);
-        try {
-          out = run();
-        } catch (const DataError& e) {
-          return Outcome{exitcode::kDataErr, "", e.what()};  // `w` rolls back
-        }
-      }
-      w.commit();
-      return out;
-    }
-    // Claim the id first: a concurrent repeat blocks on its primary key until
-    // this transaction ends, then finds the stored outcome.
-    const std::string id(request_id);
+    if (request_id.empty()) return RunUnclaimed(conn_, w, run);
     const std::optional<std::string> fp =
         fingerprint.empty() ? std::nullopt : std::optional<std::string>(fingerprint);
-    pqxx::result claim = conn_.Run(
-        w, "request_claim",
-        "INSERT INTO requests(id, ts, fingerprint) VALUES($1, $2, $3) ON CONFLICT(id) DO NOTHING",
-        id, NowMs(), fp);
-    if (claim.affected_rows() == 0) {
-      pqxx::result r = conn_.Run(
-          w, "request_get",
-          "SELECT exit_code, output, error, fingerprint FROM requests WHERE id = $1", id);
-      if (r.empty() || r[0][0].is_null()) {
-        throw Error(exitcode::kSoftware, "request " + id + ": stored without an outcome");
-      }
-      Outcome stored{r[0][0].as<int>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
-      if (fp && !r[0][3].is_null() && r[0][3].as<std::string>() != *fp) {
-        return store_internal::RequestIdReused(request_id);  // `w` rolls back
-      }
-      if (fp && r[0][3].is_null()) {
-        // Stored before requests had fingerprints: this repeat binds it.
-        conn_.Run(w, "request_bind", "UPDATE requests SET fingerprint = $2 WHERE id = $1", id, *fp);
-      }
-      w.commit();
-      return stored;
-    }
-    // A savepoint, so that a DataError undoes the command but keeps the
-    // claim. (Plain SQL: libpqxx 6's subtransaction does not issue its
-    // SAVEPOINT before exec_prepared.)
-    Outcome out;
-    w.exec("SAVEPOINT command");
-    try {
-      Conn::TxScope scope(conn_, &w);
-      out = run();
-      w.exec("RELEASE SAVEPOINT command");
-    } catch (const DataError& e) {
-      w.exec("ROLLBACK TO SAVEPOINT command");
-      out = Outcome{exitcode::kDataErr, "", e.what()};
-    }
-    conn_.Run(w, "request_set",
-              "UPDATE requests SET exit_code = $2, output = $3, error = $4 WHERE id = $1", id,
-              out.exit_code, out.output, out.error);
-    w.commit();
-    return out;
+    if (std::optional<Outcome> stored = ClaimOrRepeat(conn_, w, request_id, fp)) return *stored;
+    return RunClaimed(conn_, w, std::string(request_id), run);
   });
 }
 
