@@ -87,24 +87,10 @@ std::string FormatPriceLabel(double v, double lo, double hi) {
   return fmt::format("{:.{}f}", v, Decimals(lo, hi));
 }
 
-std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> ts,
-                        std::string_view title, const PlotOptions& opts) {
-  std::string out(title);
-  out.push_back('\n');
-  if (prices.empty()) return out;
-  const int width = std::max(opts.width, kMinWidth);
-  const int rows = std::max(opts.height, 2);
-  const auto [min_it, max_it] = std::minmax_element(prices.begin(), prices.end());
-  const double lo = *min_it, hi = *max_it;
+namespace {
 
-  // Labels on the top, middle and bottom rows.
-  const std::string top = FormatPriceLabel(hi, lo, hi);
-  const std::string bottom = FormatPriceLabel(lo, lo, hi);
-  const std::string middle = FormatPriceLabel((lo + hi) / 2, lo, hi);
-  const size_t label_w = std::max({top.size(), bottom.size(), middle.size()});
-  const int cols = width - static_cast<int>(label_w) - 2;  // "label ┤chart"
-
-  Canvas canvas(cols, rows);
+/// The price line, scaled to the canvas between `lo` and `hi`.
+void DrawPrices(Canvas& canvas, std::span<const double> prices, double lo, double hi) {
   const int w = canvas.dot_width(), h = canvas.dot_height();
   auto dot_y = [&](double v) {
     if (hi == lo) return h / 2;
@@ -118,12 +104,18 @@ std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> 
   if (prices.size() == 1) {
     // One value: a flat line across, so it can be seen.
     canvas.Line(0, dot_y(prices[0]), w - 1, dot_y(prices[0]));
-  } else {
-    for (size_t i = 0; i + 1 < prices.size(); ++i) {
-      canvas.Line(dot_x(i), dot_y(prices[i]), dot_x(i + 1), dot_y(prices[i + 1]));
-    }
+    return;
   }
+  for (size_t i = 0; i + 1 < prices.size(); ++i) {
+    canvas.Line(dot_x(i), dot_y(prices[i]), dot_x(i + 1), dot_y(prices[i + 1]));
+  }
+}
 
+/// The chart's rows, labelled on the top, middle and bottom ones, and the
+/// axis line under them.
+void AppendRows(std::string& out, const Canvas& canvas, int rows, int cols,
+                const std::string& top, const std::string& middle, const std::string& bottom,
+                size_t label_w) {
   for (int r = 0; r < rows; ++r) {
     std::string label;
     if (r == 0)
@@ -142,20 +134,48 @@ std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> 
   out += "\u2514";                                 // └
   for (int c = 0; c < cols; ++c) out += "\u2500";  // ─
   out.push_back('\n');
+}
 
-  if (!ts.empty()) {
-    const std::string first = FormatRfc3339(ts.front());
-    const std::string last = FormatRfc3339(ts.back());
-    std::string axis(label_w + 2, ' ');
-    axis += first;
-    const size_t total = label_w + 2 + static_cast<size_t>(cols);
-    if (ts.size() > 1 && axis.size() + 2 + last.size() <= total) {
-      axis.append(total - axis.size() - last.size(), ' ');
-      axis += last;
-    }
-    out += axis;
-    out.push_back('\n');
+/// The first time under the chart's left end, the last under its right
+/// end when both fit.
+void AppendTimeAxis(std::string& out, std::span<const TimeMs> ts, size_t label_w, int cols) {
+  if (ts.empty()) return;
+  const std::string first = FormatRfc3339(ts.front());
+  const std::string last = FormatRfc3339(ts.back());
+  std::string axis(label_w + 2, ' ');
+  axis += first;
+  const size_t total = label_w + 2 + static_cast<size_t>(cols);
+  if (ts.size() > 1 && axis.size() + 2 + last.size() <= total) {
+    axis.append(total - axis.size() - last.size(), ' ');
+    axis += last;
   }
+  out += axis;
+  out.push_back('\n');
+}
+
+}  // namespace
+
+std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> ts,
+                        std::string_view title, const PlotOptions& opts) {
+  std::string out(title);
+  out.push_back('\n');
+  if (prices.empty()) return out;
+  const int width = std::max(opts.width, kMinWidth);
+  const int rows = std::max(opts.height, 2);
+  const auto [min_it, max_it] = std::minmax_element(prices.begin(), prices.end());
+  const double lo = *min_it, hi = *max_it;
+
+  // Labels on the top, middle and bottom rows.
+  const std::string top = FormatPriceLabel(hi, lo, hi);
+  const std::string bottom = FormatPriceLabel(lo, lo, hi);
+  const std::string middle = FormatPriceLabel((lo + hi) / 2, lo, hi);
+  const size_t label_w = std::max({top.size(), bottom.size(), middle.size()});
+  const int cols = width - static_cast<int>(label_w) - 2;  // "label ┤chart"
+
+  Canvas canvas(cols, rows);
+  DrawPrices(canvas, prices, lo, hi);
+  AppendRows(out, canvas, rows, cols, top, middle, bottom, label_w);
+  AppendTimeAxis(out, ts, label_w, cols);
   return out;
 }
 
