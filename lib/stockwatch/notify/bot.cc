@@ -46,6 +46,38 @@ constexpr std::string_view kHelp =
     "/status - your link, interval and watches\n"
     "/stop - pause alerts (they are kept and sent after /start)";
 
+/// /set: the user's interval, once per Telegram update (a repeat changes nothing).
+std::string SetInterval(Commands& commands, const std::string& email, int64_t value,
+                        int64_t update_id) {
+  Outcome o = commands.Execute("telegram-update:" + std::to_string(update_id), [&](CommandTx& tx) {
+    tx.SetUser(email, std::nullopt, value);
+    Outcome ok;
+    ok.output = "interval " + std::to_string(value);
+    return ok;
+  });
+  if (o.exit_code != 0) return "Could not change the interval: " + HtmlEscape(o.error);
+  return "OK: " + IntervalText(value) + ".";
+}
+
+/// /status: the link, the pause, the interval, the watches and what is held.
+std::string StatusText(Queries& queries, const User& user, int64_t chat) {
+  auto paused = queries.GetValue(PausedKey(user.email));
+  std::string s =
+      "Linked to " + HtmlEscape(user.email) + " (chat <code>" + std::to_string(chat) + "</code>).\n";
+  s += paused && *paused == "1" ? "Paused (send /start to resume).\n" : "Alerts are on.\n";
+  s += "Interval: " + IntervalText(user.interval) + ".\n";
+  std::vector<Watch> watches = queries.Watches(user.email, std::nullopt);
+  if (watches.empty()) {
+    s += "No watches yet.";
+  } else {
+    s += "Watches:";
+    for (const Watch& w : watches) s += "\n<b>" + HtmlEscape(w.ticker) + "</b> " + WatchBand(w);
+  }
+  size_t held = queries.Outbox(user.email).size();
+  if (held > 0) s += "\nHeld alerts: " + std::to_string(held) + ".";
+  return s;
+}
+
 }  // namespace
 
 BotLogic::BotLogic(Commands& commands, Queries& queries, std::string bot_username)
@@ -87,17 +119,7 @@ std::string BotLogic::Handle(const TelegramUpdate& u) {
     if (!secs || *secs > kMaxIntervalS)
       return "Usage: /set SECONDS, whole seconds or a duration like 90s, 5m or 1h, at most " +
              std::to_string(kMaxIntervalS) + " s (a week); 0: every alert at once. Example: /set 5m";
-    std::string target = user->email;
-    int64_t value = *secs;
-    Outcome o = commands_.Execute("telegram-update:" + std::to_string(u.update_id),
-                                  [&](CommandTx& tx) {
-                                    tx.SetUser(target, std::nullopt, value);
-                                    Outcome ok;
-                                    ok.output = "interval " + std::to_string(value);
-                                    return ok;
-                                  });
-    if (o.exit_code != 0) return "Could not change the interval: " + HtmlEscape(o.error);
-    return "OK: " + IntervalText(value) + ".";
+    return SetInterval(commands_, user->email, *secs, u.update_id);
   }
   if (cmd->name == "stop") {
     if (!user) return NotLinked(chat, "Nothing to stop. ");
@@ -106,20 +128,7 @@ std::string BotLogic::Handle(const TelegramUpdate& u) {
   }
   if (cmd->name == "status") {
     if (!user) return NotLinked(chat, "");
-    auto paused = queries_.GetValue(PausedKey(user->email));
-    std::string s = "Linked to " + email + " (chat <code>" + std::to_string(chat) + "</code>).\n";
-    s += paused && *paused == "1" ? "Paused (send /start to resume).\n" : "Alerts are on.\n";
-    s += "Interval: " + IntervalText(user->interval) + ".\n";
-    std::vector<Watch> watches = queries_.Watches(user->email, std::nullopt);
-    if (watches.empty()) {
-      s += "No watches yet.";
-    } else {
-      s += "Watches:";
-      for (const Watch& w : watches) s += "\n<b>" + HtmlEscape(w.ticker) + "</b> " + WatchBand(w);
-    }
-    size_t held = queries_.Outbox(user->email).size();
-    if (held > 0) s += "\nHeld alerts: " + std::to_string(held) + ".";
-    return s;
+    return StatusText(queries_, *user, chat);
   }
   return std::string(kHelp);
 }
