@@ -119,34 +119,39 @@ class StooqSource : public HttpQuoteSource {
     }
     std::unordered_map<std::string, const StooqRow*> by_symbol;
     for (const auto& row : rows) by_symbol.emplace(Lower(row.symbol), &row);
-    for (const auto& t : call.tickers) {
-      std::string symbol = StooqSymbol(t);
-      TickerResult tr;
-      tr.ticker = t;
-      auto it = by_symbol.find(symbol);
-      if (it == by_symbol.end()) {
-        tr.outcome = FetchOutcome::kUnknown;
-        tr.error = fmt::format("unknown ticker (stooq: {} is not in the answer)", symbol);
-      } else if (it->second->no_data) {
-        tr.outcome = FetchOutcome::kUnknown;
-        tr.error = fmt::format("unknown ticker (stooq: no data for {})", symbol);
-      } else {
-        tr.quote.ticker = t;
-        tr.quote.price = it->second->close;
-        tr.quote.ts = it->second->ts;
-        tr.quote.volume = it->second->volume;
-        tr.quote.source = name_;
-        if (EndsWith(symbol, ".us")) tr.quote.currency = "USD";
-        try {
-          Validate(tr.quote);
-        } catch (const DataError& e) {
-          tr.outcome = FetchOutcome::kUnknown;
-          tr.error = fmt::format("stooq: {}", e.what());
-        }
-      }
-      r.results.push_back(std::move(tr));
-    }
+    for (const auto& t : call.tickers) r.results.push_back(ResultFor(t, by_symbol));
     return r;
+  }
+
+ private:
+  /// A ticker's quote from the answer's rows, or why there is none.
+  TickerResult ResultFor(const std::string& t,
+                         const std::unordered_map<std::string, const StooqRow*>& by_symbol) const {
+    std::string symbol = StooqSymbol(t);
+    TickerResult tr;
+    tr.ticker = t;
+    auto it = by_symbol.find(symbol);
+    if (it == by_symbol.end()) {
+      tr.outcome = FetchOutcome::kUnknown;
+      tr.error = fmt::format("unknown ticker (stooq: {} is not in the answer)", symbol);
+    } else if (it->second->no_data) {
+      tr.outcome = FetchOutcome::kUnknown;
+      tr.error = fmt::format("unknown ticker (stooq: no data for {})", symbol);
+    } else {
+      tr.quote.ticker = t;
+      tr.quote.price = it->second->close;
+      tr.quote.ts = it->second->ts;
+      tr.quote.volume = it->second->volume;
+      tr.quote.source = name_;
+      if (EndsWith(symbol, ".us")) tr.quote.currency = "USD";
+      try {
+        Validate(tr.quote);
+      } catch (const DataError& e) {
+        tr.outcome = FetchOutcome::kUnknown;
+        tr.error = fmt::format("stooq: {}", e.what());
+      }
+    }
+    return tr;
   }
 
  private:
