@@ -221,62 +221,22 @@ class Worker {
   }
 
  private:
+  /// What the worker took from the reading thread for one step.
+  struct Round {
+    std::deque<Job> jobs;
+    bool park = false;
+    bool sync = false;
+    uint64_t read_outbox = 0;
+  };
+
   void Loop() {
     try {
       for (;;) {
-        std::deque<Job> jobs;
-        bool park = false;
-        bool sync = false;
-        uint64_t read_outbox = 0;
-        {
-          std::unique_lock<std::mutex> lock(mu_);
-          TimeMs wake_at = notifier_.NextWake();
-          TimeMs now = NowMs();
-          int64_t sleep = wake_at <= now ? 0 : std::min<int64_t>(wake_at - now, kMaxSleepMs);
-          if (!did_ && sleep > 0) {
-            wake_.wait_for(lock, std::chrono::milliseconds(sleep), [&] {
-              return (!inbox_.empty() && notifier_.InMemory() < kMaxInMemory) || stop_ || park_ ||
-                     (flushing_ > 0 && notifier_.Unrecorded()) || outbox_wanted_ > outbox_read_;
-            });
-            if (!inbox_.empty() && inbox_.size() < kCoalesce) {
-              wake_.wait_for(lock, std::chrono::milliseconds(kCoalesceMs), [&] {
-                return inbox_.size() >= kCoalesce || flushing_ > 0 || stop_ || park_;
-              });
-            }
-          }
-          if (stop_) return;
-          if (notifier_.InMemory() < kMaxInMemory) jobs.swap(inbox_);
-          park = park_;
-          sync = flushing_ > 0 && inbox_.empty();
-          if (outbox_wanted_ > outbox_read_) read_outbox = outbox_wanted_;
-        }
+        Round step;
+        if (!Take(step)) return;
         space_.notify_all();
-        if (!jobs.empty()) {
-          std::vector<Notifier::Incoming> batch;
-          batch.reserve(jobs.size());
-          for (const Job& j : jobs) batch.push_back({&j.alert, j.raw, j.input, j.line});
-          notifier_.SubmitAll(batch);
-        }
-        if (read_outbox != 0) notifier_.ReadOutboxNow();
-        did_ = notifier_.Step() || !jobs.empty();
-        // Someone waits for everything to be settled (a checkpoint) and the
-        // last alerts are out: what was sent is recorded now, not when its
-        // batch would be due.
-        if (sync && notifier_.InMemory() == 0) notifier_.Sync();
-        if (park) {
-          notifier_.Park();
-          did_ = false;
-        }
-        if (after_step_) after_step_();
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          processed_ += jobs.size();
-          outbox_read_ = std::max(outbox_read_, read_outbox);
-          quiescent_ = notifier_.Quiescent();
-          held_ = notifier_.Held();
-          retrying_ = notifier_.Retrying();
-          if (park && quiescent_ && inbox_.empty()) park_ = false;
-        }
+        Work(step);
+        Report(step);
         done_.notify_all();
       }
     } catch (...) {
@@ -285,6 +245,64 @@ class Worker {
       done_.notify_all();
       space_.notify_all();
     }
+  }
+
+  /// Waits for work (alerts, a flush, a park, a due digest) unless the last
+  /// step did something; false on Stop().
+  bool Take(Round& step) {
+    std::unique_lock<std::mutex> lock(mu_);
+    TimeMs wake_at = notifier_.NextWake();
+    TimeMs now = NowMs();
+    int64_t sleep = wake_at <= now ? 0 : std::min<int64_t>(wake_at - now, kMaxSleepMs);
+    if (!did_ && sleep > 0) {
+      wake_.wait_for(lock, std::chrono::milliseconds(sleep), [&] {
+        return (!inbox_.empty() && notifier_.InMemory() < kMaxInMemory) || stop_ || park_ ||
+               (flushing_ > 0 && notifier_.Unrecorded()) || outbox_wanted_ > outbox_read_;
+      });
+      if (!inbox_.empty() && inbox_.size() < kCoalesce) {
+        wake_.wait_for(lock, std::chrono::milliseconds(kCoalesceMs), [&] {
+          return inbox_.size() >= kCoalesce || flushing_ > 0 || stop_ || park_;
+        });
+      }
+    }
+    if (stop_) return false;
+    if (notifier_.InMemory() < kMaxInMemory) step.jobs.swap(inbox_);
+    step.park = park_;
+    step.sync = flushing_ > 0 && inbox_.empty();
+    if (outbox_wanted_ > outbox_read_) step.read_outbox = outbox_wanted_;
+    return true;
+  }
+
+  /// Hands the alerts to the Notifier and lets it send what is due.
+  void Work(const Round& step) {
+    if (!step.jobs.empty()) {
+      std::vector<Notifier::Incoming> batch;
+      batch.reserve(step.jobs.size());
+      for (const Job& j : step.jobs) batch.push_back({&j.alert, j.raw, j.input, j.line});
+      notifier_.SubmitAll(batch);
+    }
+    if (step.read_outbox != 0) notifier_.ReadOutboxNow();
+    did_ = notifier_.Step() || !step.jobs.empty();
+    // Someone waits for everything to be settled (a checkpoint) and the
+    // last alerts are out: what was sent is recorded now, not when its
+    // batch would be due.
+    if (step.sync && notifier_.InMemory() == 0) notifier_.Sync();
+    if (step.park) {
+      notifier_.Park();
+      did_ = false;
+    }
+    if (after_step_) after_step_();
+  }
+
+  /// Tells the waiting threads what the step did.
+  void Report(const Round& step) {
+    std::lock_guard<std::mutex> lock(mu_);
+    processed_ += step.jobs.size();
+    outbox_read_ = std::max(outbox_read_, step.read_outbox);
+    quiescent_ = notifier_.Quiescent();
+    held_ = notifier_.Held();
+    retrying_ = notifier_.Retrying();
+    if (step.park && quiescent_ && inbox_.empty()) park_ = false;
   }
 
   Notifier& notifier_;
