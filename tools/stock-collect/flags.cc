@@ -22,6 +22,43 @@ size_t Size(const std::string& flag, const std::string& value) {
   return std::stoull(value.substr(0, pos)) * mult;
 }
 
+// How the source is called: parallelism, timeouts, retries, batches and the
+// circuit breaker.
+void AddRequestFlags(CLI::App& app, StockCollectFlags& f) {
+  CollectOptions& o = f.collect;
+  app.add_option("-j,--jobs", o.jobs, "Requests in flight at once")->capture_default_str();
+  app.add_option("--timeout", f.timeout, "Per request: whole transfer (a timeout is a failure)")
+      ->capture_default_str();
+  app.add_option("--slow-call", f.slow_call,
+                 "A successful call slower than DURATION counts as a breaker failure");
+  app.add_option("--retries", o.retries, "Extra attempts after a transport error, timeout or 5xx")
+      ->capture_default_str();
+  app.add_flag("--no-batch", f.no_batch, "One request per ticker (Yahoo chart API), no batches");
+  app.add_option("--batch-size", o.batch_size, "Tickers per batched request (Yahoo spark, Stooq)")
+      ->capture_default_str();
+  app.add_option("--max-response", f.max_response,
+                 "Largest answer body read from the source (SIZE: 4M, 512K); a larger one "
+                 "fails its tickers")
+      ->capture_default_str();
+  app.add_option("--breaker-failures", o.breaker_failures,
+                 "Consecutive failures that open the circuit breaker")
+      ->capture_default_str();
+  app.add_option("--breaker-cooldown", f.breaker_cooldown,
+                 "How long the breaker stays open before one probe call")
+      ->capture_default_str();
+}
+
+void AddSimAndReplayFlags(CLI::App& app, StockCollectFlags& f) {
+  CollectOptions& o = f.collect;
+  app.add_option("--seed", o.seed, "sim: random seed")->capture_default_str();
+  app.add_option("--sim-step", f.sim_step, "sim: time between back-to-back cycles' quotes")
+      ->capture_default_str();
+  app.add_option("--sim-start", f.sim_start,
+                 "sim: RFC 3339 time of the first quotes (default: now)");
+  app.add_option("--pace", o.pace,
+                 "replay: replay at SPEED times the recorded pace (1 = real time; 0 = at once)");
+}
+
 }  // namespace
 
 void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
@@ -54,34 +91,9 @@ void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
       app.add_option("--every", f.every, "Run a cycle every DURATION until SIGTERM (for systemd)");
   once->excludes(every);
   app.add_option("--count", o.count, "Stop after N cycles (sim: N quotes per ticker)");
-  app.add_option("-j,--jobs", o.jobs, "Requests in flight at once")->capture_default_str();
-  app.add_option("--timeout", f.timeout, "Per request: whole transfer (a timeout is a failure)")
-      ->capture_default_str();
-  app.add_option("--slow-call", f.slow_call,
-                 "A successful call slower than DURATION counts as a breaker failure");
-  app.add_option("--retries", o.retries, "Extra attempts after a transport error, timeout or 5xx")
-      ->capture_default_str();
-  app.add_flag("--no-batch", f.no_batch, "One request per ticker (Yahoo chart API), no batches");
-  app.add_option("--batch-size", o.batch_size, "Tickers per batched request (Yahoo spark, Stooq)")
-      ->capture_default_str();
-  app.add_option("--max-response", f.max_response,
-                 "Largest answer body read from the source (SIZE: 4M, 512K); a larger one "
-                 "fails its tickers")
-      ->capture_default_str();
-  app.add_option("--breaker-failures", o.breaker_failures,
-                 "Consecutive failures that open the circuit breaker")
-      ->capture_default_str();
-  app.add_option("--breaker-cooldown", f.breaker_cooldown,
-                 "How long the breaker stays open before one probe call")
-      ->capture_default_str();
+  AddRequestFlags(app, f);
   app.add_flag("--no-store", o.no_store, "Do not store quotes (and do not read watches)");
-  app.add_option("--seed", o.seed, "sim: random seed")->capture_default_str();
-  app.add_option("--sim-step", f.sim_step, "sim: time between back-to-back cycles' quotes")
-      ->capture_default_str();
-  app.add_option("--sim-start", f.sim_start,
-                 "sim: RFC 3339 time of the first quotes (default: now)");
-  app.add_option("--pace", o.pace,
-                 "replay: replay at SPEED times the recorded pace (1 = real time; 0 = at once)");
+  AddSimAndReplayFlags(app, f);
 }
 
 int RunStockCollect(StockCollectFlags& f) {
