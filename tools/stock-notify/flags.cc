@@ -6,20 +6,11 @@ namespace stockwatch {
 
 
 
-void AddStockNotifyFlags(CLI::App& app, StockNotifyFlags& f) {
-  NotifyOptions& n = f.notify;
-  ChannelOptions& c = n.channels;
-  app.footer(
-      "Exit status: 0 ok (every alert sent, batched, a duplicate or in the dead letter), 64 usage, "
-      "65 bad input and no --dead-letter, 66 input file missing, 69 undeliverable and no "
-      "--dead-letter, or a service unavailable, 70 internal error, 74 I/O error, 75 Kafka "
-      "records not acknowledged at stop, 77 credentials "
-      "rejected, 78 bad configuration, 130 interrupted, 143 stopped by SIGTERM while waiting on "
-      "the database. See stock-notify(1).");
-  app.add_option("--to", n.targets,
-                 "Target (repeatable): telegram:, mailto:, http(s)://URL (webhook), file:PATH")
-      ->allow_extra_args(false)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+namespace {
+
+// How each kind of target is reached: Telegram, SMTP, webhooks.
+void AddChannelFlags(CLI::App& app, StockNotifyFlags& f) {
+  ChannelOptions& c = f.notify.channels;
   app.add_option("--telegram-api", c.telegram_api, "Telegram Bot API base URL")
       ->envname("STOCKWATCH_TELEGRAM_API")
       ->capture_default_str();
@@ -40,6 +31,12 @@ void AddStockNotifyFlags(CLI::App& app, StockNotifyFlags& f) {
   app.add_option("--webhook-format", c.webhook_format, "Webhook body: alert (the alert record) or apprise")
       ->check(CLI::IsMember({"alert", "apprise"}))
       ->capture_default_str();
+}
+
+// Retries, timeouts, parallelism and lingering.
+void AddDeliveryFlags(CLI::App& app, StockNotifyFlags& f) {
+  NotifyOptions& n = f.notify;
+  ChannelOptions& c = n.channels;
   app.add_option("--retries", n.retries, "Retries after a failed attempt, with back-off")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -56,6 +53,25 @@ void AddStockNotifyFlags(CLI::App& app, StockNotifyFlags& f) {
   app.add_option("--linger", f.linger,
                  "After the input ends, keep sending digests that come due for up to this long")
       ->capture_default_str();
+}
+
+}  // namespace
+
+void AddStockNotifyFlags(CLI::App& app, StockNotifyFlags& f) {
+  NotifyOptions& n = f.notify;
+  app.footer(
+      "Exit status: 0 ok (every alert sent, batched, a duplicate or in the dead letter), 64 usage, "
+      "65 bad input and no --dead-letter, 66 input file missing, 69 undeliverable and no "
+      "--dead-letter, or a service unavailable, 70 internal error, 74 I/O error, 75 Kafka "
+      "records not acknowledged at stop, 77 credentials "
+      "rejected, 78 bad configuration, 130 interrupted, 143 stopped by SIGTERM while waiting on "
+      "the database. See stock-notify(1).");
+  app.add_option("--to", n.targets,
+                 "Target (repeatable): telegram:, mailto:, http(s)://URL (webhook), file:PATH")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  AddChannelFlags(app, f);
+  AddDeliveryFlags(app, f);
   f.bot = app.add_subcommand("bot", "Run the Telegram bot (/start, /set N, /status, /stop)");
   f.bot->add_option("--poll-timeout", f.poll_timeout, "getUpdates long-poll timeout")
       ->capture_default_str();
