@@ -54,14 +54,16 @@ asan: deps
 	  tests/services/with-services.sh ctest --test-dir $(ASAN_BUILD) --output-on-failure -j2 -LE fuzz
 
 # ThreadSanitizer over the unit tests and stock-notify's tests (stock-notify
-# hands alerts to a worker thread).
+# hands alerts to a worker thread). Not its Kafka tests: librdkafka starts its
+# threads with C11 thrd_create, which this TSan does not intercept, so any
+# Kafka client dies inside TSan's allocator (an uninstrumented thread).
 tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTOCKWATCH_SANITIZE=thread
 	cmake --build $(TSAN_BUILD) -j$(JOBS)
 	SW_BIN=$(CURDIR)/$(TSAN_BUILD)/bin TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  tests/services/with-services.sh sh -c \
 	  'ctest --test-dir $(TSAN_BUILD) --output-on-failure -j2 -L unit && \
-	   ctest --test-dir $(TSAN_BUILD) --output-on-failure -j2 -R "^(cli|integration)/04"'
+	   ctest --test-dir $(TSAN_BUILD) --output-on-failure -j2 -R "^cli/04"'
 
 # The C++ style (.clang-format): `format` applies it, `format-check` fails on
 # any file that differs from it.
