@@ -4,6 +4,9 @@
 #include <cstring>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+
+#include "stockwatch/core/error.h"
 
 namespace stockwatch {
 namespace {
@@ -162,6 +165,14 @@ std::optional<TimeMs> EpochSecondsToMs(double seconds) {
 TimeMs NowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+TimeMs CalendarNowMs() {
+  const char* fake = std::getenv("STOCKWATCH_NOW");
+  if (fake == nullptr || fake[0] == '\0') return NowMs();
+  std::optional<TimeMs> t = ParseRfc3339(fake);
+  if (!t) throw Error(exitcode::kConfig, "STOCKWATCH_NOW: not an RFC 3339 time");
+  return *t;
 }
 
 std::optional<int64_t> ParseDurationMs(std::string_view s) {

@@ -21,6 +21,12 @@ std::string FormatRfc3339(TimeMs t);
 std::optional<TimeMs> EpochSecondsToMs(double seconds);
 /// Wall-clock now.
 TimeMs NowMs();
+/// Now on the calendar, for market hours (is an exchange open?): the time
+/// in STOCKWATCH_NOW (RFC 3339) when that variable is set, a test seam so
+/// tests can open and close markets, else NowMs(). Read here only; sleeps,
+/// timeouts and quote ages keep using NowMs(). Throws Error(78) when the
+/// variable is set but not an RFC 3339 time.
+TimeMs CalendarNowMs();
 
 /// Parses a duration: a number with unit ms, s, m, h or d, or a plain
 /// number of seconds. Returns milliseconds, nullopt when malformed or negative.

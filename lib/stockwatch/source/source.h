@@ -14,6 +14,7 @@
 
 #include "stockwatch/net/http.h"
 #include "stockwatch/core/records.h"
+#include "stockwatch/core/session.h"
 
 namespace stockwatch {
 
@@ -26,16 +27,22 @@ namespace stockwatch {
 /// (meta.previousClose, else chartPreviousClose) and volume
 /// (meta.regularMarketVolume) when present. Returns nullopt when the body
 /// is a chart without a usable price (no data for the ticker). Throws
-/// DataError("chart: ...") when it is not a chart payload at all.
-std::optional<Quote> ParseYahooChart(std::string_view body, std::string_view ticker);
+/// DataError("chart: ...") when it is not a chart payload at all. With
+/// `session`, also the exchange session of meta (currentTradingPeriod's
+/// regular start and end, exchangeTimezoneName, gmtoffset, instrumentType),
+/// nullopt when meta has none.
+std::optional<Quote> ParseYahooChart(std::string_view body, std::string_view ticker,
+                                     std::optional<MarketSession>* session = nullptr);
 
 /// Parses a spark body (/v7/finance/spark?symbols=A,B): the v7 shape
 /// {"spark":{"result":[{"symbol","response":[chart]}]}} or the flat one
 /// {"A":{"symbol","timestamp":[..],"close":[..],"previousClose"}}. Returns
 /// a quote per symbol that has a price, keyed by upper-cased symbol
 /// (ticker field set to that symbol). Throws DataError("spark: ...") when
-/// the body is neither shape.
-std::unordered_map<std::string, Quote> ParseYahooSpark(std::string_view body);
+/// the body is neither shape. With `sessions`, the v7 shape's sessions
+/// (as ParseYahooChart), keyed as the quotes; the flat shape has none.
+std::unordered_map<std::string, Quote> ParseYahooSpark(
+    std::string_view body, std::unordered_map<std::string, MarketSession>* sessions = nullptr);
 
 /// The error Yahoo put in a body ({"chart"|"spark"|"finance":{"error":
 /// {"code","description"}}}) as "description" (or "code"); empty when the
@@ -125,6 +132,7 @@ struct TickerResult {
   FetchOutcome outcome = FetchOutcome::kOk;
   Quote quote;        // with kOk
   std::string error;  // otherwise: what is wrong
+  std::optional<MarketSession> session;  // with kOk: the exchange session, when the answer had one
 };
 
 /// What a call's answer means.

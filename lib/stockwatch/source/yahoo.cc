@@ -84,9 +84,33 @@ std::optional<std::pair<double, int64_t>> LastBar(std::optional<element> timesta
   return last;
 }
 
+/// The exchange session in a chart's meta: currentTradingPeriod.regular
+/// {start,end,gmtoffset}, exchangeTimezoneName, instrumentType. Nullopt
+/// without a usable regular period (a crypto pair still gets one).
+std::optional<MarketSession> SessionFromMeta(element meta) {
+  MarketSession s;
+  s.crypto = String(meta, "instrumentType") == "CRYPTOCURRENCY";
+  s.tz = String(meta, "exchangeTimezoneName");
+  if (auto g = Number(meta, "gmtoffset"); g && std::abs(*g) <= 86'400)
+    s.gmtoffset = static_cast<int64_t>(*g);
+  element regular;
+  if (meta["currentTradingPeriod"]["regular"].get(regular) == SUCCESS && regular.is_object()) {
+    auto start = Number(regular, "start"), end = Number(regular, "end");
+    if (start && end && EpochSecondsToMs(*start) && EpochSecondsToMs(*end) && *end > *start) {
+      s.start = static_cast<int64_t>(*start);
+      s.end = static_cast<int64_t>(*end);
+      return s;
+    }
+  }
+  if (s.crypto) return s;
+  return std::nullopt;
+}
+
 /// A quote from one chart result ({"meta","timestamp","indicators"}), the
-/// element of chart.result[] and of spark.result[].response[].
-std::optional<Quote> QuoteFromChart(element result, std::string_view ticker) {
+/// element of chart.result[] and of spark.result[].response[]; its session
+/// into `session` when asked for and present.
+std::optional<Quote> QuoteFromChart(element result, std::string_view ticker,
+                                    std::optional<MarketSession>* session = nullptr) {
   auto meta = Field(result, "meta");
   std::optional<double> price, time;
   if (meta) {
@@ -123,6 +147,7 @@ std::optional<Quote> QuoteFromChart(element result, std::string_view ticker) {
     // A volume beyond 2^53 is not a real volume (and would not fit int64).
     if (auto v = Number(*meta, "regularMarketVolume"); v && *v >= 0 && *v < 9e15)
       q.volume = static_cast<int64_t>(*v);
+    if (session != nullptr) *session = SessionFromMeta(*meta);
   }
   return q;
 }
@@ -209,7 +234,7 @@ class YahooSource : public HttpQuoteSource {
     tr.ticker = ticker;
     if (resp.status == 200) {
       try {
-        std::optional<Quote> q = ParseYahooChart(resp.body, ticker);
+        std::optional<Quote> q = ParseYahooChart(resp.body, ticker, &tr.session);
         if (q) {
           q->source = name_;
           Validate(*q);
@@ -247,9 +272,10 @@ class YahooSource : public HttpQuoteSource {
                             const std::string& detail) {
     CallResult r;
     std::unordered_map<std::string, Quote> quotes;
+    std::unordered_map<std::string, MarketSession> sessions;
     if (resp.status == 200) {
       try {
-        quotes = ParseYahooSpark(resp.body);
+        quotes = ParseYahooSpark(resp.body, &sessions);
       } catch (const DataError& e) {
         TurnSparkOff(e.what());
       }
@@ -281,6 +307,7 @@ class YahooSource : public HttpQuoteSource {
         r.follow_up.push_back(ChartCall(t));
         continue;
       }
+      if (auto si = sessions.find(t); si != sessions.end()) tr.session = std::move(si->second);
       r.results.push_back(std::move(tr));
     }
     return r;
@@ -299,17 +326,19 @@ class YahooSource : public HttpQuoteSource {
 
 }  // namespace
 
-std::optional<Quote> ParseYahooChart(std::string_view body, std::string_view ticker) {
+std::optional<Quote> ParseYahooChart(std::string_view body, std::string_view ticker,
+                                     std::optional<MarketSession>* session) {
   element doc = ParseOrThrow(body, "chart");
   element chart;
   if (doc["chart"].get(chart) != SUCCESS || !chart.is_object())
     throw DataError("chart: no \"chart\" object");
   element result;
   if (chart["result"].at(0).get(result) != SUCCESS || !result.is_object()) return std::nullopt;
-  return QuoteFromChart(result, ticker);
+  return QuoteFromChart(result, ticker, session);
 }
 
-std::unordered_map<std::string, Quote> ParseYahooSpark(std::string_view body) {
+std::unordered_map<std::string, Quote> ParseYahooSpark(
+    std::string_view body, std::unordered_map<std::string, MarketSession>* sessions) {
   element doc = ParseOrThrow(body, "spark");
   object top;
   if (doc.get_object().get(top) != SUCCESS) throw DataError("spark: not a JSON object");
@@ -325,7 +354,11 @@ std::unordered_map<std::string, Quote> ParseYahooSpark(std::string_view body) {
       std::string symbol = Upper(String(item, "symbol"));
       element resp0;
       if (symbol.empty() || item["response"].at(0).get(resp0) != SUCCESS) continue;
-      if (auto q = QuoteFromChart(resp0, symbol)) out.emplace(symbol, std::move(*q));
+      std::optional<MarketSession> session;
+      if (auto q = QuoteFromChart(resp0, symbol, &session)) {
+        out.emplace(symbol, std::move(*q));
+        if (session && sessions != nullptr) sessions->emplace(symbol, std::move(*session));
+      }
     }
     return out;
   }

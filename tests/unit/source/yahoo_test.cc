@@ -276,3 +276,46 @@ TEST_CASE("regression (fuzz): a spark entry without any symbol gives no quote") 
   CHECK(quotes.count("MSFT") == 1);
   CHECK(quotes.count("") == 0);
 }
+
+TEST_CASE("Yahoo chart and spark v7: the exchange session from meta") {
+  std::optional<stockwatch::MarketSession> s;
+  auto q = stockwatch::ParseYahooChart(ApiFixture("yahoo_chart_AAPL_1d_5m.json"), "AAPL", &s);
+  REQUIRE(q.has_value());
+  REQUIRE(s.has_value());
+  CHECK(s->start == 1749821400);  // currentTradingPeriod.regular
+  CHECK(s->end == 1749844800);
+  CHECK(s->tz == "America/New_York");
+  CHECK(s->gmtoffset == -14400);
+  CHECK_FALSE(s->crypto);
+
+  std::unordered_map<std::string, stockwatch::MarketSession> sessions;
+  auto m = stockwatch::ParseYahooSpark(ApiFixture("yahoo_spark_v7_AAPL_MSFT_1d_5m.json"), &sessions);
+  REQUIRE(sessions.count("MSFT") == 1);
+  CHECK(sessions["MSFT"].end == 1749844800);
+  CHECK(sessions["MSFT"].tz == "America/New_York");
+
+  // Crypto: instrumentType CRYPTOCURRENCY, whatever the period says.
+  auto j = nlohmann::json::parse(ApiFixture("yahoo_chart_AAPL_1d_5m.json"));
+  auto& meta = j["chart"]["result"][0]["meta"];
+  meta["instrumentType"] = "CRYPTOCURRENCY";
+  meta.erase("currentTradingPeriod");
+  s.reset();
+  stockwatch::ParseYahooChart(j.dump(), "BTC-EUR", &s);
+  REQUIRE(s.has_value());
+  CHECK(s->crypto);
+  // Neither a period nor crypto: no session.
+  meta["instrumentType"] = "EQUITY";
+  s.reset();
+  stockwatch::ParseYahooChart(j.dump(), "AAPL", &s);
+  CHECK_FALSE(s.has_value());
+}
+
+TEST_CASE("Yahoo source: a chart answer carries the ticker's session to the collector") {
+  auto y = Yahoo(false);
+  auto calls = y->Plan({"AAPL"});
+  REQUIRE(calls.size() == 1);
+  auto r = y->Interpret(calls[0], Resp(200, ApiFixture("yahoo_chart_AAPL_1d_5m.json")));
+  REQUIRE(r.results.size() == 1);
+  REQUIRE(r.results[0].session.has_value());
+  CHECK(r.results[0].session->start == 1749821400);
+}
