@@ -86,6 +86,9 @@ void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
                  "Collect only shard I of N of the tickers (by a stable hash of each), so that N "
                  "collectors split them: 1/3, 2/3, 3/3")
       ->type_name("I/N");
+  app.add_flag("--market-hours", o.market_hours,
+               "Skip tickers whose exchange is closed (sessions learnt from Yahoo), but ask once "
+               "after each close; crypto and unknown sessions are always asked. Off by default");
   auto* once = app.add_flag("--once", f.once, "Run one cycle and exit (the default; for cron)");
   auto* every =
       app.add_option("--every", f.every, "Run a cycle every DURATION until SIGTERM (for systemd)");

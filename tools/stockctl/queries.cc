@@ -8,6 +8,7 @@
 #include "format.h"
 #include "stockctl.h"
 #include "stockwatch/chart/plot.h"
+#include "stockwatch/core/session.h"
 
 namespace stockwatch::stockctl {
 namespace {
@@ -117,15 +118,47 @@ Outcome QuoteLast(Ctx& c) {
   const std::string ticker = NormalizeTicker(c.opts.ticker);
   const std::optional<Quote> q = c.store.queries().LastQuote(ticker);
   if (!q) NoQuotes(ticker);
+  // The market as stock-collect last learnt its session (none: not said).
+  std::optional<MarketSession> session;
+  if (std::optional<std::string> v = c.store.queries().GetValue(SessionKey(ticker)))
+    session = ParseSession(*v);
+  std::optional<MarketStatus> market;
+  if (session || AroundTheClock(ticker, session))
+    market = MarketAt(ticker, session, CalendarNowMs());
+  const bool closed = market && (market->state == MarketState::kClosed ||
+                                 market->state == MarketState::kAfterClose);
   std::string out;
   if (c.opts.json) {
-    AppendLine(out, *q);
+    AppendJson(out, *q);
+    if (market) {
+      // The quote record with its market: "open", "closed" or "24h".
+      out.pop_back();  // the closing brace
+      out += ",\"market\":";
+      AppendJsonString(out, closed ? "closed" : ToString(market->state));
+      if (closed && market->closed_at > 0) {
+        out += ",\"market_closed_at\":";
+        AppendJsonString(out, FormatRfc3339(market->closed_at));
+      }
+      if (closed) {
+        out += ",\"market_opens_at\":";
+        AppendJsonString(out, FormatRfc3339(market->opens_at));
+      }
+      out += '}';
+    }
+    out += '\n';
     return Ok(out);
   }
   Table t({"TICKER", "PRICE", "CURRENCY", "TIME", "SOURCE"}, {false, true, false, false, false});
   t.Add({q->ticker, Num(q->price), q->currency.empty() ? "-" : q->currency, FormatRfc3339(q->ts),
          q->source.empty() ? "-" : q->source});
-  return Ok(t.Render());
+  out = t.Render();
+  if (closed) {
+    out += fmt::format("market closed{}{}; opens {} (as last seen by stock-collect)\n",
+                       market->closed_at > 0 ? " since " + FormatRfc3339(market->closed_at) : "",
+                       session && !session->tz.empty() ? " (" + session->tz + ")" : "",
+                       FormatRfc3339(market->opens_at));
+  }
+  return Ok(out);
 }
 
 Outcome QuoteAvg(Ctx& c) {

@@ -8,6 +8,7 @@
 
 #include "format.h"
 #include "stockctl.h"
+#include "stockwatch/core/session.h"
 #include "stockwatch/core/timeutil.h"
 #include "stockwatch/net/http.h"
 
@@ -79,6 +80,7 @@ struct Report {
   int64_t stale_ms = kDefaultStaleMs;
   std::vector<Breaker> breakers;
   std::vector<Stale> stale;
+  std::vector<std::string> closed_markets;  // watched tickers whose market is closed now
   size_t tickers = 0, users = 0, watches = 0;
   std::map<std::string, int64_t> outbox, overdue, hour, day, dead_hour, dead_day, states;
   std::vector<std::string> problems;
@@ -118,7 +120,20 @@ std::vector<Breaker> ReadBreakers(Queries& q) {
 
 void ReadTickersAndWatches(Queries& q, Report& r) {
   std::vector<std::string> tickers = q.WatchedTickers();
+  // The sessions stock-collect learnt, read at once (one query).
+  std::map<std::string, MarketSession> sessions;
+  for (const KeyValue& kv : q.ValuesWithPrefix(kSessionPrefix)) {
+    if (std::optional<MarketSession> s = ParseSession(kv.value))
+      sessions.emplace(kv.key.substr(kSessionPrefix.size()), std::move(*s));
+  }
+  const TimeMs calendar_now = sessions.empty() ? 0 : CalendarNowMs();
   for (const std::string& t : tickers) {
+    auto it = sessions.find(t);
+    if (it != sessions.end()) {
+      const MarketState m = MarketAt(t, it->second, calendar_now).state;
+      if (m == MarketState::kClosed || m == MarketState::kAfterClose)
+        r.closed_markets.push_back(t);
+    }
     std::optional<Quote> last = q.LastQuote(t);
     if (!last) r.stale.push_back({t, std::nullopt});
     else if (r.now - last->ts > r.stale_ms) r.stale.push_back({t, last->ts});
@@ -184,6 +199,11 @@ void JsonBreakersAndStale(std::string& out, const Report& r) {
     if (r.stale[i].newest) AppendJsonString(out, FormatRfc3339(*r.stale[i].newest));
     else out += "null";
     out += '}';
+  }
+  out += "],\"closed_markets\":[";
+  for (size_t i = 0; i < r.closed_markets.size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(out, r.closed_markets[i]);
   }
   out += ']';
 }
@@ -259,6 +279,10 @@ std::string Text(const Report& r, const std::string& store_url) {
                      r.tickers);
   TextBreakers(out, r);
   TextStale(out, r);
+  out += r.closed_markets.empty()
+             ? std::string("closed markets: none known\n")
+             : fmt::format("closed markets: {} ticker(s): {}\n", r.closed_markets.size(),
+                           fmt::join(r.closed_markets, ", "));
   out += fmt::format("outbox:       {}", Counts(r.outbox));
   out += r.late > 0 ? fmt::format(" ({} overdue)\n", r.late) : "\n";
   out += fmt::format("deliveries:   last hour: {}; last day: {}\n", Counts(r.hour), Counts(r.day));

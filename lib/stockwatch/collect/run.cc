@@ -11,6 +11,7 @@
 
 #include "stockwatch/core/strings.h"
 #include "stockwatch/collect/breaker.h"
+#include "stockwatch/collect/hours.h"
 #include "stockwatch/net/http.h"
 #include "stockwatch/core/log.h"
 #include "stockwatch/ops/metrics.h"
@@ -150,12 +151,14 @@ bool SleepUntil(TimeMs t) {
 /// time, with retries and follow-ups.
 class HttpCollector {
  public:
-  HttpCollector(const CollectOptions& opts, std::unique_ptr<HttpQuoteSource> source, Store* store)
+  HttpCollector(const CollectOptions& opts, std::unique_ptr<HttpQuoteSource> source, Store* store,
+                SessionBook* sessions)
       : opts_(opts),
         source_(std::move(source)),
         client_(HttpOptions{opts.jobs, source_->user_agent()}),
         breaker_(source_->name(), BreakerOptions{opts.breaker_failures, opts.breaker_cooldown_ms}),
         store_(store),
+        sessions_(sessions),
         rng_(static_cast<uint64_t>(NowMs()) | 1) {
     // The breaker outlives a cron run: its state is kept in the store.
     breaker_key_ = fmt::format("stock-collect/breaker/{}@{}", source_->name(),
@@ -166,9 +169,11 @@ class HttpCollector {
 
   /// Fetches `tickers`; reports each one that got no quote through `diag`.
   /// Returns the worst outcome.
-  FetchOutcome Cycle(const std::vector<std::string>& tickers, StoringSink& out,
+  /// `now` is the cycle's calendar time, for the sessions the answers bring.
+  FetchOutcome Cycle(const std::vector<std::string>& tickers, TimeMs now, StoringSink& out,
                      const DiagFn& diag) {
     CycleState c;
+    c.calendar_now = now;
     for (const auto& t : tickers) c.states.emplace(t, TickerState{});
     for (auto& call : source_->Plan(tickers)) c.pending.push_back(Job{std::move(call), 0, 0});
     c.start = NowMs();
@@ -203,6 +208,7 @@ class HttpCollector {
     std::vector<Permit> permits;
     size_t in_flight = 0;
     TimeMs start = 0;
+    TimeMs calendar_now = 0;
     // Calls made and calls the open breaker refused, each split into first
     // attempts and retries, for the -v summary.
     uint64_t calls = 0, retries = 0, denied = 0, denied_retries = 0;
@@ -274,6 +280,8 @@ class HttpCollector {
       covered.insert(tr.ticker);
       if (tr.outcome == FetchOutcome::kOk) {
         c.states[tr.ticker].got = true;
+        if (tr.session && sessions_ != nullptr)
+          sessions_->Learn(tr.ticker, std::move(*tr.session), c.calendar_now);
         out.Add(std::move(tr.quote));
       } else {
         c.Note(tr.ticker, tr.outcome, std::move(tr.error));
@@ -396,6 +404,7 @@ class HttpCollector {
   HttpClient client_;
   CircuitBreaker breaker_;
   Store* store_;
+  SessionBook* sessions_;
   std::string breaker_key_;
   std::string saved_;
   uint64_t rng_;
@@ -553,6 +562,9 @@ std::optional<std::string> ReplayInput(const CollectOptions& opts) {
   if (opts.max_rate && opts.source != "yahoo" && opts.source != "stooq") {
     throw Usage("--max-rate: only for the yahoo and stooq sources");
   }
+  if (opts.market_hours && opts.source != "yahoo" && opts.source != "stooq") {
+    throw Usage("--market-hours: only for the yahoo and stooq sources");
+  }
   return replay_input;
 }
 
@@ -572,7 +584,8 @@ std::optional<std::vector<std::string>> FixedTickers(
   return std::nullopt;
 }
 
-std::unique_ptr<HttpCollector> MakeHttpCollector(const CollectOptions& opts, Store* store) {
+std::unique_ptr<HttpCollector> MakeHttpCollector(const CollectOptions& opts, Store* store,
+                                                 SessionBook* sessions) {
   HttpSourceOptions so;
   so.base_url = opts.source_url;
   so.timeout_ms = opts.timeout_ms;
@@ -581,7 +594,7 @@ std::unique_ptr<HttpCollector> MakeHttpCollector(const CollectOptions& opts, Sto
   so.batch_size = opts.batch_size;
   so.max_response = opts.max_response;
   return std::make_unique<HttpCollector>(
-      opts, opts.source == "stooq" ? MakeStooqSource(so) : MakeYahooSource(so), store);
+      opts, opts.source == "stooq" ? MakeStooqSource(so) : MakeYahooSource(so), store, sessions);
 }
 
 /// A cycle's tickers: the fixed ones or the store's watched ones, this shard's share.
@@ -593,6 +606,21 @@ std::vector<std::string> CycleTickers(const CollectOptions& opts,
   if (opts.shard.count > 1) {
     log::Info("shard {}/{}: {} of {} ticker(s)", opts.shard.index, opts.shard.count,
               tickers.size(), all.size());
+  }
+  return tickers;
+}
+
+/// --market-hours: the cycle's tickers whose market is open, is due its one
+/// quote after the close, trades around the clock or is unknown.
+std::vector<std::string> WithinMarketHours(SessionBook& sessions,
+                                           std::vector<std::string> tickers, TimeMs now) {
+  if (tickers.empty()) return tickers;
+  size_t skipped = 0;
+  const size_t asked = tickers.size();
+  tickers = OpenMarkets(sessions, tickers, now, skipped);
+  if (skipped > 0) {
+    log::Info("--market-hours: {} of {} ticker(s) skipped, their market closed at {}", skipped,
+              asked, FormatRfc3339(now));
   }
   return tickers;
 }
@@ -642,10 +670,13 @@ int RunCycles(const CollectOptions& opts, const std::optional<std::vector<std::s
   std::unique_ptr<HttpCollector> http;
   std::unique_ptr<SimWalk> walk;
   std::optional<RequestBudget> budget = MakeBudget(opts, store);
+  // Every HTTP cycle learns the sessions its answers carry (stockctl shows
+  // them); --market-hours also skips the closed markets.
+  SessionBook sessions(store);
   if (opts.source == "sim") {
     walk = std::make_unique<SimWalk>(opts.seed);
   } else {
-    http = MakeHttpCollector(opts, store);
+    http = MakeHttpCollector(opts, store, &sessions);
   }
   const int64_t cycles = opts.count > 0 ? opts.count : opts.every_ms > 0 ? 0 : 1;
   // Back-to-back sim cycles end now rather than run into the future.
@@ -657,9 +688,18 @@ int RunCycles(const CollectOptions& opts, const std::optional<std::vector<std::s
     if (StopRequested() || out.closed()) break;
     service::Heartbeat();
     std::vector<std::string> tickers = CycleTickers(opts, fixed, store);
+    const TimeMs calendar_now = http ? CalendarNowMs() : 0;
+    bool all_closed = false;
+    if (opts.market_hours) {
+      all_closed = !tickers.empty();
+      tickers = WithinMarketHours(sessions, std::move(tickers), calendar_now);
+      all_closed = all_closed && tickers.empty();
+    }
     if (budget) tickers = WithinBudget(opts, *budget, std::move(tickers));
     FetchOutcome worst = FetchOutcome::kOk;
-    if (tickers.empty()) {
+    if (all_closed) {
+      log::Info("every ticker's market is closed: no request this cycle");
+    } else if (tickers.empty()) {
       log::Info("no tickers to collect{}", fixed ? "" : " (no watches in the store)");
     } else if (walk) {
       // Back-to-back cycles are spread over time like a real feed; with
@@ -668,7 +708,7 @@ int RunCycles(const CollectOptions& opts, const std::optional<std::vector<std::s
           opts.every_ms > 0 && !opts.sim_start ? NowMs() : sim_base + cycle * opts.sim_step_ms;
       worst = SimCycle(*walk, tickers, ts, store, out);
     } else {
-      worst = http->Cycle(tickers, out, diag);
+      worst = http->Cycle(tickers, calendar_now, out, diag);
     }
     rc = ExitCodeFor(worst);
     if (cycles != 0 && cycle + 1 >= cycles) break;

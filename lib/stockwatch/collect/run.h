@@ -31,6 +31,7 @@ struct CollectOptions {
   std::string tickers;           // "A,B", "-" (one per line on stdin), empty: the store's
   Shard shard;                   // --shard I/N: only the tickers of shard I
   std::optional<RateLimit> max_rate;  // --max-rate: requests per period to the source
+  bool market_hours = false;     // skip tickers whose market is closed (but one quote after)
   int64_t every_ms = 0;          // 0: one cycle (--once)
   int64_t count = 0;             // cycles; 0: 1 without every, unlimited with it
   int jobs = 8;                  // requests in flight at once
