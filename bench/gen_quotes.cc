@@ -2,12 +2,13 @@
 // random walk per ticker, for the benchmarks.
 //
 //   gen_quotes [--lines N] [--tickers K] [--seed S] [--full] [-o FILE]
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "stockwatch/core/records.h"
 

@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
   std::unordered_set<std::string> keys;
   long posts = 0;
   static const char kAnswer[] =
-      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}";
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+      "11\r\n\r\n{\"ok\":true}";
   epoll_event events[64];
   char buf[65536];
   while (!g_stop) {

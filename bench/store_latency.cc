@@ -4,13 +4,14 @@
 // bench/store-latency.sh has filled. Prints markdown table rows.
 //
 //   store_latency --db URL [--tickers 1000] [--queries 20000] [-n 100] [--label NAME]
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "stockwatch/store/store.h"
 

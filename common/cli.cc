@@ -14,11 +14,11 @@
 
 #include "stockwatch/core/config.h"
 #include "stockwatch/core/log.h"
+#include "stockwatch/core/signals.h"
+#include "stockwatch/core/timeutil.h"
 #include "stockwatch/ops/metrics_export.h"
 #include "stockwatch/ops/service.h"
-#include "stockwatch/core/signals.h"
 #include "stockwatch/store/store.h"
-#include "stockwatch/core/timeutil.h"
 
 namespace stockwatch::cli {
 namespace {
@@ -54,8 +54,10 @@ CLI::Option* FindOption(CLI::App& app, const std::string& key) {
 
 std::string DefaultConfigPath() {
   std::string dir;
-  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) dir = x;
-  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.config";
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x)
+    dir = x;
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    dir = std::string(h) + "/.config";
   if (!dir.empty()) {
     std::string p = dir + "/stockwatch/config.toml";
     if (std::filesystem::exists(p)) return p;
@@ -99,12 +101,14 @@ class HelpFormatter : public CLI::Formatter {
       while (root->get_parent() != nullptr) root = root->get_parent();
       std::string common;
       for (const CLI::Option* opt : root->get_options()) {
-        if (opt->get_group().empty() || opt->get_name() == "--help" || opt->get_name() == "-h,--help")
+        if (opt->get_group().empty() || opt->get_name() == "--help" ||
+            opt->get_name() == "-h,--help")
           continue;
         common += make_option(opt, false);
       }
       if (!common.empty())
-        out += "Options of " + root->get_name() + " (before or after the subcommand):\n" + common + "\n";
+        out += "Options of " + root->get_name() + " (before or after the subcommand):\n" + common +
+               "\n";
     }
     return out + Formatter::make_footer(app);
   }
@@ -117,7 +121,8 @@ bool Contains(std::string_view haystack, std::string_view needle) {
 /// An option name that would carry a secret (--telegram-token, --password,
 /// ...), but not the --*-file options that name a file holding one.
 bool SecretOptionName(std::string name) {
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (name.size() < 2 || name[0] != '-' || name.ends_with("-file")) return false;
   return Contains(name, "token") || Contains(name, "password") || Contains(name, "passwd") ||
          Contains(name, "secret");
@@ -140,7 +145,8 @@ std::vector<std::string> SecretWords(int argc, char** argv) {
     }
   }
   // Longest first, so a secret containing a shorter one is hidden whole.
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
   return out;
 }
 
@@ -176,7 +182,8 @@ std::string UsageMessage(CLI::App& app, const CLI::ParseError& e, int argc, char
   if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
       cur->get_require_subcommand_min() > 0) {
     std::vector<std::string> names;
-    for (const CLI::App* sub : std::as_const(*cur).get_subcommands({})) names.push_back(sub->get_name());
+    for (const CLI::App* sub : std::as_const(*cur).get_subcommands({}))
+      names.push_back(sub->get_name());
     std::string word;
     for (const std::string& r : app.remaining(true)) {
       if (!r.empty() && r[0] != '-') {
@@ -196,8 +203,9 @@ std::string UsageMessage(CLI::App& app, const CLI::ParseError& e, int argc, char
     std::string a = argv[i];
     a = a.substr(0, a.find('='));
     if (SecretOptionName(a) && app.get_option_no_throw(a) == nullptr) {
-      msg += " (secrets are never taken on the command line: use the environment or a "
-             "--*-file option";
+      msg +=
+          " (secrets are never taken on the command line: use the environment or a "
+          "--*-file option";
       return msg + ")";
     }
   }
@@ -222,10 +230,14 @@ bool StderrIsJournal() {
 
 const char* JournalPriority(log::Level level) {
   switch (level) {
-    case log::Level::kError: return "<3>";
-    case log::Level::kWarn: return "<4>";
-    case log::Level::kInfo: return "<6>";
-    case log::Level::kDebug: return "<7>";
+    case log::Level::kError:
+      return "<3>";
+    case log::Level::kWarn:
+      return "<4>";
+    case log::Level::kInfo:
+      return "<6>";
+    case log::Level::kDebug:
+      return "<7>";
   }
   return "<3>";
 }
@@ -275,8 +287,10 @@ void AddMetricsFlags(CLI::App& app, CommonOptions& opts) {
 void AddStreamFlags(CLI::App& app, StreamOptions& opts) {
   app.add_option("-i,--input", opts.input, "Input: - (stdin), a file, or kafka:TOPIC");
   app.add_option("-o,--output", opts.output, "Output: - (stdout), a file, or kafka:TOPIC");
-  app.add_option("--dead-letter", opts.dead_letter, "Where rejected input goes: a file or kafka:TOPIC");
-  app.add_option("-b,--brokers", opts.brokers, "Kafka bootstrap servers")->envname("STOCKWATCH_BROKERS");
+  app.add_option("--dead-letter", opts.dead_letter,
+                 "Where rejected input goes: a file or kafka:TOPIC");
+  app.add_option("-b,--brokers", opts.brokers, "Kafka bootstrap servers")
+      ->envname("STOCKWATCH_BROKERS");
   app.add_option("-G,--group", opts.group, "Kafka consumer group (default: the program's name)");
   app.add_option("-X", opts.kafka_props, "librdkafka property KEY=VALUE (repeatable)")
       ->allow_extra_args(false)
@@ -372,7 +386,9 @@ int Run(const CommonOptions& opts, const std::function<int()>& fn) {
 
 int64_t DurationFlag(const std::string& flag, const std::string& value, bool allow_zero) {
   std::optional<int64_t> ms = ParseDurationMs(value);
-  const char* what = !ms ? "not a duration" : (!allow_zero && *ms == 0) ? "must be positive" : nullptr;
+  const char* what = !ms                         ? "not a duration"
+                     : (!allow_zero && *ms == 0) ? "must be positive"
+                                                 : nullptr;
   if (what != nullptr) {
     throw Error(exitcode::kUsage,
                 flag + ": " + what + ": \"" + value + "\" (e.g. 500ms, 30s, 5m, 1h)");

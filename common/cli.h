@@ -1,10 +1,10 @@
 #pragma once
 /// Glue shared by the four programs: common flags, the config file, signal
 /// handling and the one place that turns exceptions into stderr + exit code.
-#include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "stockwatch/core/log.h"
 #include "stockwatch/stream/stream.h"
@@ -13,14 +13,14 @@ namespace stockwatch::cli {
 
 struct CommonOptions {
   std::string program;
-  std::string db;      // --db / STOCKWATCH_DB; empty: DefaultDbUrl()
-  std::string config;  // -c / STOCKWATCH_CONFIG
-  int verbose = 0;     // -v (repeatable)
-  bool quiet = false;  // -q
+  std::string db;                    // --db / STOCKWATCH_DB; empty: DefaultDbUrl()
+  std::string config;                // -c / STOCKWATCH_CONFIG
+  int verbose = 0;                   // -v (repeatable)
+  bool quiet = false;                // -q
   std::string stop_timeout = "10s";  // --stop-timeout
-  std::string db_retry;  // --db-retry (AddDbRetryFlag); empty: fail at once
-  std::string metrics_file;    // --metrics FILE (stream programs)
-  std::string metrics_listen;  // --metrics-listen HOST:PORT
+  std::string db_retry;              // --db-retry (AddDbRetryFlag); empty: fail at once
+  std::string metrics_file;          // --metrics FILE (stream programs)
+  std::string metrics_listen;        // --metrics-listen HOST:PORT
   /// The store URL to use: --db, else STOCKWATCH_DB, else the default.
   std::string DbUrl() const;
 };

@@ -19,12 +19,23 @@ void CheckFixedPoint(RecordParser& p, const R& r, RecordType want) {
   if (p.Parse(once, again) != want) abort();
   std::string twice;
   switch (want) {
-    case RecordType::kQuote: twice = ToJson(again.quote); break;
-    case RecordType::kWatch: twice = ToJson(again.watch); break;
-    case RecordType::kUser: twice = ToJson(again.user); break;
-    case RecordType::kAlert: twice = ToJson(again.alert); break;
-    case RecordType::kDelivery: twice = ToJson(again.delivery); break;
-    default: return;
+    case RecordType::kQuote:
+      twice = ToJson(again.quote);
+      break;
+    case RecordType::kWatch:
+      twice = ToJson(again.watch);
+      break;
+    case RecordType::kUser:
+      twice = ToJson(again.user);
+      break;
+    case RecordType::kAlert:
+      twice = ToJson(again.alert);
+      break;
+    case RecordType::kDelivery:
+      twice = ToJson(again.delivery);
+      break;
+    default:
+      return;
   }
   if (once != twice) abort();
 }
@@ -37,13 +48,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view line(reinterpret_cast<const char*>(data), size);
   try {
     switch (parser.Parse(line, rec)) {
-      case RecordType::kQuote: CheckFixedPoint(checker, rec.quote, RecordType::kQuote); break;
-      case RecordType::kWatch: CheckFixedPoint(checker, rec.watch, RecordType::kWatch); break;
-      case RecordType::kUser: CheckFixedPoint(checker, rec.user, RecordType::kUser); break;
-      case RecordType::kAlert: CheckFixedPoint(checker, rec.alert, RecordType::kAlert); break;
-      case RecordType::kDelivery: CheckFixedPoint(checker, rec.delivery, RecordType::kDelivery); break;
-      case RecordType::kRejected: (void)ToJson(rec.rejected); break;
-      case RecordType::kOther: break;
+      case RecordType::kQuote:
+        CheckFixedPoint(checker, rec.quote, RecordType::kQuote);
+        break;
+      case RecordType::kWatch:
+        CheckFixedPoint(checker, rec.watch, RecordType::kWatch);
+        break;
+      case RecordType::kUser:
+        CheckFixedPoint(checker, rec.user, RecordType::kUser);
+        break;
+      case RecordType::kAlert:
+        CheckFixedPoint(checker, rec.alert, RecordType::kAlert);
+        break;
+      case RecordType::kDelivery:
+        CheckFixedPoint(checker, rec.delivery, RecordType::kDelivery);
+        break;
+      case RecordType::kRejected:
+        (void)ToJson(rec.rejected);
+        break;
+      case RecordType::kOther:
+        break;
     }
   } catch (const DataError&) {
     // Rejected input is the expected outcome for most fuzz inputs.

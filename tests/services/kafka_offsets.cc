@@ -21,9 +21,6 @@
 // On the mock cluster, asking about a topic that does not exist creates it
 // (4 partitions). Exit 69 when the cluster does not answer, 66 when the
 // topic does not exist.
-#include <librdkafka/rdkafka.h>
-
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -32,6 +29,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <CLI/CLI.hpp>
+#include <librdkafka/rdkafka.h>
 
 namespace {
 
@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
   app.add_option("--until", until, "Wait until the group has committed N records in all")
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
-  if ((wait_s > 0 || until >= 0) && group.empty()) return Fail(64, "--wait and --until need -G GROUP");
+  if ((wait_s > 0 || until >= 0) && group.empty())
+    return Fail(64, "--wait and --until need -G GROUP");
 
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -91,9 +92,10 @@ int main(int argc, char** argv) {
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rc = Fail(69, std::string("metadata: ") + rd_kafka_err2str(e));
   } else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    rc = Fail(66, topic + ": " +
-                      rd_kafka_err2str(md->topic_cnt == 1 ? md->topics[0].err
-                                                          : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+    rc = Fail(66,
+              topic + ": " +
+                  rd_kafka_err2str(md->topic_cnt == 1 ? md->topics[0].err
+                                                      : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
   } else {
     for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
       partitions.push_back(md->topics[0].partitions[i].id);
@@ -127,7 +129,8 @@ int main(int argc, char** argv) {
   auto lag = [&] {
     int64_t total = 0;
     for (int i = 0; i < committed->cnt; ++i) {
-      int64_t done = group.empty() || committed->elems[i].offset < 0 ? -1 : committed->elems[i].offset;
+      int64_t done =
+          group.empty() || committed->elems[i].offset < 0 ? -1 : committed->elems[i].offset;
       total += highs[static_cast<size_t>(i)] - std::max(done, lows[static_cast<size_t>(i)]);
     }
     return total;
@@ -145,15 +148,14 @@ int main(int argc, char** argv) {
       return total;
     };
     int64_t have = done();
-    while (have < until &&
-           std::chrono::duration<double>(Clock::now() - start).count() < limit_s) {
+    while (have < until && std::chrono::duration<double>(Clock::now() - start).count() < limit_s) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       e = rd_kafka_committed(rk, committed, kTimeoutMs);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR) have = done();  // else e.g. a rebalance: poll again
     }
     if (have < until) {
-      rc = Fail(1, std::to_string(have) + " of " + std::to_string(until) + " records committed after " +
-                       std::to_string(limit_s) + " s");
+      rc = Fail(1, std::to_string(have) + " of " + std::to_string(until) +
+                       " records committed after " + std::to_string(limit_s) + " s");
     } else {
       struct timespec ts {};
       clock_gettime(CLOCK_REALTIME, &ts);

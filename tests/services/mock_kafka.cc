@@ -3,18 +3,19 @@
 //
 //   mock_kafka [--brokers N] [--topic NAME:PARTITIONS]... [--die-with-parent]
 //              --bootstrap-file F
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include "stockwatch/core/files.h"
 

@@ -6,12 +6,13 @@
 //   sw_cat -i SPEC -o SPEC [-b BROKERS] [-G GROUP] [-X k=v]... [--dead-letter SPEC]
 //          [--strict] [--exit-at-eof] [--validate] [--commit-limit N] [--max-records N]
 //          [--mark-assign]
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "common/cli.h"
 #include "stockwatch/core/log.h"

@@ -2,11 +2,11 @@
 // parser tests of the Yahoo, Stooq and Telegram clients.
 #pragma once
 
-#include <doctest/doctest.h>
-
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <doctest/doctest.h>
 
 inline std::string ApiFixture(const std::string& name) {
   std::string path = std::string(STOCKWATCH_TEST_DATA) + "/apis/" + name;

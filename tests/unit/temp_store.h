@@ -1,6 +1,5 @@
 #pragma once
 // Test fixture: a real SQLite store in a temp dir, removed afterwards.
-#include <doctest/doctest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -8,6 +7,8 @@
 #include <optional>
 #include <random>
 #include <string>
+
+#include <doctest/doctest.h>
 
 #include "stockwatch/store/store.h"
 

@@ -18,8 +18,9 @@ void AddStockAlertFlags(CLI::App& app, StockAlertOptions& opts) {
   app.add_option("--watches", opts.watches_file,
                  "Watch records (as `stockctl watch ls --json` prints them) instead of the store")
       ->type_name("FILE");
-  app.add_option("--state", opts.state_file,
-                 "Keep edge states in FILE instead of the store (a snapshot and a journal of changes)")
+  app.add_option(
+         "--state", opts.state_file,
+         "Keep edge states in FILE instead of the store (a snapshot and a journal of changes)")
       ->type_name("FILE");
   app.add_option(
          "--mode", opts.mode,
@@ -46,9 +47,8 @@ int RunStockAlert(const StockAlertOptions& o) {
   run.mode = *mode;
   run.hysteresis = o.hysteresis;
   run.reload_ms = cli::DurationFlag("--reload", o.reload);
-  return RunAlert(run, [&](std::string_view msg) {
-    cli::Diag(o.stream.program, msg, log::Level::kWarn);
-  });
+  return RunAlert(
+      run, [&](std::string_view msg) { cli::Diag(o.stream.program, msg, log::Level::kWarn); });
 }
 
 }  // namespace stockwatch

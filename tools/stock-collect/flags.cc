@@ -7,13 +7,12 @@
 namespace stockwatch {
 namespace {
 
-
 /// "4M", "4MiB", "512K", "65536": bytes (K and M are powers of 1024).
 size_t Size(const std::string& flag, const std::string& value) {
   size_t pos = 0;
   while (pos < value.size() && value[pos] >= '0' && value[pos] <= '9') ++pos;
   std::string unit = value.substr(pos);
-  size_t mult = unit.empty() || unit == "B" ? 1
+  size_t mult = unit.empty() || unit == "B"                   ? 1
                 : unit == "K" || unit == "k" || unit == "KiB" ? 1024
                 : unit == "M" || unit == "m" || unit == "MiB" ? 1024 * 1024
                                                               : 0;
@@ -82,10 +81,12 @@ void AddStockCollectFlags(CLI::App& app, StockCollectFlags& f) {
                  "At most N requests to the source per PERIOD (60/min, 2000/h), shared through "
                  "the store by every collector of this source; tickers that do not fit wait")
       ->type_name("N/PERIOD");
-  f.shard_option = app.add_option("--shard", f.shard,
-                 "Collect only shard I of N of the tickers (by a stable hash of each), so that N "
-                 "collectors split them: 1/3, 2/3, 3/3")
-      ->type_name("I/N");
+  f.shard_option =
+      app.add_option(
+             "--shard", f.shard,
+             "Collect only shard I of N of the tickers (by a stable hash of each), so that N "
+             "collectors split them: 1/3, 2/3, 3/3")
+          ->type_name("I/N");
   app.add_flag("--market-hours", o.market_hours,
                "Skip tickers whose exchange is closed (sessions learnt from Yahoo), but ask once "
                "after each close; crypto and unknown sessions are always asked. Off by default");
@@ -118,7 +119,8 @@ int RunStockCollect(StockCollectFlags& f) {
   o.batch = !f.no_batch;
   o.max_response = Size("--max-response", f.max_response);
   const std::string program = f.common.program;
-  return RunCollect(o, std::cin, [&](std::string_view m) { cli::Diag(program, m, log::Level::kWarn); });
+  return RunCollect(o, std::cin,
+                    [&](std::string_view m) { cli::Diag(program, m, log::Level::kWarn); });
 }
 
 }  // namespace stockwatch

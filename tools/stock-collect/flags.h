@@ -11,9 +11,9 @@ struct StockCollectFlags {
   // Durations and times as given, parsed by RunStockCollect (exit 64 when malformed).
   std::string every, timeout = "10s", slow_call, breaker_cooldown = "30s", sim_step = "1m",
                      sim_start;
-  std::string max_response = "4M";  // a size, parsed by RunStockCollect
-  std::string shard;                // I/N, parsed by RunStockCollect
-  std::string max_rate;             // N/PERIOD, parsed by RunStockCollect
+  std::string max_response = "4M";      // a size, parsed by RunStockCollect
+  std::string shard;                    // I/N, parsed by RunStockCollect
+  std::string max_rate;                 // N/PERIOD, parsed by RunStockCollect
   CLI::Option* shard_option = nullptr;  // --shard, to tell whether it was given
   bool once = false;
   bool no_batch = false;

@@ -4,8 +4,6 @@
 
 namespace stockwatch {
 
-
-
 namespace {
 
 // How each kind of target is reached: Telegram, SMTP, webhooks.
@@ -18,17 +16,21 @@ void AddChannelFlags(CLI::App& app, StockNotifyFlags& f) {
                  "File holding the bot token (else STOCKWATCH_TELEGRAM_TOKEN)");
   app.add_option("--telegram-rate", c.telegram_rate, "Telegram messages per second, overall")
       ->capture_default_str();
-  app.add_option("--telegram-chat-rate", c.telegram_chat_rate, "Telegram messages per second, per chat")
+  app.add_option("--telegram-chat-rate", c.telegram_chat_rate,
+                 "Telegram messages per second, per chat")
       ->capture_default_str();
-  app.add_option("--smtp", c.smtp_url, "SMTP server: smtp://USER@HOST:587 (STARTTLS) or smtps://USER@HOST:465");
+  app.add_option("--smtp", c.smtp_url,
+                 "SMTP server: smtp://USER@HOST:587 (STARTTLS) or smtps://USER@HOST:465");
   app.add_option("--smtp-password-file", f.smtp_password_file,
                  "File holding the SMTP password (else STOCKWATCH_SMTP_PASSWORD)");
   app.add_option("--smtp-oauth2-token-file", f.smtp_oauth2_token_file,
-                 "File holding an OAuth 2.0 access token for SMTP XOAUTH2 (else STOCKWATCH_SMTP_OAUTH2_TOKEN)");
+                 "File holding an OAuth 2.0 access token for SMTP XOAUTH2 (else "
+                 "STOCKWATCH_SMTP_OAUTH2_TOKEN)");
   app.add_flag("--smtp-insecure", c.smtp_insecure,
                "Allow plain smtp:// without STARTTLS, to 127.0.0.1/localhost only (test servers)");
   app.add_option("--mail-from", c.mail_from, "Sender address: ADDR or \"Name <ADDR>\"");
-  app.add_option("--webhook-format", c.webhook_format, "Webhook body: alert (the alert record) or apprise")
+  app.add_option("--webhook-format", c.webhook_format,
+                 "Webhook body: alert (the alert record) or apprise")
       ->check(CLI::IsMember({"alert", "apprise"}))
       ->capture_default_str();
 }
@@ -40,14 +42,16 @@ void AddDeliveryFlags(CLI::App& app, StockNotifyFlags& f) {
   app.add_option("--retries", n.retries, "Retries after a failed attempt, with back-off")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  app.add_option("--retry-delay", f.retry_delay, "First back-off delay (doubles per retry, with jitter)")
+  app.add_option("--retry-delay", f.retry_delay,
+                 "First back-off delay (doubles per retry, with jitter)")
       ->capture_default_str();
   app.add_option("--retry-for", f.retry_for,
                  "Keep retrying a temporary failure from the outbox this long (later runs too), "
                  "then dead-letter it")
       ->capture_default_str();
   app.add_option("--timeout", f.timeout, "Per-request timeout")->capture_default_str();
-  app.add_option("--parallel", c.parallel, "Requests in flight at once per HTTP target (different users)")
+  app.add_option("--parallel", c.parallel,
+                 "Requests in flight at once per HTTP target (different users)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--linger", f.linger,
@@ -100,7 +104,8 @@ int RunStockNotify(StockNotifyFlags& f) {
   n.channels.smtp_password = cli::ReadSecret(f.smtp_password_file, "STOCKWATCH_SMTP_PASSWORD");
   n.channels.smtp_oauth2_token =
       cli::ReadSecret(f.smtp_oauth2_token_file, "STOCKWATCH_SMTP_OAUTH2_TOKEN");
-  return RunNotify(n, [&](std::string_view msg) { cli::Diag(f.common.program, msg, log::Level::kWarn); });
+  return RunNotify(
+      n, [&](std::string_view msg) { cli::Diag(f.common.program, msg, log::Level::kWarn); });
 }
 
 }  // namespace stockwatch

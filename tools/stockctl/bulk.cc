@@ -1,12 +1,13 @@
 // stockctl import / quote ingest: JSON lines into the store, with the
 // bad-input policy of the stream programs (Rejecter) and a progress bar.
-#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <fmt/format.h>
 
 #include "stockctl.h"
 #include "stockwatch/core/records.h"
@@ -261,10 +262,9 @@ struct QuoteBatches {
       } catch (const Error& e) {
         // Earlier batches were committed: say how far the input got, so
         // that the rest can be ingested again from that line.
-        throw Error(e.exit_code(), std::string(e.what()) + "; stored " +
-                                       Plural(stored, "quote", "quotes") +
-                                       " before the failure; the first quote not stored is at " +
-                                       batch_start);
+        throw Error(e.exit_code(),
+                    std::string(e.what()) + "; stored " + Plural(stored, "quote", "quotes") +
+                        " before the failure; the first quote not stored is at " + batch_start);
       }
     }
     stored += batch.size();
@@ -331,9 +331,9 @@ int QuoteIngest(const Options& opts, Store& store) {
   // (so `tail -f quotes | stockctl quote ingest` stays live); with one, the
   // whole input is one transaction whose outcome is stored with it.
   if (!opts.request_id.empty()) {
-    return Print(
-        store.commands().Execute(opts.request_id, opts.fingerprint,
-                                 [&](CommandTx& tx) { return IngestQuotes(opts, store, &tx); }));
+    return Print(store.commands().Execute(opts.request_id, opts.fingerprint, [&](CommandTx& tx) {
+      return IngestQuotes(opts, store, &tx);
+    }));
   }
   Outcome out;
   try {

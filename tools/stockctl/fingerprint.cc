@@ -3,7 +3,6 @@
 // ingest, the bytes of the input. The store keeps it with the outcome, so an
 // id repeated with another request is refused instead of answered.
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+
+#include <openssl/evp.h>
 
 #include "stockctl.h"
 
@@ -49,7 +50,7 @@ class Sha256 {
 };
 
 [[noreturn]] void ThrowErrno(int err, const std::string& what) {
-  throw Error(err == ENOENT ? exitcode::kNoInput
+  throw Error(err == ENOENT   ? exitcode::kNoInput
               : err == EACCES ? exitcode::kNoPerm
                               : exitcode::kIoErr,
               what + ": " + std::strerror(err));
@@ -71,7 +72,8 @@ void HashFd(int fd, const std::string& name, Sha256& h, int copy_to) {
       const ssize_t w = write(copy_to, buf + done, static_cast<size_t>(n - done));
       if (w < 0) {
         if (errno == EINTR) continue;
-        throw Error(exitcode::kIoErr, "a temporary copy of stdin: " + std::string(std::strerror(errno)));
+        throw Error(exitcode::kIoErr,
+                    "a temporary copy of stdin: " + std::string(std::strerror(errno)));
       }
       done += w;
     }
@@ -93,11 +95,11 @@ std::string StdinDigest() {
     }
   }
   const char* dir = std::getenv("TMPDIR");
-  std::string tmpl = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/stockctl.XXXXXX";
+  std::string tmpl =
+      std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/stockctl.XXXXXX";
   const int fd = mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0) {
-    throw Error(exitcode::kIoErr,
-                tmpl + ": cannot keep a copy of stdin: " + std::strerror(errno));
+    throw Error(exitcode::kIoErr, tmpl + ": cannot keep a copy of stdin: " + std::strerror(errno));
   }
   unlink(tmpl.c_str());
   try {

@@ -174,14 +174,16 @@ void DefineBulkAndStatusCommands(CLI::App& app, Options& o) {
 void DefineCli(CLI::App& app, Options& o) {
   cli::AddCommonFlags(app, o.common);  // first: makes subcommands fall through
   app.add_flag("--json", o.json, "Print JSON lines instead of tables");
-  app.add_option("--request-id", o.request_id,
-                 "At-most-once: a repeat of this id prints the first outcome and changes nothing; the "
-                 "same id with a different request exits 65")
+  app.add_option(
+         "--request-id", o.request_id,
+         "At-most-once: a repeat of this id prints the first outcome and changes nothing; the "
+         "same id with a different request exits 65")
       ->envname("STOCKWATCH_REQUEST_ID");
   app.require_subcommand(1);
   app.footer(
       "Options may come before or after the subcommand.\n"
-      "Exit status: 0 ok, 1 degraded (status only), 64 usage, 65 bad data (the message names the field), 66 input file "
+      "Exit status: 0 ok, 1 degraded (status only), 64 usage, 65 bad data (the message names the "
+      "field), 66 input file "
       "missing, 69 database unavailable, 70 internal error, 74 I/O error, 75 database busy (try "
       "again), 77 permission denied, 78 bad configuration, 130 interrupted, 143 stopped by "
       "SIGTERM while waiting on the database. See stockctl(1).");

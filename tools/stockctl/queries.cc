@@ -1,9 +1,9 @@
 // stockctl's query side: listings and stored quotes. Reads only; last
 // and average come from the store, never from a live fetch.
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <map>
+
+#include <fmt/format.h>
 
 #include "format.h"
 #include "stockctl.h"

@@ -1,10 +1,10 @@
 // stockctl status: one screen about the running system, from the store only:
 // circuit breakers, stale quotes, users and watches, the outbox, recent
 // deliveries and dead letters, and edge states. Exit 0 healthy, 1 degraded.
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <map>
+
+#include <fmt/format.h>
 
 #include "format.h"
 #include "stockctl.h"
@@ -131,12 +131,13 @@ void ReadTickersAndWatches(Queries& q, Report& r) {
     auto it = sessions.find(t);
     if (it != sessions.end()) {
       const MarketState m = MarketAt(t, it->second, calendar_now).state;
-      if (m == MarketState::kClosed || m == MarketState::kAfterClose)
-        r.closed_markets.push_back(t);
+      if (m == MarketState::kClosed || m == MarketState::kAfterClose) r.closed_markets.push_back(t);
     }
     std::optional<Quote> last = q.LastQuote(t);
-    if (!last) r.stale.push_back({t, std::nullopt});
-    else if (r.now - last->ts > r.stale_ms) r.stale.push_back({t, last->ts});
+    if (!last)
+      r.stale.push_back({t, std::nullopt});
+    else if (r.now - last->ts > r.stale_ms)
+      r.stale.push_back({t, last->ts});
   }
   r.tickers = tickers.size();
   r.users = q.Users().size();
@@ -196,8 +197,10 @@ void JsonBreakersAndStale(std::string& out, const Report& r) {
     out += "{\"ticker\":";
     AppendJsonString(out, r.stale[i].ticker);
     out += ",\"newest\":";
-    if (r.stale[i].newest) AppendJsonString(out, FormatRfc3339(*r.stale[i].newest));
-    else out += "null";
+    if (r.stale[i].newest)
+      AppendJsonString(out, FormatRfc3339(*r.stale[i].newest));
+    else
+      out += "null";
     out += '}';
   }
   out += "],\"closed_markets\":[";
@@ -265,9 +268,9 @@ void TextStale(std::string& out, const Report& r) {
                      Age(r.stale_ms));
   Table t({"  TICKER", "NEWEST QUOTE"}, {false, false});
   for (const Stale& s : r.stale) {
-    t.Add({"  " + s.ticker, s.newest ? FormatRfc3339(*s.newest) + " (" + Age(r.now - *s.newest) +
-                                           " ago)"
-                                     : "never"});
+    t.Add({"  " + s.ticker, s.newest
+                                ? FormatRfc3339(*s.newest) + " (" + Age(r.now - *s.newest) + " ago)"
+                                : "never"});
   }
   out += t.Render();
 }

@@ -1,9 +1,10 @@
 #pragma once
 /// stockctl: CQRS commands and queries on the store (docs/design.md, "stockctl").
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "common/cli.h"
 #include "stockwatch/store/store.h"
@@ -13,8 +14,8 @@ namespace stockwatch::stockctl {
 /// Everything the command line says.
 struct Options {
   cli::CommonOptions common;
-  bool json = false;       // --json
-  std::string request_id;  // --request-id / STOCKWATCH_REQUEST_ID
+  bool json = false;        // --json
+  std::string request_id;   // --request-id / STOCKWATCH_REQUEST_ID
   std::string fingerprint;  // of the request, with a request id (set by RunStockctl)
 
   std::string command;  // "user add", "quote last", ... (set by the parser)

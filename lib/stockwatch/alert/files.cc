@@ -9,8 +9,9 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <unordered_map>
+
+#include <nlohmann/json.hpp>
 
 #include "stockwatch/core/files.h"
 #include "stockwatch/stream/stream.h"
@@ -100,8 +101,9 @@ std::vector<Watch> ReadWatchesFile(const std::string& path) {
   // Streamed, not slurped: a million watches is ~100 MB of text. A first
   // pass counts the lines so the vector is allocated once.
   size_t lines = 0;
-  ReadChunks(path, false,
-             [&](const char* p, size_t n) { lines += static_cast<size_t>(std::count(p, p + n, '\n')); });
+  ReadChunks(path, false, [&](const char* p, size_t n) {
+    lines += static_cast<size_t>(std::count(p, p + n, '\n'));
+  });
   std::vector<Watch> watches;
   watches.reserve(lines + 1);
   std::unordered_map<std::string, int64_t> telegram_of_user;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -15,10 +15,10 @@
 #include "stockwatch/alert/engine.h"
 #include "stockwatch/alert/files.h"
 #include "stockwatch/core/log.h"
-#include "stockwatch/ops/metrics.h"
 #include "stockwatch/core/records.h"
-#include "stockwatch/store/store.h"
 #include "stockwatch/core/timeutil.h"
+#include "stockwatch/ops/metrics.h"
+#include "stockwatch/store/store.h"
 
 namespace stockwatch {
 namespace {
@@ -123,10 +123,10 @@ class StoreStates final : public StateKeeper {
 
 /// `--state FILE`: a snapshot of every state followed by a journal of the
 /// states changed since (alert/files.h). Each save appends only what
-/// changed (fsynced at exit, as the SQLite store syncs at checkpoints); once the journal has grown as large as the
-/// snapshot (and past 1 MB), the whole state is rewritten atomically instead.
-/// Over Kafka a save happens at every checkpoint (offsets are committed
-/// right after); otherwise at most once a second, and at the end.
+/// changed (fsynced at exit, as the SQLite store syncs at checkpoints); once the journal has grown
+/// as large as the snapshot (and past 1 MB), the whole state is rewritten atomically instead. Over
+/// Kafka a save happens at every checkpoint (offsets are committed right after); otherwise at most
+/// once a second, and at the end.
 class FileStates final : public StateKeeper {
  public:
   FileStates(std::string path, bool every_checkpoint)
@@ -218,8 +218,8 @@ class AlertMetrics {
     return metrics::Default().counter("stockwatch_alerts_total", "Alerts emitted by condition",
                                       {{"condition", condition}});
   }
-  metrics::Counter &quotes_in_, &other_in_, &alerts_out_, &other_out_, &above_, &below_,
-      &rejected_, &unwatched_, &out_of_order_, &reloads_;
+  metrics::Counter &quotes_in_, &other_in_, &alerts_out_, &other_out_, &above_, &below_, &rejected_,
+      &unwatched_, &out_of_order_, &reloads_;
 };
 
 void LogDiff(const WatchDiff& d, size_t tickers, const std::string& from, bool initial) {
@@ -236,7 +236,8 @@ void LogDiff(const WatchDiff& d, size_t tickers, const std::string& from, bool i
 }
 
 /// Watches: the store's unless --watches names a file (`store` is opened then).
-std::unique_ptr<WatchProvider> OpenWatches(const AlertRunOptions& o, std::unique_ptr<Store>& store) {
+std::unique_ptr<WatchProvider> OpenWatches(const AlertRunOptions& o,
+                                           std::unique_ptr<Store>& store) {
   if (!o.watches_file.empty()) return std::make_unique<FileWatches>(o.watches_file);
   store = Store::Open(o.db_url);
   return std::make_unique<StoreWatches>(*store, o.db_url);
@@ -248,7 +249,8 @@ std::unique_ptr<StateKeeper> OpenStates(const AlertRunOptions& o, Store* store) 
     if (!o.state_file.empty()) log::Warn("--state: level mode keeps no state; ignored");
     return std::make_unique<NoStates>();
   }
-  if (!o.state_file.empty()) return std::make_unique<FileStates>(o.state_file, IsKafka(o.stream.input));
+  if (!o.state_file.empty())
+    return std::make_unique<FileStates>(o.state_file, IsKafka(o.stream.input));
   if (store) return std::make_unique<StoreStates>(*store);
   log::Info("no --state file: edge states last for this run only");
   return std::make_unique<NoStates>();
@@ -424,7 +426,8 @@ int RunAlert(const AlertRunOptions& o, const std::function<void(std::string_view
     published.Publish(loop.counts(), rejecter.count());
   };
   const auto started = std::chrono::steady_clock::now();
-  RunLoop(*in, outs, rejecter, [&](const InRecord& rec) { loop.Handle(rec); }, lo);
+  RunLoop(
+      *in, outs, rejecter, [&](const InRecord& rec) { loop.Handle(rec); }, lo);
   states->Save(engine, true);
   published.Publish(loop.counts(), rejecter.count());
   LogSummary(loop, rejecter.count(), started);

@@ -8,12 +8,12 @@
 #include <charconv>
 #include <cstring>
 
-#include "stockwatch/core/files.h"
-#include "stockwatch/core/log.h"
-#include "stockwatch/net/http.h"
 #include "stockwatch/channel/message.h"
 #include "stockwatch/channel/smtp.h"
 #include "stockwatch/channel/telegram.h"
+#include "stockwatch/core/files.h"
+#include "stockwatch/core/log.h"
+#include "stockwatch/net/http.h"
 
 namespace stockwatch {
 
@@ -132,8 +132,10 @@ class FileChannel : public Channel {
         ino_ = static_cast<uint64_t>(st.st_ino);
         end_ = static_cast<int64_t>(st.st_size);
       } else {
-        log::Warn("{}: another process holds a lock on it: appending only (a crash may repeat "
-                  "the last lines written)", target_.spec);
+        log::Warn(
+            "{}: another process holds a lock on it: appending only (a crash may repeat "
+            "the last lines written)",
+            target_.spec);
       }
     }
   }
@@ -221,7 +223,7 @@ class FileChannel : public Channel {
   int fd_ = -1;
   bool journal_ = false;  // a regular file we hold the lock of
   uint64_t dev_ = 0, ino_ = 0;
-  int64_t end_ = 0;       // its size after our last write
+  int64_t end_ = 0;  // its size after our last write
 };
 
 }  // namespace
@@ -229,13 +231,16 @@ class FileChannel : public Channel {
 std::unique_ptr<Channel> MakeChannel(const Target& target, const ChannelOptions& opts,
                                      HttpClient& http) {
   switch (target.kind) {
-    case TargetKind::kTelegram: return MakeTelegramChannel(target, opts, http);
-    case TargetKind::kEmail: return MakeSmtpChannel(target, opts);
+    case TargetKind::kTelegram:
+      return MakeTelegramChannel(target, opts, http);
+    case TargetKind::kEmail:
+      return MakeSmtpChannel(target, opts);
     case TargetKind::kWebhook:
       if (opts.webhook_format != "alert" && opts.webhook_format != "apprise")
         throw Error(exitcode::kUsage, "--webhook-format: must be alert or apprise");
       return std::make_unique<WebhookChannel>(target, opts, http);
-    case TargetKind::kFile: return std::make_unique<FileChannel>(target);
+    case TargetKind::kFile:
+      return std::make_unique<FileChannel>(target);
   }
   throw Error(exitcode::kSoftware, "unknown target kind");
 }

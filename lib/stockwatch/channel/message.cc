@@ -60,11 +60,20 @@ std::string HtmlEscape(std::string_view s) {
   out.reserve(s.size() + 8);
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -116,8 +125,8 @@ std::string AlertText(const Alert& a) {
 
 std::string AlertHtml(const Alert& a) {
   return "<b>" + HtmlEscape(a.ticker) + "</b> " + FormatPrice(a.price) + " is " +
-         std::string(Bound(a.condition)) + FormatPrice(a.threshold) + " (band " +
-         FormatBand(a) + ")";
+         std::string(Bound(a.condition)) + FormatPrice(a.threshold) + " (band " + FormatBand(a) +
+         ")";
 }
 
 std::string AlertLine(const Alert& a) {

@@ -93,8 +93,8 @@ class TokenBucket {
 };
 
 struct BackoffPolicy {
-  int64_t base_ms = 500;     // delay before the first retry (before jitter)
-  int64_t max_ms = 60'000;   // cap
+  int64_t base_ms = 500;    // delay before the first retry (before jitter)
+  int64_t max_ms = 60'000;  // cap
 };
 
 /// Delay before retry number `retry` (1 = the first retry): exponential,
@@ -108,10 +108,10 @@ int64_t BackoffMs(const BackoffPolicy& p, int retry, double u,
 
 /// One message to one person or endpoint: a single alert, or a digest.
 struct Message {
-  std::string email;                // the user (ordering and rate key)
-  std::optional<int64_t> chat_id;   // Telegram chat (from the store, else the alert)
-  std::vector<Alert> alerts;        // in order; more than one: a digest
-  std::vector<std::string> raws;    // each alert's JSON as received (webhook body)
+  std::string email;               // the user (ordering and rate key)
+  std::optional<int64_t> chat_id;  // Telegram chat (from the store, else the alert)
+  std::vector<Alert> alerts;       // in order; more than one: a digest
+  std::vector<std::string> raws;   // each alert's JSON as received (webhook body)
 };
 
 enum class SendStatus {
@@ -174,20 +174,20 @@ class HttpClient;
 struct ChannelOptions {
   // Telegram
   std::string telegram_api = "https://api.telegram.org";
-  std::string telegram_token;         // secret: never logged
-  double telegram_rate = 29;          // messages/s overall (a little under Telegram's 30)
-  double telegram_chat_rate = 1;      // messages/s per chat
+  std::string telegram_token;     // secret: never logged
+  double telegram_rate = 29;      // messages/s overall (a little under Telegram's 30)
+  double telegram_chat_rate = 1;  // messages/s per chat
   // SMTP
-  std::string smtp_url;               // smtp://user@host:587 or smtps://user@host:465
-  std::string smtp_password;          // secret
-  std::string smtp_oauth2_token;      // secret (XOAUTH2 bearer)
-  bool smtp_insecure = false;         // plain SMTP to 127.0.0.1/localhost only
-  std::string mail_from;              // "Name <addr>" or "addr"
+  std::string smtp_url;           // smtp://user@host:587 or smtps://user@host:465
+  std::string smtp_password;      // secret
+  std::string smtp_oauth2_token;  // secret (XOAUTH2 bearer)
+  bool smtp_insecure = false;     // plain SMTP to 127.0.0.1/localhost only
+  std::string mail_from;          // "Name <addr>" or "addr"
   // Webhook
   std::string webhook_format = "alert";  // "alert" (the alert record) or "apprise"
   // HTTP
   int64_t timeout_ms = 10'000;
-  int parallel = 16;                  // concurrent requests per channel
+  int parallel = 16;  // concurrent requests per channel
 };
 
 /// Builds the channel for `target`. `http` (shared, used from the same

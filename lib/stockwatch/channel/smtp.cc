@@ -1,15 +1,15 @@
 #include "stockwatch/channel/smtp.h"
 
-#include "stockwatch/core/strings.h"
-#include "stockwatch/net/http.h"
-#include "stockwatch/core/log.h"
-
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <mutex>
+
+#include <curl/curl.h>
+
+#include "stockwatch/core/log.h"
+#include "stockwatch/core/strings.h"
+#include "stockwatch/net/http.h"
 
 namespace stockwatch {
 
@@ -232,7 +232,6 @@ struct EhloWatch {
   bool auth_offered = false;
 };
 
-
 int OnSmtpDebug(CURL*, curl_infotype type, char* data, size_t size, void* user) {
   auto* w = static_cast<EhloWatch*>(user);
   const std::string_view line(data, size);
@@ -312,9 +311,10 @@ class SmtpChannel : public Channel {
     CURLcode rc = curl_easy_perform(easy_);
     if (ehlo_.ehlo_sent && !ehlo_.auth_offered && !warned_no_auth_) {
       warned_no_auth_ = true;
-      log::Warn("warning: {}: {} offers no AUTH: mail goes out without logging in and the {} "
-                "is not used (is --smtp the right server?)",
-                target_.channel, url_, password_.empty() ? "OAuth 2.0 token" : "SMTP password");
+      log::Warn(
+          "warning: {}: {} offers no AUTH: mail goes out without logging in and the {} "
+          "is not used (is --smtp the right server?)",
+          target_.channel, url_, password_.empty() ? "OAuth 2.0 token" : "SMTP password");
     }
     long code = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
@@ -341,7 +341,8 @@ class SmtpChannel : public Channel {
 std::unique_ptr<Channel> MakeSmtpChannel(const Target& target, const ChannelOptions& opts) {
   GlobalCurlInit();
   if (opts.smtp_url.empty())
-    throw Error(exitcode::kConfig, "mailto: needs --smtp URL (smtp://USER@HOST:587 or smtps://USER@HOST:465)");
+    throw Error(exitcode::kConfig,
+                "mailto: needs --smtp URL (smtp://USER@HOST:587 or smtps://USER@HOST:465)");
   if (opts.mail_from.empty()) throw Error(exitcode::kConfig, "mailto: needs --mail-from ADDRESS");
   auto from = ParseMailbox(opts.mail_from);
   if (!from) throw Error(exitcode::kConfig, "--mail-from: not a valid address: " + opts.mail_from);
@@ -370,11 +371,13 @@ std::unique_ptr<Channel> MakeSmtpChannel(const Target& target, const ChannelOpti
   if (scheme == "smtp") {
     if (opts.smtp_insecure) {
       if (!IsLoopbackHost(host))
-        throw Error(exitcode::kConfig, "--smtp-insecure is only allowed for localhost/127.0.0.1, not " + host);
+        throw Error(exitcode::kConfig,
+                    "--smtp-insecure is only allowed for localhost/127.0.0.1, not " + host);
       use_tls = false;
     }
   } else if (scheme == "smtps") {
-    if (opts.smtp_insecure) throw Error(exitcode::kConfig, "--smtp-insecure makes no sense with smtps://");
+    if (opts.smtp_insecure)
+      throw Error(exitcode::kConfig, "--smtp-insecure makes no sense with smtps://");
   } else {
     throw Error(exitcode::kConfig, "--smtp: scheme must be smtp:// (STARTTLS) or smtps:// (TLS)");
   }

@@ -32,11 +32,11 @@ std::string EncodeHeaderValue(std::string_view s);
 
 struct EmailParts {
   Mailbox from;
-  std::string to;          // the recipient address
+  std::string to;  // the recipient address
   std::string subject;
-  std::string body;        // '\n' line ends; converted to CRLF
+  std::string body;  // '\n' line ends; converted to CRLF
   TimeMs date = 0;
-  std::string message_id;  // without angle brackets: "ID@domain"
+  std::string message_id;                  // without angle brackets: "ID@domain"
   std::vector<std::string> extra_headers;  // "Name: value"
 };
 /// The message as sent: Date, From, To, Subject, Message-ID, MIME-Version,

@@ -1,9 +1,9 @@
 #include "stockwatch/channel/telegram.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <unordered_map>
+
+#include <nlohmann/json.hpp>
 
 namespace stockwatch {
 
@@ -36,8 +36,8 @@ SendResult ClassifyTelegram(const HttpResponse& r) {
   TelegramAnswer a = ParseTelegramAnswer(r.body);
   if (a.parsed && a.ok) return res;
   int code = a.parsed && a.error_code != 0 ? a.error_code : static_cast<int>(r.status);
-  std::string what = a.parsed && !a.description.empty() ? a.description
-                                                        : "HTTP " + std::to_string(r.status);
+  std::string what =
+      a.parsed && !a.description.empty() ? a.description : "HTTP " + std::to_string(r.status);
   res.error = what + " (" + std::to_string(code) + ")";
   if (!a.parsed && r.status == 200) {
     res.status = SendStatus::kRetry;  // a proxy's garbage: try again
@@ -62,8 +62,8 @@ SendResult ClassifyTelegram(const HttpResponse& r) {
   } else if (code == 404) {
     res.status = SendStatus::kFatal;
     res.exit_code = exitcode::kConfig;
-    res.error = "no such bot or API method: " + res.error +
-                " (check the bot token and --telegram-api)";
+    res.error =
+        "no such bot or API method: " + res.error + " (check the bot token and --telegram-api)";
   } else {
     res.status = SendStatus::kPermanent;  // 400 chat not found, 403 blocked, ...
     if (a.migrate_to_chat_id) {

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "stockwatch/net/http.h"
 #include "stockwatch/channel/message.h"
+#include "stockwatch/net/http.h"
 
 namespace stockwatch {
 

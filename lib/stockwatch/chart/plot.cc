@@ -1,11 +1,11 @@
 #include "stockwatch/chart/plot.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace stockwatch {
 namespace {
@@ -113,9 +113,8 @@ void DrawPrices(Canvas& canvas, std::span<const double> prices, double lo, doubl
 
 /// The chart's rows, labelled on the top, middle and bottom ones, and the
 /// axis line under them.
-void AppendRows(std::string& out, const Canvas& canvas, int rows, int cols,
-                const std::string& top, const std::string& middle, const std::string& bottom,
-                size_t label_w) {
+void AppendRows(std::string& out, const Canvas& canvas, int rows, int cols, const std::string& top,
+                const std::string& middle, const std::string& bottom, size_t label_w) {
   for (int r = 0; r < rows; ++r) {
     std::string label;
     if (r == 0)

@@ -15,10 +15,9 @@ namespace {
 
 int64_t PeriodMs(std::string_view p) {
   static const std::unordered_map<std::string_view, int64_t> kUnits = {
-      {"s", 1000},          {"sec", 1000},          {"second", 1000},
-      {"m", 60'000},        {"min", 60'000},        {"minute", 60'000},
-      {"h", 3'600'000},     {"hour", 3'600'000},    {"d", 86'400'000},
-      {"day", 86'400'000}};
+      {"s", 1000},       {"sec", 1000},      {"second", 1000}, {"m", 60'000},
+      {"min", 60'000},   {"minute", 60'000}, {"h", 3'600'000}, {"hour", 3'600'000},
+      {"d", 86'400'000}, {"day", 86'400'000}};
   if (auto it = kUnits.find(p); it != kUnits.end()) return it->second;
   std::optional<int64_t> ms = ParseDurationMs(p);
   return ms ? *ms : 0;
@@ -52,8 +51,8 @@ int64_t TakeTokens(std::optional<Bucket>& b, const RateLimit& limit, int64_t wan
   const double capacity = static_cast<double>(limit.requests);
   if (!b) b = Bucket{capacity, now};
   if (now > b->ts) {
-    const double refill = static_cast<double>(now - b->ts) * capacity /
-                          static_cast<double>(limit.period_ms);
+    const double refill =
+        static_cast<double>(now - b->ts) * capacity / static_cast<double>(limit.period_ms);
     b->tokens = std::min(capacity, b->tokens + refill);
   }
   b->ts = std::max(b->ts, now);  // a clock stepped back refills nothing
@@ -98,8 +97,7 @@ std::vector<std::string> RequestBudget::OldestFirst(const std::vector<std::strin
 
 std::vector<std::string> RequestBudget::Fit(const std::vector<std::string>& tickers, TimeMs now,
                                             size_t& deferred) {
-  const int64_t want =
-      (static_cast<int64_t>(tickers.size()) + per_request_ - 1) / per_request_;
+  const int64_t want = (static_cast<int64_t>(tickers.size()) + per_request_ - 1) / per_request_;
   int64_t granted = 0;
   if (store_ == nullptr) {
     granted = TakeTokens(local_, limit_, want, now);

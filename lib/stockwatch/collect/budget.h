@@ -18,7 +18,7 @@ namespace stockwatch {
 class Store;
 
 struct RateLimit {
-  int64_t requests = 0;  // the bucket's size: N requests ...
+  int64_t requests = 0;   // the bucket's size: N requests ...
   int64_t period_ms = 0;  // ... per PERIOD, refilled evenly
 };
 

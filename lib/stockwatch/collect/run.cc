@@ -1,7 +1,5 @@
 #include "stockwatch/collect/run.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -9,15 +7,17 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "stockwatch/core/strings.h"
+#include <fmt/format.h>
+
 #include "stockwatch/collect/breaker.h"
 #include "stockwatch/collect/hours.h"
-#include "stockwatch/net/http.h"
 #include "stockwatch/core/log.h"
-#include "stockwatch/ops/metrics.h"
-#include "stockwatch/ops/service.h"
 #include "stockwatch/core/records.h"
 #include "stockwatch/core/signals.h"
+#include "stockwatch/core/strings.h"
+#include "stockwatch/net/http.h"
+#include "stockwatch/ops/metrics.h"
+#include "stockwatch/ops/service.h"
 #include "stockwatch/store/store.h"
 
 namespace stockwatch {
@@ -80,7 +80,8 @@ class StoringSink : public Sink {
       newest_ts_ = q.ts;
       newest_source_ = q.source;
       metrics::Default()
-          .gauge("stockwatch_newest_quote_age_seconds", "Age of the newest quote written, by source",
+          .gauge("stockwatch_newest_quote_age_seconds",
+                 "Age of the newest quote written, by source",
                  {{"source", q.source.empty() ? "unknown" : q.source}})
           .SetAgeOf(static_cast<double>(q.ts) / 1000.0);
     }
@@ -118,9 +119,9 @@ void PublishBreaker(const CircuitBreaker& b) {
   const std::string_view now = ToString(b.state());
   bool known = false, changed = false;
   for (std::string_view s : {"closed", "open", "half-open"}) {
-    metrics::Gauge& g = m.gauge("stockwatch_breaker_state",
-                                "Circuit breaker state by source (1: the current one)",
-                                {{"source", b.name()}, {"state", std::string(s)}});
+    metrics::Gauge& g =
+        m.gauge("stockwatch_breaker_state", "Circuit breaker state by source (1: the current one)",
+                {{"source", b.name()}, {"state", std::string(s)}});
     const bool was = g.value() >= 1;
     known = known || was;
     if (s == now && !was) changed = true;
@@ -143,7 +144,6 @@ bool SleepUntil(TimeMs t) {
   }
   return false;
 }
-
 
 // ------------------------------------------------------------ HTTP sources
 
@@ -334,9 +334,8 @@ class HttpCollector {
       worst = std::max(worst, s.worst);
       diag(fmt::format("{}: {}", t, s.error));
     }
-    log::Info("{}: {} of {} tickers quoted, {} not; {}; {} ms", source_->name(), ok,
-              tickers.size(), bad, CallSummary(c.calls, c.retries, c.denied, c.denied_retries),
-              NowMs() - c.start);
+    log::Info("{}: {} of {} tickers quoted, {} not; {}; {} ms", source_->name(), ok, tickers.size(),
+              bad, CallSummary(c.calls, c.retries, c.denied, c.denied_retries), NowMs() - c.start);
     return worst;
   }
 
@@ -569,9 +568,10 @@ std::optional<std::string> ReplayInput(const CollectOptions& opts) {
 }
 
 /// The tickers fixed for the run (none: the store's watches at each cycle).
-std::optional<std::vector<std::string>> FixedTickers(
-    const CollectOptions& opts, const std::optional<std::string>& replay_input,
-    std::istream& stdin_tickers, const DiagFn& diag, uint64_t& bad_lines) {
+std::optional<std::vector<std::string>> FixedTickers(const CollectOptions& opts,
+                                                     const std::optional<std::string>& replay_input,
+                                                     std::istream& stdin_tickers,
+                                                     const DiagFn& diag, uint64_t& bad_lines) {
   if (opts.tickers == "-") {
     if (replay_input && (*replay_input == "-" || replay_input->empty()))
       throw Usage("--tickers - and the replay input cannot both be stdin");
@@ -604,16 +604,16 @@ std::vector<std::string> CycleTickers(const CollectOptions& opts,
   std::vector<std::string> all = fixed ? *fixed : store->queries().WatchedTickers();
   std::vector<std::string> tickers = InShard(all, opts.shard);
   if (opts.shard.count > 1) {
-    log::Info("shard {}/{}: {} of {} ticker(s)", opts.shard.index, opts.shard.count,
-              tickers.size(), all.size());
+    log::Info("shard {}/{}: {} of {} ticker(s)", opts.shard.index, opts.shard.count, tickers.size(),
+              all.size());
   }
   return tickers;
 }
 
 /// --market-hours: the cycle's tickers whose market is open, is due its one
 /// quote after the close, trades around the clock or is unknown.
-std::vector<std::string> WithinMarketHours(SessionBook& sessions,
-                                           std::vector<std::string> tickers, TimeMs now) {
+std::vector<std::string> WithinMarketHours(SessionBook& sessions, std::vector<std::string> tickers,
+                                           TimeMs now) {
   if (tickers.empty()) return tickers;
   size_t skipped = 0;
   const size_t asked = tickers.size();
@@ -656,8 +656,7 @@ bool AwaitNextCycle(const CollectOptions& opts, StoringSink& out, TimeMs& next_s
   next_start += opts.every_ms;
   TimeMs now = NowMs();
   if (next_start < now) {
-    log::Warn("a cycle took longer than --every ({} ms): starting the next one now",
-              opts.every_ms);
+    log::Warn("a cycle took longer than --every ({} ms): starting the next one now", opts.every_ms);
     next_start = now;
   }
   return SleepUntil(next_start);

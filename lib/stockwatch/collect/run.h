@@ -22,23 +22,23 @@ class Store;
 
 struct CollectOptions {
   std::string program = "stock-collect";
-  std::string db_url;            // the store; unused with no_store
-  bool no_store = false;         // neither read watches nor store quotes
-  StreamOptions stream;          // -o, --dead-letter, Kafka; -i for --source replay
-  bool input_given = false;      // -i was given (only --source replay reads it)
-  std::string source = "yahoo";  // yahoo | stooq | sim | replay | replay:FILE
-  std::string source_url;        // base URL of yahoo / stooq; empty: the real one
-  std::string tickers;           // "A,B", "-" (one per line on stdin), empty: the store's
-  Shard shard;                   // --shard I/N: only the tickers of shard I
+  std::string db_url;                 // the store; unused with no_store
+  bool no_store = false;              // neither read watches nor store quotes
+  StreamOptions stream;               // -o, --dead-letter, Kafka; -i for --source replay
+  bool input_given = false;           // -i was given (only --source replay reads it)
+  std::string source = "yahoo";       // yahoo | stooq | sim | replay | replay:FILE
+  std::string source_url;             // base URL of yahoo / stooq; empty: the real one
+  std::string tickers;                // "A,B", "-" (one per line on stdin), empty: the store's
+  Shard shard;                        // --shard I/N: only the tickers of shard I
   std::optional<RateLimit> max_rate;  // --max-rate: requests per period to the source
-  bool market_hours = false;     // skip tickers whose market is closed (but one quote after)
-  int64_t every_ms = 0;          // 0: one cycle (--once)
-  int64_t count = 0;             // cycles; 0: 1 without every, unlimited with it
-  int jobs = 8;                  // requests in flight at once
-  int64_t timeout_ms = 10'000;   // per request, whole transfer
-  int64_t slow_call_ms = 0;      // a slower successful call counts as a failure; 0: off
-  int retries = 2;               // extra attempts after a transport error, timeout or 5xx
-  bool batch = true;             // spark / Stooq batches
+  bool market_hours = false;          // skip tickers whose market is closed (but one quote after)
+  int64_t every_ms = 0;               // 0: one cycle (--once)
+  int64_t count = 0;                  // cycles; 0: 1 without every, unlimited with it
+  int jobs = 8;                       // requests in flight at once
+  int64_t timeout_ms = 10'000;        // per request, whole transfer
+  int64_t slow_call_ms = 0;           // a slower successful call counts as a failure; 0: off
+  int retries = 2;                    // extra attempts after a transport error, timeout or 5xx
+  bool batch = true;                  // spark / Stooq batches
   int batch_size = 20;
   size_t max_response = HttpSourceOptions::kDefaultMaxResponse;  // bytes of an answer's body
   int breaker_failures = 5;

@@ -1,11 +1,10 @@
 #include "stockwatch/core/config.h"
 
-#include "stockwatch/core/strings.h"
 #include "stockwatch/core/error.h"
+#include "stockwatch/core/strings.h"
 
 namespace stockwatch {
 namespace {
-
 
 [[noreturn]] void Fail(const std::string& where, const std::string& what) {
   throw Error(exitcode::kConfig, where + ": " + what);
@@ -23,10 +22,18 @@ std::string Scalar(std::string_view raw, const std::string& where) {
         if (i + 2 >= t.size()) Fail(where, "dangling backslash");
         char c = t[++i];
         switch (c) {
-          case 'n': out.push_back('\n'); break;
-          case 't': out.push_back('\t'); break;
-          case '"': case '\\': out.push_back(c); break;
-          default: Fail(where, std::string("unknown escape \\") + c);
+          case 'n':
+            out.push_back('\n');
+            break;
+          case 't':
+            out.push_back('\t');
+            break;
+          case '"':
+          case '\\':
+            out.push_back(c);
+            break;
+          default:
+            Fail(where, std::string("unknown escape \\") + c);
         }
       } else if (t[i] == q) {
         Fail(where, "stray quote inside a string");
@@ -45,8 +52,10 @@ size_t CommentStart(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (q) {
-      if (c == '\\' && q == '"') ++i;
-      else if (c == q) q = 0;
+      if (c == '\\' && q == '"')
+        ++i;
+      else if (c == q)
+        q = 0;
     } else if (c == '"' || c == '\'') {
       q = c;
     } else if (c == '#') {
@@ -67,8 +76,10 @@ std::vector<std::string> Values(std::string_view v, const std::string& where) {
     if (i < inner.size()) {
       char c = inner[i];
       if (q) {
-        if (c == '\\' && q == '"') ++i;
-        else if (c == q) q = 0;
+        if (c == '\\' && q == '"')
+          ++i;
+        else if (c == q)
+          q = 0;
         continue;
       }
       if (c == '"' || c == '\'') {
@@ -94,7 +105,8 @@ std::vector<ConfigEntry> ParseConfig(std::string_view text, const std::string& p
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view raw =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++lineno;
     std::string where = path + ":" + std::to_string(lineno);
@@ -113,7 +125,8 @@ std::vector<ConfigEntry> ParseConfig(std::string_view text, const std::string& p
     if (e.key.empty()) Fail(where, "missing key");
     for (char& c : e.key) {
       if (c == '_') c = '-';
-      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
       if (!ok) Fail(where, "malformed key \"" + std::string(Trim(line.substr(0, eq))) + "\"");
     }
     e.values = Values(Trim(line.substr(eq + 1)), where);

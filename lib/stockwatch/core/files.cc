@@ -88,9 +88,8 @@ int OpenOutputFile(const std::string& path, bool append, mode_t mode) {
     // The link we judged must be the one the kernel followed: not swapped
     // for another in between (possible in a directory others may write).
     struct stat again {};
-    if (lstat(path.c_str(), &again) == 0 && S_ISLNK(again.st_mode) &&
-        again.st_ino == link.st_ino && again.st_dev == link.st_dev &&
-        TrustedOwner(again.st_uid)) {
+    if (lstat(path.c_str(), &again) == 0 && S_ISLNK(again.st_mode) && again.st_ino == link.st_ino &&
+        again.st_dev == link.st_dev && TrustedOwner(again.st_uid)) {
       return fd;
     }
     close(fd);
@@ -101,9 +100,9 @@ int OpenOutputFile(const std::string& path, bool append, mode_t mode) {
 void RefuseSymlink(const std::string& path) {
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-    throw Error(exitcode::kNoPerm,
-                path + ": is a symbolic link: refusing to replace it (this file is "
-                       "rewritten by rename; name the file itself)");
+    throw Error(exitcode::kNoPerm, path +
+                                       ": is a symbolic link: refusing to replace it (this file is "
+                                       "rewritten by rename; name the file itself)");
   }
 }
 

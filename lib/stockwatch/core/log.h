@@ -1,10 +1,10 @@
 #pragma once
 /// Diagnostics from lib/ go through one process-wide sink that main installs
 /// (lib/ never writes to stderr itself). Without a sink, messages are dropped.
-#include <fmt/format.h>
-
 #include <functional>
 #include <string_view>
+
+#include <fmt/format.h>
 
 namespace stockwatch::log {
 

@@ -12,10 +12,14 @@ std::string_view ToString(Condition c) { return c == Condition::kAbove ? "above"
 
 std::string_view ToString(DeliveryStatus s) {
   switch (s) {
-    case DeliveryStatus::kSent: return "sent";
-    case DeliveryStatus::kDuplicate: return "duplicate";
-    case DeliveryStatus::kBatched: return "batched";
-    case DeliveryStatus::kFailed: return "failed";
+    case DeliveryStatus::kSent:
+      return "sent";
+    case DeliveryStatus::kDuplicate:
+      return "duplicate";
+    case DeliveryStatus::kBatched:
+      return "batched";
+    case DeliveryStatus::kFailed:
+      return "failed";
   }
   return "failed";
 }
@@ -32,7 +36,8 @@ std::string NormalizeTicker(std::string_view t) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '^' ||
               (i > 0 && (c == '.' || c == '=' || c == '-'));
     if (!ok) {
-      throw DataError("ticker: must match [A-Z0-9^][A-Z0-9.=^-]{0,15} (like AAPL, BRK-B, ^GSPC, BTC-USD)");
+      throw DataError(
+          "ticker: must match [A-Z0-9^][A-Z0-9.=^-]{0,15} (like AAPL, BRK-B, ^GSPC, BTC-USD)");
     }
   }
   return out;
@@ -53,12 +58,14 @@ bool IsValidEmail(std::string_view e) {
   size_t label = 0;
   for (size_t i = 0; i <= domain.size(); ++i) {
     if (i == domain.size() || domain[i] == '.') {
-      if (label == 0 || label > 63 || domain[i - 1] == '-' || domain[i - label] == '-') return false;
+      if (label == 0 || label > 63 || domain[i - 1] == '-' || domain[i - label] == '-')
+        return false;
       label = 0;
       continue;
     }
     char c = domain[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
     if (!ok) return false;
     ++label;
   }
@@ -91,7 +98,8 @@ void Validate(Quote& q) {
   q.ticker = NormalizeTicker(q.ticker);
   if (!std::isfinite(q.price)) throw DataError("price: not a finite number");
   if (q.price < 0) throw DataError("price: negative");
-  if (q.prev_close && !std::isfinite(*q.prev_close)) throw DataError("prev_close: not a finite number");
+  if (q.prev_close && !std::isfinite(*q.prev_close))
+    throw DataError("prev_close: not a finite number");
   if (q.volume && *q.volume < 0) throw DataError("volume: negative");
 }
 
@@ -108,8 +116,8 @@ void Validate(User& u) {
 
 // ---------------------------------------------------------------- alert id
 
-void AppendAlertId(std::string& out, std::string_view email, std::string_view ticker,
-                   Condition c, TimeMs ts) {
+void AppendAlertId(std::string& out, std::string_view email, std::string_view ticker, Condition c,
+                   TimeMs ts) {
   // FNV-1a over the fields (separated by a byte that cannot occur in them),
   // then a splitmix64 finaliser for a well-mixed 64-bit value.
   uint64_t h = 1469598103934665603ULL;
@@ -157,18 +165,22 @@ size_t Utf8SeqLen(std::string_view s, size_t i) {
   if (b0 < 0x80) return 1;
   size_t n;
   uint32_t cp;
-  if ((b0 & 0xe0) == 0xc0) n = 2, cp = b0 & 0x1f;
-  else if ((b0 & 0xf0) == 0xe0) n = 3, cp = b0 & 0x0f;
-  else if ((b0 & 0xf8) == 0xf0) n = 4, cp = b0 & 0x07;
-  else return 0;
+  if ((b0 & 0xe0) == 0xc0)
+    n = 2, cp = b0 & 0x1f;
+  else if ((b0 & 0xf0) == 0xe0)
+    n = 3, cp = b0 & 0x0f;
+  else if ((b0 & 0xf8) == 0xf0)
+    n = 4, cp = b0 & 0x07;
+  else
+    return 0;
   if (i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     auto b = static_cast<unsigned char>(s[i + k]);
     if ((b & 0xc0) != 0x80) return 0;
     cp = (cp << 6) | (b & 0x3f);
   }
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-      (cp >= 0xd800 && cp <= 0xdfff))
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+      (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
   return n;
 }
@@ -179,7 +191,8 @@ void AppendBase64(std::string& out, std::string_view in) {
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
     uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
     out.push_back(kAlphabet[v >> 18]);
     out.push_back(kAlphabet[(v >> 12) & 63]);
     out.push_back(kAlphabet[(v >> 6) & 63]);
@@ -264,13 +277,27 @@ void AppendJsonString(std::string& out, std::string_view s) {
     }
     out.append(s.data() + run, i - run);
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
       default: {
         static constexpr char kHex[] = "0123456789abcdef";
         char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
@@ -377,9 +404,34 @@ constexpr size_t kMaxLine = 64u << 20;  // longest line parsed
 
 // Every field any record has; which ones a record needs depends on its type.
 enum Field : int {
-  kType, kTicker, kPrice, kTs, kCurrency, kSource, kPrevClose, kVolume, kEmail, kLow, kHigh,
-  kTelegramId, kInterval, kId, kCondition, kThreshold, kAlertId, kChannel, kStatus, kAttempts,
-  kError, kProgram, kInput, kLine, kRaw, kRawBase64, kTarget, kFieldCount
+  kType,
+  kTicker,
+  kPrice,
+  kTs,
+  kCurrency,
+  kSource,
+  kPrevClose,
+  kVolume,
+  kEmail,
+  kLow,
+  kHigh,
+  kTelegramId,
+  kInterval,
+  kId,
+  kCondition,
+  kThreshold,
+  kAlertId,
+  kChannel,
+  kStatus,
+  kAttempts,
+  kError,
+  kProgram,
+  kInput,
+  kLine,
+  kRaw,
+  kRawBase64,
+  kTarget,
+  kFieldCount
 };
 
 struct FieldName {
@@ -387,12 +439,12 @@ struct FieldName {
   bool is_string;
 };
 constexpr FieldName kFields[kFieldCount] = {
-    {"type", true},      {"ticker", true},    {"price", false},     {"ts", true},
-    {"currency", true},  {"source", true},    {"prev_close", false}, {"volume", false},
-    {"email", true},     {"low", false},      {"high", false},      {"telegram_id", false},
-    {"interval", false}, {"id", true},        {"condition", true},  {"threshold", false},
-    {"alert_id", true},  {"channel", true},   {"status", true},     {"attempts", false},
-    {"error", true},     {"program", true},   {"input", true},      {"line", false},
+    {"type", true},      {"ticker", true},     {"price", false},      {"ts", true},
+    {"currency", true},  {"source", true},     {"prev_close", false}, {"volume", false},
+    {"email", true},     {"low", false},       {"high", false},       {"telegram_id", false},
+    {"interval", false}, {"id", true},         {"condition", true},   {"threshold", false},
+    {"alert_id", true},  {"channel", true},    {"status", true},      {"attempts", false},
+    {"error", true},     {"program", true},    {"input", true},       {"line", false},
     {"raw", true},       {"raw_base64", true}, {"target", true},
 };
 
@@ -421,19 +473,29 @@ std::string FieldError(int f, std::string_view what) {
 
 const char* Describe(simdjson::error_code e) {
   switch (e) {
-    case simdjson::EMPTY: return "empty line";
-    case simdjson::UTF8_ERROR: return "not valid UTF-8";
-    case simdjson::NUMBER_ERROR: return "malformed or out-of-range number";
-    case simdjson::STRING_ERROR: return "malformed string";
-    case simdjson::UNCLOSED_STRING: return "unterminated string";
+    case simdjson::EMPTY:
+      return "empty line";
+    case simdjson::UTF8_ERROR:
+      return "not valid UTF-8";
+    case simdjson::NUMBER_ERROR:
+      return "malformed or out-of-range number";
+    case simdjson::STRING_ERROR:
+      return "malformed string";
+    case simdjson::UNCLOSED_STRING:
+      return "unterminated string";
     case simdjson::T_ATOM_ERROR:
     case simdjson::F_ATOM_ERROR:
-    case simdjson::N_ATOM_ERROR: return "invalid literal (NaN and Infinity are not JSON)";
+    case simdjson::N_ATOM_ERROR:
+      return "invalid literal (NaN and Infinity are not JSON)";
     case simdjson::TAPE_ERROR:
-    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT: return "malformed JSON";
-    case simdjson::CAPACITY: return "line too long";
-    case simdjson::DEPTH_ERROR: return "nested too deeply";
-    default: return nullptr;
+    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
+      return "malformed JSON";
+    case simdjson::CAPACITY:
+      return "line too long";
+    case simdjson::DEPTH_ERROR:
+      return "nested too deeply";
+    default:
+      return nullptr;
   }
 }
 
@@ -446,7 +508,7 @@ const char* Describe(simdjson::error_code e) {
 
 struct RecordParser::Impl {
   simdjson::dom::parser parser{kMaxLine};
-  std::string copy;              // padded copy when the caller has no slack
+  std::string copy;  // padded copy when the caller has no slack
   Slot slots[kFieldCount];
   // The last timestamp parsed: a feed's records mostly share theirs (one
   // collection cycle), and parsing it is a good part of a quote's cost.
@@ -540,7 +602,8 @@ void RecordParser::Impl::Collect(std::string_view line, size_t readable) {
         break;
       case T::DOUBLE:
         s.num = v.get_double().value_unsafe();
-        s.is_int = std::isfinite(s.num) && std::nearbyint(s.num) == s.num && std::fabs(s.num) < 9e15;
+        s.is_int =
+            std::isfinite(s.num) && std::nearbyint(s.num) == s.num && std::fabs(s.num) < 9e15;
         if (s.is_int) s.i64 = static_cast<int64_t>(s.num);
         break;
       default:
@@ -593,9 +656,12 @@ RecordType RecordParser::Parse(std::string_view line, size_t readable, AnyRecord
     a.email = NormalizeEmail(p.Str(kEmail, true));
     a.ticker = NormalizeTicker(p.Str(kTicker, true));
     std::string_view cond = p.Str(kCondition, true);
-    if (cond == "above") a.condition = Condition::kAbove;
-    else if (cond == "below") a.condition = Condition::kBelow;
-    else throw DataError("condition: must be \"above\" or \"below\"");
+    if (cond == "above")
+      a.condition = Condition::kAbove;
+    else if (cond == "below")
+      a.condition = Condition::kBelow;
+    else
+      throw DataError("condition: must be \"above\" or \"below\"");
     a.price = *p.Num(kPrice, true);
     a.threshold = *p.Num(kThreshold, true);
     a.low = p.Num(kLow, false);
@@ -614,11 +680,16 @@ RecordType RecordParser::Parse(std::string_view line, size_t readable, AnyRecord
     d.channel.assign(p.Str(kChannel, true));
     d.target.assign(p.Str(kTarget, false));
     std::string_view st = p.Str(kStatus, true);
-    if (st == "sent") d.status = DeliveryStatus::kSent;
-    else if (st == "duplicate") d.status = DeliveryStatus::kDuplicate;
-    else if (st == "batched") d.status = DeliveryStatus::kBatched;
-    else if (st == "failed") d.status = DeliveryStatus::kFailed;
-    else throw DataError("status: must be sent, duplicate, batched or failed");
+    if (st == "sent")
+      d.status = DeliveryStatus::kSent;
+    else if (st == "duplicate")
+      d.status = DeliveryStatus::kDuplicate;
+    else if (st == "batched")
+      d.status = DeliveryStatus::kBatched;
+    else if (st == "failed")
+      d.status = DeliveryStatus::kFailed;
+    else
+      throw DataError("status: must be sent, duplicate, batched or failed");
     d.attempts = static_cast<int>(p.Int(kAttempts, false).value_or(0));
     d.ts = p.Time(kTs, false);
     d.error.assign(p.Str(kError, false));

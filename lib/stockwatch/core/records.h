@@ -109,8 +109,8 @@ void Validate(User& u);
 /// Deterministic alert id: 16 hex digits from (email, ticker, condition, ts).
 std::string AlertId(std::string_view email, std::string_view ticker, Condition c, TimeMs ts);
 /// Appends the same 16 hex digits to `out` (no allocation when it has room).
-void AppendAlertId(std::string& out, std::string_view email, std::string_view ticker,
-                   Condition c, TimeMs ts);
+void AppendAlertId(std::string& out, std::string_view email, std::string_view ticker, Condition c,
+                   TimeMs ts);
 
 // ---- serialisation: one compact JSON object, no trailing newline ----
 

@@ -19,8 +19,7 @@ bool AroundTheClock(std::string_view ticker, const std::optional<MarketSession>&
   return ticker.size() > kUsd.size() && ticker.substr(ticker.size() - kUsd.size()) == kUsd;
 }
 
-MarketStatus MarketAt(std::string_view ticker, const std::optional<MarketSession>& s,
-                      TimeMs now) {
+MarketStatus MarketAt(std::string_view ticker, const std::optional<MarketSession>& s, TimeMs now) {
   MarketStatus m;
   if (AroundTheClock(ticker, s)) {
     m.state = MarketState::kAroundTheClock;

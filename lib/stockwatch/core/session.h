@@ -23,11 +23,11 @@ struct MarketSession {
 };
 
 enum class MarketState {
-  kUnknown,          // no session known: ask
-  kAroundTheClock,   // crypto: always ask
-  kOpen,             // inside the (possibly rolled-forward) regular period: ask
-  kAfterClose,       // closed, and no quote yet since the close: ask once
-  kClosed,           // closed, the quote after the close is in: skip
+  kUnknown,         // no session known: ask
+  kAroundTheClock,  // crypto: always ask
+  kOpen,            // inside the (possibly rolled-forward) regular period: ask
+  kAfterClose,      // closed, and no quote yet since the close: ask once
+  kClosed,          // closed, the quote after the close is in: skip
 };
 
 struct MarketStatus {

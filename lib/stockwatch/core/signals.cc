@@ -20,7 +20,7 @@ int64_t MonotonicMs() noexcept {
 }  // namespace
 
 void RequestStop(int signo) noexcept {
-  if (g_signal.load() != 0) return;  // the first request counts
+  if (g_signal.load() != 0) return;   // the first request counts
   g_stop_at_ms.store(MonotonicMs());  // before the flag: readers of the flag see the time
   g_signal.store(signo == 0 ? -1 : signo);
 }

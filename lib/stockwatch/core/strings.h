@@ -12,7 +12,9 @@ constexpr std::string_view Trim(std::string_view s) {
   return s.substr(b, s.find_last_not_of(kBlank) - b + 1);
 }
 
-constexpr char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char AsciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 /// True when `a` and `b` are equal ignoring ASCII case.
 constexpr bool IEquals(std::string_view a, std::string_view b) {

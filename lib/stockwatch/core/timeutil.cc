@@ -1,10 +1,10 @@
 #include "stockwatch/core/timeutil.h"
 
 #include <charconv>
-#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "stockwatch/core/error.h"
 
@@ -61,8 +61,7 @@ std::optional<TimeMs> ParseRfc3339(std::string_view s) {
       !Digits(s, 17, 2, ss))
     return std::nullopt;
   static constexpr int kMonthDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mon < 1 || mon > 12 || day < 1 || day > kMonthDays[mon - 1] || hh > 23 || mm > 59 ||
-      ss > 60)
+  if (mon < 1 || mon > 12 || day < 1 || day > kMonthDays[mon - 1] || hh > 23 || mm > 59 || ss > 60)
     return std::nullopt;
   bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   if (mon == 2 && day == 29 && !leap) return std::nullopt;
@@ -182,12 +181,18 @@ std::optional<int64_t> ParseDurationMs(std::string_view s) {
   if (r.ec != std::errc() || !std::isfinite(v) || v < 0) return std::nullopt;
   std::string_view unit(r.ptr, static_cast<size_t>(s.data() + s.size() - r.ptr));
   double scale;
-  if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "ms") scale = 1;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else if (unit == "d") scale = 86'400'000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else if (unit == "d")
+    scale = 86'400'000;
+  else
+    return std::nullopt;
   double ms = v * scale;
   if (ms > 9e15) return std::nullopt;
   return static_cast<int64_t>(std::llround(ms));

@@ -1,13 +1,13 @@
-#include "stockwatch/core/strings.h"
 #include "stockwatch/net/http.h"
-
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <charconv>
 #include <memory>
 #include <mutex>
 
+#include <curl/curl.h>
+
+#include "stockwatch/core/strings.h"
 #include "stockwatch/core/timeutil.h"
 
 namespace stockwatch {
@@ -84,7 +84,6 @@ void GlobalCurlInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
-
 
 struct HttpClient::Impl {
   HttpOptions opts;
@@ -373,7 +372,8 @@ std::string RedactUrl(std::string_view url) {
   std::string out;
   CURLU* u = curl_url();
   std::string in(url);
-  if (u != nullptr && curl_url_set(u, CURLUPART_URL, in.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+  if (u != nullptr &&
+      curl_url_set(u, CURLUPART_URL, in.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
     curl_url_set(u, CURLUPART_USER, nullptr, 0);
     curl_url_set(u, CURLUPART_PASSWORD, nullptr, 0);
     curl_url_set(u, CURLUPART_OPTIONS, nullptr, 0);

@@ -16,7 +16,7 @@
 namespace stockwatch {
 
 struct HttpRequest {
-  std::string method = "GET";        // GET, POST
+  std::string method = "GET";  // GET, POST
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   std::string body;                  // POST body
@@ -32,9 +32,9 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  long status = 0;        // 0 when no HTTP response arrived
+  long status = 0;  // 0 when no HTTP response arrived
   std::string body;
-  std::string error;      // transport error (timeout, refused, reset); empty when a response arrived
+  std::string error;  // transport error (timeout, refused, reset); empty when a response arrived
   bool timed_out = false;
   int64_t elapsed_ms = 0;
   std::optional<int64_t> retry_after_ms;  // from a Retry-After header (seconds or HTTP date)
@@ -47,8 +47,8 @@ struct HttpResponse {
 std::string FormatBytes(size_t n);
 
 struct HttpOptions {
-  int max_parallel = 8;      // transfers in flight at once
-  std::string user_agent;    // empty: libcurl's default
+  int max_parallel = 8;    // transfers in flight at once
+  std::string user_agent;  // empty: libcurl's default
 };
 
 /// Not thread-safe; one per thread. Connections are kept alive between calls.

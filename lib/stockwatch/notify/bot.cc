@@ -1,17 +1,17 @@
 #include "stockwatch/notify/bot.h"
 
-#include <nlohmann/json.hpp>
-
 #include <charconv>
 #include <chrono>
 #include <random>
 #include <thread>
 
-#include "stockwatch/net/http.h"
+#include <nlohmann/json.hpp>
+
 #include "stockwatch/core/log.h"
-#include "stockwatch/ops/service.h"
-#include "stockwatch/notify/engine.h"
 #include "stockwatch/core/signals.h"
+#include "stockwatch/net/http.h"
+#include "stockwatch/notify/engine.h"
+#include "stockwatch/ops/service.h"
 
 namespace stockwatch {
 
@@ -33,7 +33,8 @@ std::optional<int64_t> ParseIntervalArg(std::string_view arg) {
   if (arg.empty()) return std::nullopt;
   int64_t v = 0;
   auto [p, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), v);
-  if (ec == std::errc() && p == arg.data() + arg.size()) return v >= 0 ? std::optional(v) : std::nullopt;
+  if (ec == std::errc() && p == arg.data() + arg.size())
+    return v >= 0 ? std::optional(v) : std::nullopt;
   auto ms = ParseDurationMs(arg);
   if (!ms || *ms % 1000 != 0) return std::nullopt;
   return *ms / 1000;
@@ -62,8 +63,8 @@ std::string SetInterval(Commands& commands, const std::string& email, int64_t va
 /// /status: the link, the pause, the interval, the watches and what is held.
 std::string StatusText(Queries& queries, const User& user, int64_t chat) {
   auto paused = queries.GetValue(PausedKey(user.email));
-  std::string s =
-      "Linked to " + HtmlEscape(user.email) + " (chat <code>" + std::to_string(chat) + "</code>).\n";
+  std::string s = "Linked to " + HtmlEscape(user.email) + " (chat <code>" + std::to_string(chat) +
+                  "</code>).\n";
   s += paused && *paused == "1" ? "Paused (send /start to resume).\n" : "Alerts are on.\n";
   s += "Interval: " + IntervalText(user.interval) + ".\n";
   std::vector<Watch> watches = queries.Watches(user.email, std::nullopt);
@@ -118,7 +119,8 @@ std::string BotLogic::Handle(const TelegramUpdate& u) {
     auto secs = ParseIntervalArg(cmd->args);
     if (!secs || *secs > kMaxIntervalS)
       return "Usage: /set SECONDS, whole seconds or a duration like 90s, 5m or 1h, at most " +
-             std::to_string(kMaxIntervalS) + " s (a week); 0: every alert at once. Example: /set 5m";
+             std::to_string(kMaxIntervalS) +
+             " s (a week); 0: every alert at once. Example: /set 5m";
     return SetInterval(commands_, user->email, *secs, u.update_id);
   }
   if (cmd->name == "stop") {
@@ -149,8 +151,7 @@ HttpResponse PerformAbortable(HttpClient& http, const HttpRequest& req) {
         started = true;
         return HttpClient::Next::kStart;
       },
-      [&](size_t, HttpResponse&& resp) { out = std::move(resp); },
-      [] { return StopRequested(); });
+      [&](size_t, HttpResponse&& resp) { out = std::move(resp); }, [] { return StopRequested(); });
   return out;
 }
 

@@ -13,8 +13,8 @@
 #include <string_view>
 
 #include "stockwatch/channel/message.h"
-#include "stockwatch/store/store.h"
 #include "stockwatch/channel/telegram.h"
+#include "stockwatch/store/store.h"
 
 namespace stockwatch {
 
@@ -45,10 +45,10 @@ class BotLogic {
 
 struct BotOptions {
   std::string api = "https://api.telegram.org";
-  std::string token;             // secret: never logged
-  int64_t poll_timeout_s = 25;   // getUpdates long-poll timeout
-  bool once = false;             // handle what is pending, then return
-  int retries = 5;               // consecutive failed polls before giving up
+  std::string token;            // secret: never logged
+  int64_t poll_timeout_s = 25;  // getUpdates long-poll timeout
+  bool once = false;            // handle what is pending, then return
+  int retries = 5;              // consecutive failed polls before giving up
   BackoffPolicy backoff;
 };
 

@@ -32,8 +32,8 @@ struct Origin {
 /// A message waiting to be sent, with what is needed to settle each alert.
 struct Pending {
   Message msg;
-  std::vector<Origin> origins;       // per alert
-  std::vector<int64_t> outbox_ids;   // per alert; 0: not in the outbox
+  std::vector<Origin> origins;      // per alert
+  std::vector<int64_t> outbox_ids;  // per alert; 0: not in the outbox
   int attempts = 0;
   TimeMs first_try = 0;  // when the first failed attempt was made (0: none failed)
   TimeMs not_before = 0;
@@ -63,17 +63,17 @@ struct Sent {
 struct ChannelState {
   Channel* ch = nullptr;
   const Target* target = nullptr;
-  std::map<std::string, Group, std::less<>> groups;           // email -> queue (non-empty)
-  std::string cursor;                                          // round-robin start
-  std::unordered_map<std::string, HeldItems> held;                 // email -> its outbox items
-  std::unordered_set<std::string> pending_ids;                // alert ids in memory or outbox
-  std::unordered_set<int64_t> busy_outbox;                    // outbox ids taken into memory
-  std::unordered_set<int64_t> retrying;   // outbox ids parked for a retry in this run
-  std::unordered_set<int64_t> deferred;   // outbox ids parked with their retries spent
-  std::unordered_map<std::string, TimeMs> last_sent;          // email -> last message (interval)
-  std::vector<Sent> sent;                                      // delivered, to record
-  size_t sent_alerts = 0;                                      // alerts in `sent`
-  TimeMs sent_since = 0;                                       // the oldest of them went out
+  std::map<std::string, Group, std::less<>> groups;   // email -> queue (non-empty)
+  std::string cursor;                                 // round-robin start
+  std::unordered_map<std::string, HeldItems> held;    // email -> its outbox items
+  std::unordered_set<std::string> pending_ids;        // alert ids in memory or outbox
+  std::unordered_set<int64_t> busy_outbox;            // outbox ids taken into memory
+  std::unordered_set<int64_t> retrying;               // outbox ids parked for a retry in this run
+  std::unordered_set<int64_t> deferred;               // outbox ids parked with their retries spent
+  std::unordered_map<std::string, TimeMs> last_sent;  // email -> last message (interval)
+  std::vector<Sent> sent;                             // delivered, to record
+  size_t sent_alerts = 0;                             // alerts in `sent`
+  TimeMs sent_since = 0;                              // the oldest of them went out
   bool lazy = false;  // rolled back after a crash: `sent` may wait (record_delay_ms)
   // During SubmitAll: the batch's ids the store has as delivered here.
   bool prechecked = false;
@@ -196,8 +196,8 @@ struct Notifier::Impl {
            " --telegram-id CHAT_ID)";
   }
 
-  void Record(ChannelState& cs, const std::string& alert_id, DeliveryStatus status,
-              int attempts, std::string error = {}) {
+  void Record(ChannelState& cs, const std::string& alert_id, DeliveryStatus status, int attempts,
+              std::string error = {}) {
     Delivery d;
     d.alert_id = alert_id;
     d.channel = cs.target->channel;
@@ -207,10 +207,18 @@ struct Notifier::Impl {
     d.ts = hooks.now();
     d.error = std::move(error);
     switch (status) {
-      case DeliveryStatus::kSent: ++stats.sent; break;
-      case DeliveryStatus::kDuplicate: ++stats.duplicate; break;
-      case DeliveryStatus::kBatched: ++stats.batched; break;
-      case DeliveryStatus::kFailed: ++stats.failed; break;
+      case DeliveryStatus::kSent:
+        ++stats.sent;
+        break;
+      case DeliveryStatus::kDuplicate:
+        ++stats.duplicate;
+        break;
+      case DeliveryStatus::kBatched:
+        ++stats.batched;
+        break;
+      case DeliveryStatus::kFailed:
+        ++stats.failed;
+        break;
     }
     if (hooks.on_delivery) hooks.on_delivery(d);
   }
@@ -304,8 +312,8 @@ struct Notifier::Impl {
 
   /// Queues `a` in the outbox for `due` or later (never before the user's
   /// earlier items on this channel). Returns the outbox id.
-  int64_t Hold(ChannelState& cs, const Alert& a, std::string_view raw, TimeMs due,
-               int attempts = 0, TimeMs first_try = 0) {
+  int64_t Hold(ChannelState& cs, const Alert& a, std::string_view raw, TimeMs due, int attempts = 0,
+               TimeMs first_try = 0) {
     HeldItems& h = cs.held[a.email];
     OutboxItem item;
     item.email = a.email;
@@ -639,8 +647,9 @@ struct Notifier::Impl {
       // short outage, and nothing is dropped.
       TimeMs give_up = p.first_try + opts.retry_for_ms;
       if (now >= give_up) {
-        FailPending(cs, p, "gave up after " + std::to_string(p.attempts) + " attempts in " +
-                               std::to_string((now - p.first_try) / 1000) + " s: " + r.error);
+        FailPending(cs, p,
+                    "gave up after " + std::to_string(p.attempts) + " attempts in " +
+                        std::to_string((now - p.first_try) / 1000) + " s: " + r.error);
         g.queue.pop_front();
         return true;
       }
@@ -752,9 +761,8 @@ struct Notifier::Impl {
   }
 
   bool RecordDue(const ChannelState& cs, TimeMs now) const {
-    return !cs.sent.empty() &&
-           (cs.sent_alerts >= opts.record_batch || now - cs.sent_since >= opts.record_delay_ms ||
-            now < cs.sent_since);
+    return !cs.sent.empty() && (cs.sent_alerts >= opts.record_batch ||
+                                now - cs.sent_since >= opts.record_delay_ms || now < cs.sent_since);
   }
 
   void Sync() {

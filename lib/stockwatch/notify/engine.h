@@ -55,19 +55,19 @@ struct NotifierOptions {
 };
 
 struct NotifierHooks {
-  std::function<void(const Delivery&)> on_delivery;      // one per alert and target
-  std::function<void(const Rejected&)> on_dead_letter;   // failed alerts, with the raw alert
+  std::function<void(const Delivery&)> on_delivery;     // one per alert and target
+  std::function<void(const Rejected&)> on_dead_letter;  // failed alerts, with the raw alert
   /// Every answer to a send attempt (one per message), before it is settled.
   std::function<void(const Target&, const SendResult&)> on_answer;
-  std::function<TimeMs()> now;                           // default: NowMs
-  std::function<double()> random;                        // [0, 1); default: a seeded PRNG
+  std::function<TimeMs()> now;     // default: NowMs
+  std::function<double()> random;  // [0, 1); default: a seeded PRNG
 };
 
 struct NotifierStats {
-  uint64_t alerts = 0;  // alerts submitted
+  uint64_t alerts = 0;                                        // alerts submitted
   uint64_t sent = 0, duplicate = 0, batched = 0, failed = 0;  // delivery records by status
-  uint64_t messages = 0;  // messages delivered (a digest counts once)
-  uint64_t retries = 0;   // attempts that were retried
+  uint64_t messages = 0;    // messages delivered (a digest counts once)
+  uint64_t retries = 0;     // attempts that were retried
   int fatal_exit_code = 0;  // 77/78 when a channel became unusable
   std::string fatal_error;
 };

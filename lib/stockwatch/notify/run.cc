@@ -9,14 +9,14 @@
 #include <mutex>
 #include <thread>
 
-#include "stockwatch/net/http.h"
 #include "stockwatch/core/log.h"
+#include "stockwatch/core/signals.h"
+#include "stockwatch/net/http.h"
+#include "stockwatch/notify/bot.h"
+#include "stockwatch/notify/engine.h"
 #include "stockwatch/ops/metrics.h"
 #include "stockwatch/ops/service.h"
-#include "stockwatch/notify/engine.h"
-#include "stockwatch/core/signals.h"
 #include "stockwatch/store/store.h"
-#include "stockwatch/notify/bot.h"
 
 namespace stockwatch {
 
@@ -51,11 +51,12 @@ class DeliveryMetrics {
     auto it = by_outcome_.find(key);
     if (it == by_outcome_.end()) {
       it = by_outcome_
-               .emplace(key, &metrics::Default().counter(
-                                 "stockwatch_deliveries_total",
-                                 "Delivery records by channel and outcome (sent, duplicate, "
-                                 "batched, failed)",
-                                 {{"channel", d.channel}, {"outcome", std::string(ToString(d.status))}}))
+               .emplace(key,
+                        &metrics::Default().counter(
+                            "stockwatch_deliveries_total",
+                            "Delivery records by channel and outcome (sent, duplicate, "
+                            "batched, failed)",
+                            {{"channel", d.channel}, {"outcome", std::string(ToString(d.status))}}))
                .first;
     }
     it->second->Inc();
@@ -147,7 +148,9 @@ class Worker {
         retrying_(n.Retrying()) {}
   ~Worker() { Stop(); }
 
-  void Start() { thread_ = std::thread([this] { Loop(); }); }
+  void Start() {
+    thread_ = std::thread([this] { Loop(); });
+  }
 
   /// Hands one alert over (blocks while the worker is far behind).
   void Submit(Job job) {
@@ -313,7 +316,7 @@ class Worker {
   std::deque<Job> inbox_;
   uint64_t submitted_ = 0, processed_ = 0;
   bool quiescent_ = true;
-  size_t held_;      // what the outbox holds for us (an earlier run's items too)
+  size_t held_;  // what the outbox holds for us (an earlier run's items too)
   size_t retrying_;
   bool park_ = false;
   bool stop_ = false;
@@ -328,7 +331,8 @@ class Worker {
 /// The --to targets, each once.
 std::vector<Target> ParseTargets(const NotifyOptions& opts) {
   if (opts.targets.empty())
-    throw Error(exitcode::kUsage, "no target: give --to telegram:, mailto:, http(s)://URL or file:PATH");
+    throw Error(exitcode::kUsage,
+                "no target: give --to telegram:, mailto:, http(s)://URL or file:PATH");
   std::vector<Target> targets;
   for (const std::string& spec : opts.targets) {
     Target t = ParseTarget(spec);
@@ -422,19 +426,22 @@ void DeliverInput(const NotifyOptions& opts, Source& in, Outputs& o, Rejecter& r
     o.Flush();
   };
   try {
-    RunLoop(in, outs, rejecter, [&](const InRecord& r) {
-      RecordType type = parser.Parse(r.value, r.readable, rec);
-      if (type != RecordType::kAlert) {
-        o.locked_out.Write(r.key, r.value);  // not ours: pass it on unchanged
-        return;
-      }
-      Job job;
-      job.alert = rec.alert;
-      job.raw.assign(r.value);
-      job.input = *r.input;
-      job.line = r.line;
-      worker.Submit(std::move(job));
-    }, lo);
+    RunLoop(
+        in, outs, rejecter,
+        [&](const InRecord& r) {
+          RecordType type = parser.Parse(r.value, r.readable, rec);
+          if (type != RecordType::kAlert) {
+            o.locked_out.Write(r.key, r.value);  // not ours: pass it on unchanged
+            return;
+          }
+          Job job;
+          job.alert = rec.alert;
+          job.raw.assign(r.value);
+          job.input = *r.input;
+          job.line = r.line;
+          worker.Submit(std::move(job));
+        },
+        lo);
     // The input ended: settle everything, retries included (a stop request
     // parks what waits instead).
     worker.Flush(StopRequested() ? 0 : kForeverMs, true);

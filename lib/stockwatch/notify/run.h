@@ -14,12 +14,12 @@
 namespace stockwatch {
 
 struct NotifyOptions {
-  StreamOptions stream;               // -i -o --dead-letter -b -G -X -F --strict
-  std::string db_url;                 // the store (dedup, outbox, users)
-  std::vector<std::string> targets;   // --to, repeatable
+  StreamOptions stream;              // -i -o --dead-letter -b -G -X -F --strict
+  std::string db_url;                // the store (dedup, outbox, users)
+  std::vector<std::string> targets;  // --to, repeatable
   ChannelOptions channels;
-  int retries = 5;                    // --retries
-  int64_t retry_delay_ms = 500;       // --retry-delay: first back-off
+  int retries = 5;               // --retries
+  int64_t retry_delay_ms = 500;  // --retry-delay: first back-off
   int64_t retry_max_delay_ms = 60'000;
   /// --retry-for: how long after its first failure a temporarily failing
   /// message is still retried from the outbox before the dead letter.

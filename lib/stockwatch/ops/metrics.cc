@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -33,10 +33,14 @@ std::string FormatValue(double v) {
 
 void AppendEscaped(std::string& out, std::string_view s, bool quote) {
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (quote && c == '"') out += "\\\"";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (quote && c == '"')
+      out += "\\\"";
+    else
+      out += c;
   }
 }
 
@@ -86,7 +90,8 @@ Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {
 }
 
 void Histogram::Observe(double v) noexcept {
-  size_t i = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
+  size_t i =
+      static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
   counts_[i].fetch_add(1, std::memory_order_relaxed);
   AddDouble(sum_, v);
   count_.fetch_add(1, std::memory_order_relaxed);
@@ -102,11 +107,12 @@ std::vector<double> LatencyBuckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 }
 
-Registry::Entry& Registry::Find(std::string_view name, std::string_view help,
-                                std::string_view type, const Labels& labels) {
+Registry::Entry& Registry::Find(std::string_view name, std::string_view help, std::string_view type,
+                                const Labels& labels) {
   auto it = families_.find(name);
   if (it == families_.end()) {
-    it = families_.emplace(std::string(name), Family{std::string(help), std::string(type), {}}).first;
+    it = families_.emplace(std::string(name), Family{std::string(help), std::string(type), {}})
+             .first;
   } else if (it->second.type != type) {
     throw std::logic_error(fmt::format("metric {} is a {}, not a {}", name, it->second.type, type));
   }
@@ -132,8 +138,8 @@ Gauge& Registry::gauge(std::string_view name, std::string_view help, const Label
   return *e.gauge;
 }
 
-Histogram& Registry::histogram(std::string_view name, std::string_view help,
-                               const Labels& labels, std::vector<double> bounds) {
+Histogram& Registry::histogram(std::string_view name, std::string_view help, const Labels& labels,
+                               std::vector<double> bounds) {
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = Find(name, help, "histogram", labels);
   if (!e.histogram) e.histogram = std::make_unique<Histogram>(std::move(bounds));
@@ -199,9 +205,12 @@ double Registry::Sum(std::string_view name, const Labels& match) const {
   double sum = 0;
   for (const auto& e : it->second.entries) {
     if (!Includes(e->labels, match)) continue;
-    if (e->counter) sum += static_cast<double>(e->counter->value());
-    else if (e->gauge) sum += e->gauge->value();
-    else if (e->histogram) sum += static_cast<double>(e->histogram->count());
+    if (e->counter)
+      sum += static_cast<double>(e->counter->value());
+    else if (e->gauge)
+      sum += e->gauge->value();
+    else if (e->histogram)
+      sum += static_cast<double>(e->histogram->count());
   }
   return sum;
 }
@@ -230,9 +239,10 @@ void Registry::Remove(std::string_view name, const Labels& labels) {
   auto it = families_.find(name);
   if (it == families_.end()) return;
   auto& entries = it->second.entries;
-  entries.erase(std::remove_if(entries.begin(), entries.end(),
-                               [&](const std::unique_ptr<Entry>& e) { return e->labels == labels; }),
-                entries.end());
+  entries.erase(
+      std::remove_if(entries.begin(), entries.end(),
+                     [&](const std::unique_ptr<Entry>& e) { return e->labels == labels; }),
+      entries.end());
 }
 
 void Registry::Clear() {

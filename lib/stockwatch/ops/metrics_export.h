@@ -10,8 +10,8 @@
 namespace stockwatch::metrics {
 
 struct ExportOptions {
-  std::string file;        // empty: no file
-  std::string listen;      // "HOST:PORT"; empty: no HTTP endpoint
+  std::string file;         // empty: no file
+  std::string listen;       // "HOST:PORT"; empty: no HTTP endpoint
   int64_t every_ms = 5000;  // how often the file is rewritten
 };
 

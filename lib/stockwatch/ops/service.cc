@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 
 #include "stockwatch/core/log.h"
-#include "stockwatch/ops/metrics.h"
 #include "stockwatch/core/signals.h"
+#include "stockwatch/ops/metrics.h"
 
 namespace stockwatch::service {
 namespace {
@@ -75,9 +75,8 @@ void Loop(uint64_t watchdog_usec) {
 }
 
 std::string Num(double v) {
-  return v >= 100 || v == static_cast<double>(static_cast<int64_t>(v))
-             ? fmt::format("{:.0f}", v)
-             : fmt::format("{:.1f}", v);
+  return v >= 100 || v == static_cast<double>(static_cast<int64_t>(v)) ? fmt::format("{:.0f}", v)
+                                                                       : fmt::format("{:.1f}", v);
 }
 
 }  // namespace
@@ -127,7 +126,8 @@ std::string StatusLine(const metrics::Registry& r, double seconds, double& prev_
     line += part;
   };
   const metrics::Labels quote{{"type", "quote"}};
-  bool in = r.Sum("stockwatch_records_in_total", quote) > 0 || !r.Has("stockwatch_records_out_total");
+  bool in =
+      r.Sum("stockwatch_records_in_total", quote) > 0 || !r.Has("stockwatch_records_out_total");
   double quotes = in ? r.Sum("stockwatch_records_in_total", quote)
                      : r.Sum("stockwatch_records_out_total", quote);
   if (r.Has("stockwatch_records_in_total") || r.Has("stockwatch_records_out_total")) {

@@ -12,9 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "stockwatch/net/http.h"
 #include "stockwatch/core/records.h"
 #include "stockwatch/core/session.h"
+#include "stockwatch/net/http.h"
 
 namespace stockwatch {
 
@@ -130,8 +130,8 @@ struct SourceCall {
 struct TickerResult {
   std::string ticker;
   FetchOutcome outcome = FetchOutcome::kOk;
-  Quote quote;        // with kOk
-  std::string error;  // otherwise: what is wrong
+  Quote quote;                           // with kOk
+  std::string error;                     // otherwise: what is wrong
   std::optional<MarketSession> session;  // with kOk: the exchange session, when the answer had one
 };
 
@@ -156,8 +156,8 @@ struct HttpSourceOptions {
   std::string base_url;  // no trailing slash
   int64_t timeout_ms = 10'000;
   int64_t connect_timeout_ms = 5'000;
-  bool batch = true;    // several tickers per request where the source allows
-  int batch_size = 20;  // tickers per batched request
+  bool batch = true;                          // several tickers per request where the source allows
+  int batch_size = 20;                        // tickers per batched request
   size_t max_response = kDefaultMaxResponse;  // the most of an answer's body read
   /// Several times the largest real answer (a spark batch of 100 tickers is
   /// well under 1 MiB, a chart under 200 KiB).

@@ -1,8 +1,8 @@
 // Stooq: CSV quotes for many symbols per request.
-#include <fmt/format.h>
-
 #include <charconv>
 #include <cmath>
+
+#include <fmt/format.h>
 
 #include "stockwatch/source/source.h"
 

@@ -1,8 +1,9 @@
 // Yahoo Finance: the v8 chart API per ticker and spark batches.
-#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <cmath>
+
+#include <fmt/format.h>
 
 #include "stockwatch/core/log.h"
 #include "stockwatch/source/source.h"

@@ -27,8 +27,10 @@ std::string UnavailableMessage(std::string_view masked_url, std::string_view why
 
 /// Which saved edge states a band edit makes stale: bit 1 when `high`
 /// changed (a saved "above" no longer holds), bit 2 when `low` changed.
-inline int StaleStateMask(const std::optional<double>& old_low, const std::optional<double>& old_high,
-                          const std::optional<double>& new_low, const std::optional<double>& new_high) {
+inline int StaleStateMask(const std::optional<double>& old_low,
+                          const std::optional<double>& old_high,
+                          const std::optional<double>& new_low,
+                          const std::optional<double>& new_high) {
   return (old_high != new_high ? 1 : 0) | (old_low != new_low ? 2 : 0);
 }
 

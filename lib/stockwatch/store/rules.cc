@@ -23,9 +23,9 @@ namespace {
                   " (use watch set to change it)");
 }
 [[noreturn]] void TelegramTaken(std::optional<int64_t> telegram_id) {
-  throw DataError("telegram_id: " +
-                  (telegram_id ? std::to_string(*telegram_id) : std::string("one of them")) +
-                  " is already linked to another user");
+  throw DataError(
+      "telegram_id: " + (telegram_id ? std::to_string(*telegram_id) : std::string("one of them")) +
+      " is already linked to another user");
 }
 
 void Check(Clash clash, const User* u, const Watch* w) {

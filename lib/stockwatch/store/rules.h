@@ -52,7 +52,8 @@ class RuledCommandTx : public CommandTx {
   /// deliveries, the outbox, values whose key ends in ":EMAIL".
   virtual void DeleteUser(const std::string& email) = 0;
   virtual Clash InsertWatch(const Watch& w) = 0;
-  virtual void UpdateBand(const std::string& email, const std::string& ticker, const Band& band) = 0;
+  virtual void UpdateBand(const std::string& email, const std::string& ticker,
+                          const Band& band) = 0;
   /// Deletes the watch's saved edge states of the kinds in `stale`
   /// (StaleStateMask: bit 1 "above", bit 2 "below").
   virtual void RearmStates(const std::string& email, const std::string& ticker, int stale) = 0;

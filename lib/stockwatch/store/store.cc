@@ -2,8 +2,6 @@
 // sqlite/*.cc and pg/*.cc.
 #include "stockwatch/store/store.h"
 
-#include "stockwatch/core/records.h"
-
 #include <pwd.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "stockwatch/core/records.h"
 #include "stockwatch/store/internal.h"
 
 namespace stockwatch {

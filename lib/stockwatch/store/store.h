@@ -40,7 +40,7 @@ struct DeliveryRow {
   std::string alert_id;
   std::string channel;  // the target key ("telegram", "webhook:URL", "file:PATH", ...)
   TimeMs ts = 0;
-  std::string email;    // the alert's user; empty: none
+  std::string email;  // the alert's user; empty: none
 };
 
 /// One alert that could not be delivered to a target and went to the dead
@@ -67,8 +67,7 @@ class CommandTx {
   virtual void AddUser(const User& u) = 0;
   /// Changes only what is given; telegram_id = optional(nullopt) unlinks.
   /// Throws DataError("email: no such user").
-  virtual void SetUser(std::string_view email,
-                       std::optional<std::optional<int64_t>> telegram_id,
+  virtual void SetUser(std::string_view email, std::optional<std::optional<int64_t>> telegram_id,
                        std::optional<int64_t> interval) = 0;
   /// Removes the user and all related data (watches, states, deliveries,
   /// dead letters, outbox, values whose key ends in ":EMAIL").
@@ -128,8 +127,8 @@ class Commands {
   virtual void SaveWatchStates(std::span<const WatchState> states) = 0;
   /// Records that alert_id (of user `email`) was delivered on channel; false
   /// when it already was. RemoveUser deletes the user's records.
-  virtual bool RecordDelivery(std::string_view alert_id, std::string_view channel,
-                              TimeMs ts, std::string_view email) = 0;
+  virtual bool RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
+                              std::string_view email) = 0;
   /// RecordDelivery for each row (one already recorded is left as it is)
   /// and PutValue for each value, all in one transaction: what stock-notify
   /// sent in one batch is recorded together, with the target's checkpoint.

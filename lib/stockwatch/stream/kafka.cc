@@ -8,8 +8,6 @@
 // outputs (also when partitions are revoked in a rebalance). Newly assigned
 // partitions are announced to the program (Source::set_on_assign) before
 // any of their records is returned, so it can reload per-key state.
-#include <librdkafka/rdkafka.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -22,12 +20,14 @@
 #include <utility>
 #include <vector>
 
-#include "stockwatch/core/strings.h"
+#include <librdkafka/rdkafka.h>
+
 #include "stockwatch/core/error.h"
 #include "stockwatch/core/log.h"
+#include "stockwatch/core/signals.h"
+#include "stockwatch/core/strings.h"
 #include "stockwatch/ops/metrics.h"
 #include "stockwatch/ops/service.h"
-#include "stockwatch/core/signals.h"
 #include "stockwatch/stream/stream.h"
 
 namespace stockwatch {
@@ -44,7 +44,6 @@ constexpr int kDestroyFlushMs = 10000;
 // How long the consumer waits for its group's committed offsets (once per
 // assignment, for the lag metric).
 constexpr int kAskStartMs = 2000;
-
 
 // Forwards librdkafka's own log lines (called from its threads) to log::.
 void LogCallback(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
@@ -549,9 +548,9 @@ class KafkaSource final : public Source {
     }
     auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
     if (waited.count() < broker_wait_ms_) return;
-    throw Error(exitcode::kUnavailable,
-                name_ + ": no Kafka broker answered within --broker-wait (" +
-                    std::to_string(broker_wait_ms_) + " ms): " + brokers_);
+    throw Error(exitcode::kUnavailable, name_ +
+                                            ": no Kafka broker answered within --broker-wait (" +
+                                            std::to_string(broker_wait_ms_) + " ms): " + brokers_);
   }
 
   void ReleaseMessage() {
@@ -738,9 +737,9 @@ class KafkaSource final : public Source {
       // Another member reports its lag now (a closing consumer keeps its
       // last values for the final metrics).
       if (!closing_) {
-        metrics::Default().Remove("stockwatch_consumer_lag",
-                                  {{"topic", topic_},
-                                   {"partition", std::to_string(partitions->elems[i].partition)}});
+        metrics::Default().Remove(
+            "stockwatch_consumer_lag",
+            {{"topic", topic_}, {"partition", std::to_string(partitions->elems[i].partition)}});
       }
     }
     if (cooperative) {
@@ -798,7 +797,7 @@ class KafkaSource final : public Source {
   bool exit_at_eof_;
   int64_t broker_wait_ms_;
   Clock::time_point started_;
-  std::string brokers_;   // bootstrap.servers, for the message
+  std::string brokers_;    // bootstrap.servers, for the message
   bool answered_ = false;  // some broker answered since the start
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_message_t* msg_ = nullptr;     // the record Next() returned last
@@ -806,7 +805,7 @@ class KafkaSource final : public Source {
   std::map<int32_t, std::string> names_;  // "kafka:TOPIC/N"; never erased (InRecord::input)
   std::exception_ptr pending_;            // thrown in a callback, rethrown by Next()
   bool closing_ = false;
-  Clock::time_point last_retry_;  // of RetryCommits()
+  Clock::time_point last_retry_;   // of RetryCommits()
   Clock::time_point asked_start_;  // of AskStartOffsets() ({}: ask at once)
   Clock::time_point assigned_at_;  // of the last non-empty assignment
   bool first_seen_ = true;         // its first record was logged (-v)

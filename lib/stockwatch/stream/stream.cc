@@ -10,9 +10,9 @@
 #include "stockwatch/core/files.h"
 #include "stockwatch/core/log.h"
 #include "stockwatch/core/records.h"
-#include "stockwatch/ops/service.h"
 #include "stockwatch/core/signals.h"
 #include "stockwatch/core/timeutil.h"
+#include "stockwatch/ops/service.h"
 
 namespace stockwatch {
 namespace {
@@ -30,8 +30,7 @@ bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t\r") == std::s
 /// leaving kPadding readable bytes after every line.
 class FdSource : public Source {
  public:
-  FdSource(int fd, std::string name, bool owns)
-      : fd_(fd), owns_(owns), name_(std::move(name)) {
+  FdSource(int fd, std::string name, bool owns) : fd_(fd), owns_(owns), name_(std::move(name)) {
     struct stat st;
     interactive_ = fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode);
     buf_.resize(kReadChunk + kPadding);
@@ -45,7 +44,8 @@ class FdSource : public Source {
       if (StopRequested()) return false;
       if (skipping_) {
         // Inside an over-long line: drop bytes until its end.
-        const char* nl = static_cast<const char*>(std::memchr(buf_.data() + begin_, '\n', end_ - begin_));
+        const char* nl =
+            static_cast<const char*>(std::memchr(buf_.data() + begin_, '\n', end_ - begin_));
         if (nl || eof_) {
           begin_ = nl ? static_cast<size_t>(nl - buf_.data()) + 1 : end_;
           skipping_ = false;
@@ -213,7 +213,7 @@ std::unique_ptr<Source> OpenSource(const StreamOptions& opts, const std::string&
   int fd = open(spec.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
-    throw Error(err == ENOENT ? exitcode::kNoInput
+    throw Error(err == ENOENT   ? exitcode::kNoInput
                 : err == EACCES ? exitcode::kNoPerm
                                 : exitcode::kIoErr,
                 spec + ": " + ErrnoText(err));
@@ -236,7 +236,10 @@ std::unique_ptr<Sink> OpenSink(const StreamOptions& opts, const std::string& spe
 // ---------------------------------------------------------------- Rejecter
 
 Rejecter::Rejecter(std::string program, Sink* dead_letter, bool strict, Diag diag)
-    : program_(std::move(program)), dead_letter_(dead_letter), strict_(strict), diag_(std::move(diag)) {}
+    : program_(std::move(program)),
+      dead_letter_(dead_letter),
+      strict_(strict),
+      diag_(std::move(diag)) {}
 
 void Rejecter::Reject(std::string_view input, uint64_t line, std::string_view error,
                       std::string_view raw) {
@@ -297,7 +300,8 @@ void RunLoop(Source& in, const std::vector<Sink*>& outs, Rejecter& rejecter,
     in.Done();
     ++pending;
     if (!outs.empty() && outs.front()->closed()) break;
-    if (pending >= lo.checkpoint_records || ((pending & 63) == 0 && NowMs() - last >= lo.checkpoint_ms)) {
+    if (pending >= lo.checkpoint_records ||
+        ((pending & 63) == 0 && NowMs() - last >= lo.checkpoint_ms)) {
       in.Commit(false);
       pending = 0;
       last = NowMs();

@@ -21,9 +21,9 @@ struct StreamOptions {
   std::string program;      // for diagnostics and rejected records
   std::string input = "-";  // "-", a path, or "kafka:TOPIC"
   std::string output = "-";
-  std::string dead_letter;  // empty: none
-  std::string brokers;      // -b
-  std::string group;        // -G (default: program)
+  std::string dead_letter;               // empty: none
+  std::string brokers;                   // -b
+  std::string group;                     // -G (default: program)
   std::vector<std::string> kafka_props;  // -X key=value
   std::string kafka_config_file;         // -F
   bool strict = false;                   // first bad record is fatal
@@ -35,11 +35,11 @@ struct StreamOptions {
 
 /// One input record. Views stay valid until the next Source::Next().
 struct InRecord {
-  std::string_view value;  // the JSON text, no newline
-  size_t readable = 0;     // bytes readable from value.data() (>= value.size())
-  std::string_view key;    // Kafka key ("" for lines)
+  std::string_view value;              // the JSON text, no newline
+  size_t readable = 0;                 // bytes readable from value.data() (>= value.size())
+  std::string_view key;                // Kafka key ("" for lines)
   const std::string* input = nullptr;  // "stdin", the path, or "kafka:TOPIC/PARTITION"
-  uint64_t line = 0;       // 1-based line number, or the Kafka offset
+  uint64_t line = 0;                   // 1-based line number, or the Kafka offset
 };
 
 class Source {
@@ -124,8 +124,7 @@ class Rejecter {
   Rejecter(std::string program, Sink* dead_letter, bool strict, Diag diag);
 
   /// Reports one bad record. Throws DataError when strict.
-  void Reject(std::string_view input, uint64_t line, std::string_view error,
-              std::string_view raw);
+  void Reject(std::string_view input, uint64_t line, std::string_view error, std::string_view raw);
   uint64_t count() const { return count_; }
   /// 65 when something was rejected and there is no dead letter, else 0.
   int ExitCode() const;

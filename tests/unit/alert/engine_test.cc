@@ -1,13 +1,13 @@
 #include "stockwatch/alert/engine.h"
 
-#include <doctest/doctest.h>
-
 #include <cmath>
 #include <map>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 using namespace stockwatch;
 

@@ -1,13 +1,14 @@
 #include "stockwatch/alert/files.h"
 
-#include <doctest/doctest.h>
 #include <unistd.h>
 
-#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
+
+#include <doctest/doctest.h>
 
 using namespace stockwatch;
 

@@ -1,5 +1,6 @@
 // message.h: targets, rendering, token bucket, back-off, the file target.
-#include <doctest/doctest.h>
+#include "stockwatch/channel/message.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -8,8 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "stockwatch/net/http.h"
-#include "stockwatch/channel/message.h"
 
 namespace sw = stockwatch;
 
@@ -135,7 +137,8 @@ TEST_CASE("Rendering: digests list every alert in order") {
 TEST_CASE("AppriseJson: the fields of Apprise's JSON notification") {
   sw::Alert a = SampleAlert();
   std::string j = sw::AppriseJson(std::span<const sw::Alert>(&a, 1));
-  CHECK(j.rfind("{\"version\":\"1.0\",\"title\":\"AAPL above 200\",\"message\":\"AAPL is above", 0) == 0);
+  CHECK(j.rfind("{\"version\":\"1.0\",\"title\":\"AAPL above 200\",\"message\":\"AAPL is above",
+                0) == 0);
   CHECK(j.find(",\"attachments\":[],\"type\":\"warning\"}") != std::string::npos);
 }
 
@@ -228,8 +231,8 @@ bool SendAll(sw::Channel& ch, std::vector<const sw::Message*> msgs) {
 }  // namespace
 
 TEST_CASE("File target: checkpoints name the size written; rollback cuts what came after") {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("sw-file-target-" + std::to_string(getpid()));
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("sw-file-target-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string path = (dir / "alerts.txt").string();
   sw::HttpClient http;

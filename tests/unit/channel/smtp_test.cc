@@ -1,11 +1,11 @@
 // smtp.h: mailboxes, RFC 5322 dates and headers, the alert e-mail, and how
 // SMTP outcomes are classified.
-#include <curl/curl.h>
-#include <doctest/doctest.h>
+#include "stockwatch/channel/smtp.h"
 
 #include <string>
 
-#include "stockwatch/channel/smtp.h"
+#include <curl/curl.h>
+#include <doctest/doctest.h>
 
 namespace sw = stockwatch;
 
@@ -110,13 +110,15 @@ TEST_CASE("BuildAlertEmail: To the user, Subject the ticker, the condition in th
   CHECK(m.find("\r\nSubject: AAPL below 190\r\n") != std::string::npos);
   CHECK(m.find("AAPL is below your low of 190: price 189.52") != std::string::npos);
   CHECK(m.find("Your band: [190, 205].") != std::string::npos);
-  CHECK(m.find("Message-ID: <" + msg.alerts[0].id + ".stockwatch@example.org>") != std::string::npos);
+  CHECK(m.find("Message-ID: <" + msg.alerts[0].id + ".stockwatch@example.org>") !=
+        std::string::npos);
   CHECK(m.find("X-Stockwatch-Alert-Ids: " + msg.alerts[0].id + "\r\n") != std::string::npos);
 
   msg.alerts.push_back(SampleAlert("MSFT"));
   m = sw::BuildAlertEmail(msg, from, 0);
   CHECK(m.find("\r\nSubject: 2 alerts: AAPL, MSFT\r\n") != std::string::npos);
-  CHECK(m.find("Message-ID: <" + msg.alerts[0].id + "-d2.stockwatch@example.org>") != std::string::npos);
+  CHECK(m.find("Message-ID: <" + msg.alerts[0].id + "-d2.stockwatch@example.org>") !=
+        std::string::npos);
   CHECK(m.find("MSFT is below your low of 190") != std::string::npos);
 }
 
@@ -133,7 +135,8 @@ TEST_CASE("ClassifySmtp: credentials, TLS, permanent and temporary failures") {
   CHECK(r.error.find("STARTTLS") != std::string::npos);
   CHECK(sw::ClassifySmtp(CURLE_PEER_FAILED_VERIFICATION, 0, "").exit_code == sw::exitcode::kConfig);
   CHECK(sw::ClassifySmtp(CURLE_SEND_ERROR, 530, "").status == sw::SendStatus::kFatal);
-  CHECK(sw::ClassifySmtp(CURLE_SEND_ERROR, 550, "RCPT failed").status == sw::SendStatus::kPermanent);
+  CHECK(sw::ClassifySmtp(CURLE_SEND_ERROR, 550, "RCPT failed").status ==
+        sw::SendStatus::kPermanent);
   CHECK(sw::ClassifySmtp(CURLE_SEND_ERROR, 451, "try later").status == sw::SendStatus::kRetry);
   CHECK(sw::ClassifySmtp(CURLE_COULDNT_CONNECT, 0, "refused").status == sw::SendStatus::kRetry);
   CHECK(sw::ClassifySmtp(CURLE_OPERATION_TIMEDOUT, 0, "").status == sw::SendStatus::kRetry);

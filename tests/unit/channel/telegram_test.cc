@@ -1,12 +1,13 @@
 // telegram.h: Bot API answers (the shared fixtures), sendMessage, rate
 // limits of the channel, updates and commands.
-#include <doctest/doctest.h>
+#include "stockwatch/channel/telegram.h"
 
 #include <fstream>
 #include <sstream>
 #include <string>
 
-#include "stockwatch/channel/telegram.h"
+#include <doctest/doctest.h>
+
 #include "api_fixture.h"
 
 namespace sw = stockwatch;
@@ -50,7 +51,8 @@ TEST_CASE("ClassifyTelegram: ok, retry_after, permanent, fatal") {
   CHECK(sw::ClassifyTelegram(Response(200, ApiFixture("telegram_sendMessage_ok.json"))).status ==
         sw::SendStatus::kOk);
 
-  sw::SendResult r = sw::ClassifyTelegram(Response(429, ApiFixture("telegram_error_429_flood.json")));
+  sw::SendResult r =
+      sw::ClassifyTelegram(Response(429, ApiFixture("telegram_error_429_flood.json")));
   CHECK(r.status == sw::SendStatus::kRetry);
   CHECK(r.retry_after_ms == 35'000);
   CHECK(r.rate_limited);
@@ -65,25 +67,30 @@ TEST_CASE("ClassifyTelegram: ok, retry_after, permanent, fatal") {
   CHECK(r.error == "Bad Request: chat not found (400)");
   CHECK_FALSE(r.rate_limited);
 
-  r = sw::ClassifyTelegram(Response(
-      403, "{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: bot was blocked by the user\"}"));
+  r = sw::ClassifyTelegram(Response(403,
+                                    "{\"ok\":false,\"error_code\":403,\"description\":\"Forbidden: "
+                                    "bot was blocked by the user\"}"));
   CHECK(r.status == sw::SendStatus::kPermanent);
   CHECK(r.error.find("blocked") != std::string::npos);
 
-  r = sw::ClassifyTelegram(Response(401, "{\"ok\":false,\"error_code\":401,\"description\":\"Unauthorized\"}"));
+  r = sw::ClassifyTelegram(
+      Response(401, "{\"ok\":false,\"error_code\":401,\"description\":\"Unauthorized\"}"));
   CHECK(r.status == sw::SendStatus::kFatal);
   CHECK(r.exit_code == sw::exitcode::kNoPerm);
-  r = sw::ClassifyTelegram(Response(404, "{\"ok\":false,\"error_code\":404,\"description\":\"Not Found\"}"));
+  r = sw::ClassifyTelegram(
+      Response(404, "{\"ok\":false,\"error_code\":404,\"description\":\"Not Found\"}"));
   CHECK(r.status == sw::SendStatus::kFatal);
   CHECK(r.exit_code == sw::exitcode::kConfig);
 
   r = sw::ClassifyTelegram(Response(
-      400, "{\"ok\":false,\"error_code\":400,\"description\":\"Bad Request: group chat was upgraded\","
-           "\"parameters\":{\"migrate_to_chat_id\":-1001234}}"));
+      400,
+      "{\"ok\":false,\"error_code\":400,\"description\":\"Bad Request: group chat was upgraded\","
+      "\"parameters\":{\"migrate_to_chat_id\":-1001234}}"));
   CHECK(r.status == sw::SendStatus::kPermanent);
   CHECK(r.error.find("--telegram-id -1001234") != std::string::npos);
 
-  CHECK(sw::ClassifyTelegram(Response(502, "<html>Bad Gateway</html>")).status == sw::SendStatus::kRetry);
+  CHECK(sw::ClassifyTelegram(Response(502, "<html>Bad Gateway</html>")).status ==
+        sw::SendStatus::kRetry);
   CHECK(sw::ClassifyTelegram(Response(200, "garbage")).status == sw::SendStatus::kRetry);
   sw::HttpResponse dropped;
   dropped.error = "Empty reply from server";
@@ -158,12 +165,14 @@ TEST_CASE("ParseUpdates: the fixture's commands, private and group chats") {
   CHECK(ups[3].chat_type == "supergroup");
   CHECK(sw::ParseUpdates(ApiFixture("telegram_getUpdates_empty.json")).empty());
   // An update without a message (e.g. a callback query) keeps its id.
-  auto other = sw::ParseUpdates("{\"ok\":true,\"result\":[{\"update_id\":5,\"callback_query\":{}}]}");
+  auto other =
+      sw::ParseUpdates("{\"ok\":true,\"result\":[{\"update_id\":5,\"callback_query\":{}}]}");
   REQUIRE(other.size() == 1);
   CHECK(other[0].update_id == 5);
   CHECK_FALSE(other[0].chat_id);
-  CHECK_THROWS_AS(sw::ParseUpdates("{\"ok\":false,\"error_code\":401,\"description\":\"Unauthorized\"}"),
-                  sw::DataError);
+  CHECK_THROWS_AS(
+      sw::ParseUpdates("{\"ok\":false,\"error_code\":401,\"description\":\"Unauthorized\"}"),
+      sw::DataError);
   CHECK_THROWS_AS(sw::ParseUpdates("{\"ok\":true,\"result\":[{\"message\":{}}]}"), sw::DataError);
   CHECK_THROWS_AS(sw::ParseUpdates("nope"), sw::DataError);
 }

@@ -1,10 +1,10 @@
 // The braille chart behind `stockctl quote history --plot` (lib/stockwatch/chart/plot.h).
-#include <doctest/doctest.h>
+#include "stockwatch/chart/plot.h"
 
 #include <string>
 #include <vector>
 
-#include "stockwatch/chart/plot.h"
+#include <doctest/doctest.h>
 
 namespace sw = stockwatch;
 

@@ -1,9 +1,9 @@
 #include "stockwatch/collect/breaker.h"
 
-#include <doctest/doctest.h>
-
 #include <string>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "stockwatch/core/log.h"
 

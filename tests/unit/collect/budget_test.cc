@@ -2,11 +2,11 @@
 // cycle may ask for when not all fit.
 #include "stockwatch/collect/budget.h"
 
-#include <doctest/doctest.h>
-
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "stockwatch/core/error.h"
 #include "temp_store.h"

@@ -2,12 +2,12 @@
 // cover it, by a hash that does not change between runs or machines.
 #include "stockwatch/collect/shard.h"
 
-#include <doctest/doctest.h>
-
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "stockwatch/core/error.h"
 
@@ -64,7 +64,8 @@ TEST_CASE("Shard: I/N is parsed strictly") {
   CHECK(sw::ParseShard("2/3").index == 2);
   CHECK(sw::ParseShard("2/3").count == 3);
   CHECK(sw::ParseShard("1/1").count == 1);
-  for (const char* bad : {"", "3", "0/3", "4/3", "1/0", "-1/3", "1/3/4", "a/b", " 1/3", "1/1000001"}) {
+  for (const char* bad :
+       {"", "3", "0/3", "4/3", "1/0", "-1/3", "1/3/4", "a/b", " 1/3", "1/1000001"}) {
     INFO(bad);
     CHECK_THROWS_AS(sw::ParseShard(bad), sw::Error);
   }

@@ -1,6 +1,7 @@
+#include "stockwatch/core/config.h"
+
 #include <doctest/doctest.h>
 
-#include "stockwatch/core/config.h"
 #include "stockwatch/core/error.h"
 
 using namespace stockwatch;

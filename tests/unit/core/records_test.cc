@@ -1,9 +1,9 @@
-#include <doctest/doctest.h>
+#include "stockwatch/core/records.h"
 
 #include <cmath>
 #include <string>
 
-#include "stockwatch/core/records.h"
+#include <doctest/doctest.h>
 
 using namespace stockwatch;
 
@@ -29,9 +29,11 @@ std::string ErrorOf(const std::string& line) {
 
 TEST_CASE("Quote: parses every field and normalises the ticker") {
   AnyRecord r;
-  REQUIRE(ParseLine(R"({"type":"quote","ticker":"brk-b","price":197.48,"currency":"USD",)"
-                    R"("ts":"2026-11-27T14:30:00Z","source":"yahoo","prev_close":190.5,"volume":1200,"extra":[1,{"a":2}]})",
-                    r) == RecordType::kQuote);
+  REQUIRE(
+      ParseLine(
+          R"({"type":"quote","ticker":"brk-b","price":197.48,"currency":"USD",)"
+          R"("ts":"2026-11-27T14:30:00Z","source":"yahoo","prev_close":190.5,"volume":1200,"extra":[1,{"a":2}]})",
+          r) == RecordType::kQuote);
   CHECK(r.quote.ticker == "BRK-B");
   CHECK(r.quote.price == doctest::Approx(197.48));
   CHECK(r.quote.currency == "USD");
@@ -51,7 +53,8 @@ TEST_CASE("Quote: round trip is byte-identical for canonical records") {
 
 TEST_CASE("Quote: each invalid field is named") {
   CHECK(ErrorOf(R"({"type":"quote","price":1,"ts":"2026-11-27T14:30:00Z"})") == "ticker: missing");
-  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","ts":"2026-11-27T14:30:00Z"})") == "price: missing");
+  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","ts":"2026-11-27T14:30:00Z"})") ==
+        "price: missing");
   CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":1})") == "ts: missing");
   CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":"12","ts":"2026-11-27T14:30:00Z"})") ==
         "price: not a number");
@@ -59,24 +62,33 @@ TEST_CASE("Quote: each invalid field is named") {
         "ticker: not a string");
   CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":-1,"ts":"2026-11-27T14:30:00Z"})") ==
         "price: negative");
-  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":1,"ts":"yesterday"})").rfind("ts: not an RFC 3339", 0) == 0);
-  CHECK(ErrorOf(R"({"type":"quote","ticker":"AA PL","price":1,"ts":"2026-11-27T14:30:00Z"})").rfind("ticker: must match", 0) == 0);
-  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":1,"ts":"2026-11-27T14:30:00Z","volume":1.5})") ==
-        "volume: not an integer");
-  CHECK(ErrorOf(R"({"type":"quote","ticker":"ABCDEFGHIJKLMNOPQ","price":1,"ts":"2026-11-27T14:30:00Z"})") ==
-        "ticker: longer than 16 characters");
+  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":1,"ts":"yesterday"})")
+            .rfind("ts: not an RFC 3339", 0) == 0);
+  CHECK(ErrorOf(R"({"type":"quote","ticker":"AA PL","price":1,"ts":"2026-11-27T14:30:00Z"})")
+            .rfind("ticker: must match", 0) == 0);
+  CHECK(
+      ErrorOf(
+          R"({"type":"quote","ticker":"AAPL","price":1,"ts":"2026-11-27T14:30:00Z","volume":1.5})") ==
+      "volume: not an integer");
+  CHECK(
+      ErrorOf(
+          R"({"type":"quote","ticker":"ABCDEFGHIJKLMNOPQ","price":1,"ts":"2026-11-27T14:30:00Z"})") ==
+      "ticker: longer than 16 characters");
 }
 
 TEST_CASE("RecordParser: malformed input is a DataError, never a crash") {
   CHECK(ErrorOf("") == "invalid JSON: empty line");
-  CHECK(ErrorOf("{\"type\":\"quote\",") .rfind("invalid JSON", 0) == 0);
-  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":NaN,"ts":"2026-11-27T14:30:00Z"})").rfind("invalid JSON", 0) == 0);
-  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":Infinity,"ts":"2026-11-27T14:30:00Z"})").rfind("invalid JSON", 0) == 0);
-  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":1e999,"ts":"2026-11-27T14:30:00Z"})").rfind("invalid JSON", 0) == 0);
+  CHECK(ErrorOf("{\"type\":\"quote\",").rfind("invalid JSON", 0) == 0);
+  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":NaN,"ts":"2026-11-27T14:30:00Z"})")
+            .rfind("invalid JSON", 0) == 0);
+  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":Infinity,"ts":"2026-11-27T14:30:00Z"})")
+            .rfind("invalid JSON", 0) == 0);
+  CHECK(ErrorOf(R"({"type":"quote","ticker":"AAPL","price":1e999,"ts":"2026-11-27T14:30:00Z"})")
+            .rfind("invalid JSON", 0) == 0);
   CHECK(ErrorOf(R"([{"type":"quote"}])") == "invalid record: not a JSON object");
   CHECK(ErrorOf("\"just a string\"") == "invalid record: not a JSON object");
-  CHECK(ErrorOf("{\"type\":\"quote\",\"ticker\":\"A\xff\",\"price\":1,\"ts\":\"2026-11-27T14:30:00Z\"}") ==
-        "invalid JSON: not valid UTF-8");
+  CHECK(ErrorOf("{\"type\":\"quote\",\"ticker\":\"A\xff\",\"price\":1,\"ts\":\"2026-11-27T14:30:"
+                "00Z\"}") == "invalid JSON: not valid UTF-8");
   CHECK(ErrorOf(R"({"type":"quote"} {"type":"quote"})").rfind("invalid JSON", 0) == 0);
   CHECK(ErrorOf(R"({"ticker":"AAPL"})") == "type: missing");
   CHECK(ErrorOf(R"({"type":5})") == "type: not a string");
@@ -100,28 +112,39 @@ TEST_CASE("RecordParser: parses in place when the caller leaves padding") {
 
 TEST_CASE("Watch: low and/or high, null means absent, band validated") {
   AnyRecord r;
-  REQUIRE(ParseLine(R"({"type":"watch","email":"Alice@Example.COM","ticker":"^gspc","low":150,"high":null,"telegram_id":111})", r) ==
-          RecordType::kWatch);
+  REQUIRE(
+      ParseLine(
+          R"({"type":"watch","email":"Alice@Example.COM","ticker":"^gspc","low":150,"high":null,"telegram_id":111})",
+          r) == RecordType::kWatch);
   CHECK(r.watch.email == "Alice@example.com");
   CHECK(r.watch.ticker == "^GSPC");
   CHECK(r.watch.low == 150);
   CHECK_FALSE(r.watch.high.has_value());
   CHECK(r.watch.telegram_id == 111);
-  CHECK(ToJson(r.watch) == R"({"type":"watch","email":"Alice@example.com","ticker":"^GSPC","low":150,"telegram_id":111})");
-  CHECK(ErrorOf(R"({"type":"watch","email":"a@b.co","ticker":"X","low":200,"high":150})").rfind("high: must be greater than low", 0) == 0);
-  CHECK(ErrorOf(R"({"type":"watch","email":"a@b.co","ticker":"X","low":200,"high":200})").rfind("high: must be greater than low", 0) == 0);
-  CHECK(ErrorOf(R"({"type":"watch","email":"not-an-email","ticker":"X"})").rfind("email: not a valid address", 0) == 0);
-  CHECK(ErrorOf(R"({"type":"watch","email":"a@b.co","ticker":"X","low":"1"})") == "low: not a number");
+  CHECK(
+      ToJson(r.watch) ==
+      R"({"type":"watch","email":"Alice@example.com","ticker":"^GSPC","low":150,"telegram_id":111})");
+  CHECK(ErrorOf(R"({"type":"watch","email":"a@b.co","ticker":"X","low":200,"high":150})")
+            .rfind("high: must be greater than low", 0) == 0);
+  CHECK(ErrorOf(R"({"type":"watch","email":"a@b.co","ticker":"X","low":200,"high":200})")
+            .rfind("high: must be greater than low", 0) == 0);
+  CHECK(ErrorOf(R"({"type":"watch","email":"not-an-email","ticker":"X"})")
+            .rfind("email: not a valid address", 0) == 0);
+  CHECK(ErrorOf(R"({"type":"watch","email":"a@b.co","ticker":"X","low":"1"})") ==
+        "low: not a number");
   CHECK(ErrorOf(R"({"type":"watch","email":"a@b.co"})") == "ticker: missing");
 }
 
 TEST_CASE("User: round trip and validation") {
   AnyRecord r;
-  const std::string line = R"({"type":"user","email":"bob@example.org","telegram_id":-1001234,"interval":60})";
+  const std::string line =
+      R"({"type":"user","email":"bob@example.org","telegram_id":-1001234,"interval":60})";
   REQUIRE(ParseLine(line, r) == RecordType::kUser);
   CHECK(ToJson(r.user) == line);
-  CHECK(ErrorOf(R"({"type":"user","email":"bob@example.org","interval":-5})") == "interval: negative");
-  CHECK(ErrorOf(R"({"type":"user","email":"bob@example.org","telegram_id":"12"})") == "telegram_id: not a number");
+  CHECK(ErrorOf(R"({"type":"user","email":"bob@example.org","interval":-5})") ==
+        "interval: negative");
+  CHECK(ErrorOf(R"({"type":"user","email":"bob@example.org","telegram_id":"12"})") ==
+        "telegram_id: not a number");
   CHECK(ErrorOf(R"({"type":"user"})") == "email: missing");
 }
 
@@ -138,17 +161,25 @@ TEST_CASE("Alert: round trip, deterministic id, condition validated") {
   a.ts = *ParseRfc3339("2026-11-27T14:30:00Z");
   a.id = AlertId(a.email, a.ticker, a.condition, a.ts);
   std::string line = ToJson(a);
-  CHECK(line == R"({"type":"alert","id":")" + a.id +
-                    R"(","email":"alice@example.com","telegram_id":111111111,"ticker":"AAPL","condition":"above","price":201.5,"threshold":200,"low":150,"high":200,"ts":"2026-11-27T14:30:00Z"})");
+  CHECK(
+      line ==
+      R"({"type":"alert","id":")" + a.id +
+          R"(","email":"alice@example.com","telegram_id":111111111,"ticker":"AAPL","condition":"above","price":201.5,"threshold":200,"low":150,"high":200,"ts":"2026-11-27T14:30:00Z"})");
   AnyRecord r;
   REQUIRE(ParseLine(line, r) == RecordType::kAlert);
   CHECK(ToJson(r.alert) == line);
-  CHECK(ErrorOf(R"({"type":"alert","email":"a@b.co","ticker":"X","condition":"sideways","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
-        R"(condition: must be "above" or "below")");
-  CHECK(ErrorOf(R"({"type":"alert","email":"a@b.co","ticker":"X","condition":"above","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
-        "id: missing");
-  CHECK(ErrorOf(R"({"type":"alert","id":"","email":"a@b.co","ticker":"X","condition":"above","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
-        "id: empty");
+  CHECK(
+      ErrorOf(
+          R"({"type":"alert","email":"a@b.co","ticker":"X","condition":"sideways","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
+      R"(condition: must be "above" or "below")");
+  CHECK(
+      ErrorOf(
+          R"({"type":"alert","email":"a@b.co","ticker":"X","condition":"above","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
+      "id: missing");
+  CHECK(
+      ErrorOf(
+          R"({"type":"alert","id":"","email":"a@b.co","ticker":"X","condition":"above","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
+      "id: empty");
 }
 
 TEST_CASE("AlertId: same inputs same id, any change a different id") {
@@ -162,7 +193,8 @@ TEST_CASE("AlertId: same inputs same id, any change a different id") {
   CHECK(AlertId("a@b.com", "AAPL", Condition::kAbove, t) != id);
   CHECK(AlertId("a@b.co", "AAP", Condition::kAbove, t) != id);
   // Field boundaries matter: ("ab","c") and ("a","bc") differ.
-  CHECK(AlertId("x@y.zz", "AB", Condition::kAbove, t) != AlertId("x@y.zzA", "B", Condition::kAbove, t));
+  CHECK(AlertId("x@y.zz", "AB", Condition::kAbove, t) !=
+        AlertId("x@y.zzA", "B", Condition::kAbove, t));
 }
 
 TEST_CASE("Delivery and Rejected: round trip") {
@@ -171,7 +203,8 @@ TEST_CASE("Delivery and Rejected: round trip") {
       R"({"type":"delivery","alert_id":"6f1c0e2a9b3d4c11","channel":"telegram","status":"sent","attempts":1,"ts":"2026-11-27T14:30:01Z"})";
   REQUIRE(ParseLine(d, r) == RecordType::kDelivery);
   CHECK(ToJson(r.delivery) == d);
-  CHECK(ErrorOf(R"({"type":"delivery","alert_id":"x","channel":"c","status":"lost"})").rfind("status:", 0) == 0);
+  CHECK(ErrorOf(R"({"type":"delivery","alert_id":"x","channel":"c","status":"lost"})")
+            .rfind("status:", 0) == 0);
 
   Rejected rej;
   rej.program = "stock-alert";
@@ -180,8 +213,9 @@ TEST_CASE("Delivery and Rejected: round trip") {
   rej.error = "price: not a number";
   rej.raw = R"({"price":"x"})";
   const std::string line = ToJson(rej);
-  CHECK(line ==
-        R"({"type":"rejected","program":"stock-alert","input":"stdin","line":17,"error":"price: not a number","raw":"{\"price\":\"x\"}"})");
+  CHECK(
+      line ==
+      R"({"type":"rejected","program":"stock-alert","input":"stdin","line":17,"error":"price: not a number","raw":"{\"price\":\"x\"}"})");
   REQUIRE(ParseLine(line, r) == RecordType::kRejected);
   CHECK(r.rejected.raw == rej.raw);
 }

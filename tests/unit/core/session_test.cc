@@ -2,9 +2,9 @@
 // close, roll-forward by a day, crypto, unknown) and the stored JSON.
 #include "stockwatch/core/session.h"
 
-#include <doctest/doctest.h>
-
 #include <cstdlib>
+
+#include <doctest/doctest.h>
 
 #include "stockwatch/core/error.h"
 

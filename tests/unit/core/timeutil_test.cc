@@ -1,8 +1,8 @@
-#include <doctest/doctest.h>
+#include "stockwatch/core/timeutil.h"
 
 #include <cmath>
 
-#include "stockwatch/core/timeutil.h"
+#include <doctest/doctest.h>
 
 using namespace stockwatch;
 

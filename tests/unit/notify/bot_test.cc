@@ -1,15 +1,17 @@
 // notify/bot.h: the bot's answers and their effects on the store (a real
 // SQLite store in a temp dir).
-#include <doctest/doctest.h>
+#include "stockwatch/notify/bot.h"
+
 #include <unistd.h>
 
 #include <filesystem>
 #include <random>
 #include <string>
 
-#include "temp_store.h"
+#include <doctest/doctest.h>
+
 #include "stockwatch/notify/engine.h"
-#include "stockwatch/notify/bot.h"
+#include "temp_store.h"
 
 namespace sw = stockwatch;
 
@@ -17,7 +19,8 @@ namespace {
 
 using stockwatch::test::TempStore;
 
-sw::TelegramUpdate Update(int64_t id, int64_t chat, std::string text, std::string type = "private") {
+sw::TelegramUpdate Update(int64_t id, int64_t chat, std::string text,
+                          std::string type = "private") {
   sw::TelegramUpdate u;
   u.update_id = id;
   u.chat_id = chat;
@@ -26,7 +29,9 @@ sw::TelegramUpdate Update(int64_t id, int64_t chat, std::string text, std::strin
   return u;
 }
 
-bool Has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+bool Has(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
 
 }  // namespace
 

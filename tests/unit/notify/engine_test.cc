@@ -1,6 +1,7 @@
 // notify/engine.h: the delivery engine with a fake clock, fake channels and
 // a real SQLite store in a temp dir.
-#include <doctest/doctest.h>
+#include "stockwatch/notify/engine.h"
+
 #include <unistd.h>
 
 #include <deque>
@@ -10,8 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "temp_store.h"
-#include "stockwatch/notify/engine.h"
 
 namespace sw = stockwatch;
 
@@ -129,7 +131,8 @@ struct Harness {
 
   size_t Count(sw::DeliveryStatus s, const std::string& channel = "") const {
     size_t c = 0;
-    for (const sw::Delivery& d : records) c += d.status == s && (channel.empty() || d.channel == channel);
+    for (const sw::Delivery& d : records)
+      c += d.status == s && (channel.empty() || d.channel == channel);
     return c;
   }
 
@@ -157,7 +160,8 @@ TEST_CASE("Notifier: every alert once per target; a replay is all duplicates") {
   for (int i = 0; i < 20; ++i) h.Submit(MakeAlert("u" + std::to_string(i % 4) + "@example.com", i));
   h.Open();
   std::vector<sw::Alert> again;
-  for (int i = 0; i < 20; ++i) again.push_back(MakeAlert("u" + std::to_string(i % 4) + "@example.com", i));
+  for (int i = 0; i < 20; ++i)
+    again.push_back(MakeAlert("u" + std::to_string(i % 4) + "@example.com", i));
   std::vector<std::string> raws;
   for (const sw::Alert& a : again) raws.push_back(sw::ToJson(a));
   std::vector<sw::Notifier::Incoming> batch;
@@ -174,11 +178,11 @@ TEST_CASE("Notifier: every alert once per target; a replay is all duplicates") {
   std::vector<std::string> fresh_raws;
   for (const sw::Alert& a : fresh) fresh_raws.push_back(sw::ToJson(a));
   batch.clear();
-  for (size_t i = 0; i < fresh.size(); ++i) batch.push_back({&fresh[i], fresh_raws[i], "stdin", i + 1});
+  for (size_t i = 0; i < fresh.size(); ++i)
+    batch.push_back({&fresh[i], fresh_raws[i], "stdin", i + 1});
   h.n->SubmitAll(batch);
   h.RunUntil(h.now + 10'000);
-  CHECK(hook.IdsFor("new@example.com") ==
-        std::vector<std::string>{fresh[0].id, fresh[1].id});
+  CHECK(hook.IdsFor("new@example.com") == std::vector<std::string>{fresh[0].id, fresh[1].id});
   CHECK(h.Count(sw::DeliveryStatus::kDuplicate) == 122);
   CHECK(h.records.back().channel == "file");
 }
@@ -230,7 +234,8 @@ TEST_CASE("Notifier: with retry_for 0, retries give up after --retries, to the d
   CHECK(hook.attempts.size() == 4);
   REQUIRE(h.dead.size() == 1);
   CHECK(h.dead[0].raw == sw::ToJson(a));
-  CHECK(h.dead[0].error == "webhook http://127.0.0.1:1/hook: gave up after 4 attempts in 0 s: HTTP 503");
+  CHECK(h.dead[0].error ==
+        "webhook http://127.0.0.1:1/hook: gave up after 4 attempts in 0 s: HTTP 503");
   CHECK(h.dead[0].input == "stdin");
   CHECK(h.dead[0].line == 1);
   REQUIRE(h.records.size() == 1);
@@ -239,7 +244,9 @@ TEST_CASE("Notifier: with retry_for 0, retries give up after --retries, to the d
   CHECK_FALSE(db.queries().Delivered(a.id, "webhook:http://127.0.0.1:1/hook"));
 }
 
-TEST_CASE("Notifier: a temporary failure that outlives the retries waits in the outbox, across restarts, up to retry_for") {
+TEST_CASE(
+    "Notifier: a temporary failure that outlives the retries waits in the outbox, across restarts, "
+    "up to retry_for") {
   TempStore db;
   FakeChannel hook("http://127.0.0.1:1/hook");
   FakeChannel tg("telegram:");
@@ -268,8 +275,8 @@ TEST_CASE("Notifier: a temporary failure that outlives the retries waits in the 
   CHECK(h.n->Deferred() >= 2);
   bool said_why = false;
   for (const sw::Delivery& d : h.records)
-    said_why |= d.alert_id == a.id && d.status == sw::DeliveryStatus::kBatched &&
-                d.attempts == 3 && d.error == "will retry: Connection refused";
+    said_why |= d.alert_id == a.id && d.status == sw::DeliveryStatus::kBatched && d.attempts == 3 &&
+                d.error == "will retry: Connection refused";
   CHECK(said_why);
   // A restart 9 minutes later: the attempts and the age are in the store;
   // at 10 minutes after the first failure the alerts are dead-lettered.
@@ -313,7 +320,8 @@ TEST_CASE("Notifier: permanent failures go to the dead letter at once, the rest 
   TempStore db;
   FakeChannel tg("telegram:");
   tg.script = [](const sw::Message& m) {
-    if (m.chat_id == 403) return Fail(sw::SendStatus::kPermanent, "Forbidden: bot was blocked by the user (403)");
+    if (m.chat_id == 403)
+      return Fail(sw::SendStatus::kPermanent, "Forbidden: bot was blocked by the user (403)");
     return sw::SendResult{};
   };
   Harness h(db, {&tg});
@@ -331,7 +339,9 @@ TEST_CASE("Notifier: a fatal channel error fails everything on it, other targets
   TempStore db;
   FakeChannel mail("mailto:", 1);  // SMTP sends one at a time
   FakeChannel file("file:/dev/null");
-  mail.script = [](const sw::Message&) { return Fail(sw::SendStatus::kFatal, "authentication failed (SMTP 535)"); };
+  mail.script = [](const sw::Message&) {
+    return Fail(sw::SendStatus::kFatal, "authentication failed (SMTP 535)");
+  };
   Harness h(db, {&mail, &file});
   for (int i = 0; i < 5; ++i) h.Submit(MakeAlert("u" + std::to_string(i) + "@example.com", i));
   h.RunUntil(h.now);
@@ -351,8 +361,8 @@ TEST_CASE("Notifier: Telegram goes to the chat linked in the store, not the aler
   db.AddUser("nochat@example.com", std::nullopt);
   FakeChannel tg("telegram:");
   Harness h(db, {&tg});
-  h.Submit(MakeAlert("alice@example.com", 1, 999));     // stale copy in the alert
-  h.Submit(MakeAlert("nochat@example.com", 2, 555));    // unlinked since
+  h.Submit(MakeAlert("alice@example.com", 1, 999));      // stale copy in the alert
+  h.Submit(MakeAlert("nochat@example.com", 2, 555));     // unlinked since
   h.Submit(MakeAlert("storeless@example.com", 3, 333));  // not in the store: the alert's
   h.Submit(MakeAlert("nobody@example.com", 4));          // no chat anywhere
   h.RunUntil(h.now);
@@ -360,8 +370,10 @@ TEST_CASE("Notifier: Telegram goes to the chat linked in the store, not the aler
   CHECK(tg.delivered[0].chat_id == 111);
   CHECK(tg.delivered[1].chat_id == 333);
   REQUIRE(h.dead.size() == 2);
-  CHECK(h.dead[0].error.find("nochat@example.com has no linked Telegram chat") != std::string::npos);
-  CHECK(h.dead[0].error.find("stockctl user set nochat@example.com --telegram-id") != std::string::npos);
+  CHECK(h.dead[0].error.find("nochat@example.com has no linked Telegram chat") !=
+        std::string::npos);
+  CHECK(h.dead[0].error.find("stockctl user set nochat@example.com --telegram-id") !=
+        std::string::npos);
 }
 
 TEST_CASE("Notifier: a user's interval batches alerts into one digest per window") {
@@ -386,7 +398,7 @@ TEST_CASE("Notifier: a user's interval batches alerts into one digest per window
 
   h.RunUntil(h.now + 50'000);  // 54 s after the first message: still held
   CHECK(tg.IdsFor("alice@example.com").size() == 1);
-  h.RunUntil(h.now + 7'000);   // the window ended: one digest with three alerts
+  h.RunUntil(h.now + 7'000);  // the window ended: one digest with three alerts
   std::vector<sw::Message> alice;
   for (const sw::Message& m : tg.delivered)
     if (m.email == "alice@example.com") alice.push_back(m);
@@ -437,7 +449,7 @@ TEST_CASE("Notifier: held digests survive a restart and go out when due") {
   for (int i = 0; i < 3; ++i) h.Submit(MakeAlert("alice@example.com", i));
   h.RunUntil(h.now + 1'000);
   CHECK(tg.delivered.size() == 1);
-  h.Open();  // a new run: the outbox is all that is left
+  h.Open();                                     // a new run: the outbox is all that is left
   h.Submit(MakeAlert("alice@example.com", 1));  // a replayed alert that is still held
   CHECK(h.Count(sw::DeliveryStatus::kDuplicate) == 1);
   h.RunUntil(h.now + 61'000);
@@ -510,7 +522,8 @@ TEST_CASE("Notifier: a long retry_after parks the user's queue in the outbox, or
   CHECK(db.queries().Outbox("a@example.com").empty());
   std::vector<int> attempts;
   for (const sw::Delivery& d : h.records)
-    if (d.alert_id == want[0] && d.status == sw::DeliveryStatus::kSent) attempts.push_back(d.attempts);
+    if (d.alert_id == want[0] && d.status == sw::DeliveryStatus::kSent)
+      attempts.push_back(d.attempts);
   CHECK(attempts == std::vector<int>{2});
 }
 
@@ -538,7 +551,8 @@ TEST_CASE("Notifier: many users are sent concurrently, up to the channel's paral
   TempStore db;
   FakeChannel hook("http://127.0.0.1:1/hook", 4);
   Harness h(db, {&hook});
-  for (int i = 0; i < 40; ++i) h.Submit(MakeAlert("u" + std::to_string(i % 10) + "@example.com", i));
+  for (int i = 0; i < 40; ++i)
+    h.Submit(MakeAlert("u" + std::to_string(i % 10) + "@example.com", i));
   h.RunUntil(h.now);
   CHECK(hook.delivered.size() == 40);
   CHECK(hook.batches == 10);  // 4 messages per batch, one per user at a time

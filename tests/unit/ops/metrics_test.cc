@@ -1,8 +1,9 @@
-#include <doctest/doctest.h>
+#include "stockwatch/ops/metrics.h"
 
 #include <cmath>
 
-#include "stockwatch/ops/metrics.h"
+#include <doctest/doctest.h>
+
 #include "stockwatch/ops/service.h"
 
 using namespace stockwatch;
@@ -12,8 +13,8 @@ TEST_CASE("metrics: counters, gauges and histograms in the text format 0.0.4") {
   r.counter("sw_alerts_total", "Alerts by condition", {{"condition", "above"}}).Inc(3);
   r.counter("sw_alerts_total", "Alerts by condition", {{"condition", "below"}}).Set(2);
   r.gauge("sw_lag", "Lag \\ with a backslash\nand a newline", {{"topic", "a\"b"}}).Set(1.5);
-  metrics::Histogram& h = r.histogram("sw_latency_seconds", "Latency", {{"source", "yahoo"}},
-                                      {0.1, 1});
+  metrics::Histogram& h =
+      r.histogram("sw_latency_seconds", "Latency", {{"source", "yahoo"}}, {0.1, 1});
   h.Observe(0.0625);
   h.Observe(0.5);
   h.Observe(3);

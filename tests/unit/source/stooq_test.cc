@@ -1,11 +1,11 @@
-#include <doctest/doctest.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-#include "stockwatch/source/source.h"
+#include <doctest/doctest.h>
+
 #include "api_fixture.h"
+#include "stockwatch/source/source.h"
 
 namespace {
 

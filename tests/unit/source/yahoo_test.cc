@@ -1,12 +1,12 @@
-#include <doctest/doctest.h>
-
 #include <cstdlib>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "stockwatch/source/source.h"
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
 #include "api_fixture.h"
+#include "stockwatch/source/source.h"
 
 namespace {
 
@@ -250,7 +250,8 @@ TEST_CASE("Yahoo source: spark answers; what a batch leaves out is asked per tic
   CHECK(plan[0].request.url.find("/v8/finance/chart/A?") != std::string::npos);
 }
 
-TEST_CASE("regression (fuzz): Yahoo chart with an absurd regularMarketTime is a DataError, not UB") {
+TEST_CASE(
+    "regression (fuzz): Yahoo chart with an absurd regularMarketTime is a DataError, not UB") {
   const std::string body =
       R"({"chart":{"result":[{"meta":{"symbol":"AAPL","regularMarketPrice":1.5,"regularMarketTime":174982291749824096}}],"error":null}})";
   CHECK_THROWS_AS(stockwatch::ParseYahooChart(body, "AAPL"), stockwatch::DataError);
@@ -289,7 +290,8 @@ TEST_CASE("Yahoo chart and spark v7: the exchange session from meta") {
   CHECK_FALSE(s->crypto);
 
   std::unordered_map<std::string, stockwatch::MarketSession> sessions;
-  auto m = stockwatch::ParseYahooSpark(ApiFixture("yahoo_spark_v7_AAPL_MSFT_1d_5m.json"), &sessions);
+  auto m =
+      stockwatch::ParseYahooSpark(ApiFixture("yahoo_spark_v7_AAPL_MSFT_1d_5m.json"), &sessions);
   REQUIRE(sessions.count("MSFT") == 1);
   CHECK(sessions["MSFT"].end == 1749844800);
   CHECK(sessions["MSFT"].tz == "America/New_York");

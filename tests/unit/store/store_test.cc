@@ -3,23 +3,24 @@
 // of its own). tests/integration/0101-store-pg.sh makes the PostgreSQL run
 // mandatory under `make test`.
 #include "stockwatch/store/store.h"
-#include "stockwatch/store/internal.h"
 
-#include <doctest/doctest.h>
-
-#include <algorithm>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <pqxx/pqxx>
-#include <sqlite3.h>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <doctest/doctest.h>
+#include <pqxx/pqxx>
+#include <sqlite3.h>
+
+#include "stockwatch/store/internal.h"
 
 namespace sw = stockwatch;
 
@@ -816,8 +817,7 @@ TEST_CASE("Store: bulk upserts of users and watches") {
     CHECK_FALSE(q.FindUser("x@example.com"));
     // A user may keep their own telegram id, and take one another user gives up.
     std::vector<sw::User> keep{MakeUser("u1@example.com", 1001, 3),
-                               MakeUser("u2@example.com", 7002),
-                               MakeUser("z@example.com", 1002)};
+                               MakeUser("u2@example.com", 7002), MakeUser("z@example.com", 1002)};
     CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.PutUsers(keep); }).exit_code == 0);
     CHECK(q.FindUser("z@example.com")->telegram_id == 1002);
     // Removing a user who is not there: the same refusal on both.

@@ -1,4 +1,5 @@
-#include <doctest/doctest.h>
+#include "stockwatch/stream/stream.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -7,8 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "stockwatch/core/records.h"
-#include "stockwatch/stream/stream.h"
 
 using namespace stockwatch;
 namespace fs = std::filesystem;
@@ -99,7 +101,8 @@ TEST_CASE("Rejecter: diagnostic, dead-letter record, count, exit code") {
   std::vector<std::string> diags;
   {
     auto sink = OpenSink(StreamOptions{}, dl, true);
-    Rejecter rej("stock-alert", sink.get(), false, [&](std::string_view m) { diags.emplace_back(m); });
+    Rejecter rej("stock-alert", sink.get(), false,
+                 [&](std::string_view m) { diags.emplace_back(m); });
     rej.Reject("stdin", 17, "price: not a number", R"({"price":"x"})");
     CHECK(rej.count() == 1);
     CHECK(rej.ExitCode() == 0);  // a dead letter holds it: nothing lost
@@ -126,11 +129,12 @@ TEST_CASE("Rejecter: diagnostic, dead-letter record, count, exit code") {
 
 TEST_CASE("RunLoop: bad records rejected in place, good ones in order, checkpoints flush") {
   TempDir d;
-  std::string in = d.Write("in",
-                           "{\"type\":\"quote\",\"ticker\":\"A\",\"price\":1,\"ts\":\"2026-11-27T14:30:00Z\"}\n"
-                           "not json\n"
-                           "{\"type\":\"other\"}\n"
-                           "{\"type\":\"quote\",\"ticker\":\"B\",\"price\":2,\"ts\":\"2026-11-27T14:30:00Z\"}\n");
+  std::string in = d.Write(
+      "in",
+      "{\"type\":\"quote\",\"ticker\":\"A\",\"price\":1,\"ts\":\"2026-11-27T14:30:00Z\"}\n"
+      "not json\n"
+      "{\"type\":\"other\"}\n"
+      "{\"type\":\"quote\",\"ticker\":\"B\",\"price\":2,\"ts\":\"2026-11-27T14:30:00Z\"}\n");
   std::string out = (d.path / "out").string(), dead = (d.path / "dead").string();
   StreamOptions o;
   auto src = OpenSource(o, in);
@@ -145,17 +149,18 @@ TEST_CASE("RunLoop: bad records rejected in place, good ones in order, checkpoin
   LoopOptions lo;
   lo.checkpoint_records = 1;
   lo.pre_commit = [&] { ++commits; };
-  RunLoop(*src, {sink.get(), dl.get()}, rej,
-          [&](const InRecord& r) {
-            if (parser.Parse(r.value, r.readable, rec) == RecordType::kQuote) {
-              buf.clear();
-              AppendJson(buf, rec.quote);
-              sink->Write(rec.quote.ticker, buf);
-            } else {
-              sink->Write("", r.value);
-            }
-          },
-          lo);
+  RunLoop(
+      *src, {sink.get(), dl.get()}, rej,
+      [&](const InRecord& r) {
+        if (parser.Parse(r.value, r.readable, rec) == RecordType::kQuote) {
+          buf.clear();
+          AppendJson(buf, rec.quote);
+          sink->Write(rec.quote.ticker, buf);
+        } else {
+          sink->Write("", r.value);
+        }
+      },
+      lo);
   CHECK(commits >= 4);
   CHECK(Slurp(out) ==
         "{\"type\":\"quote\",\"ticker\":\"A\",\"price\":1,\"ts\":\"2026-11-27T14:30:00Z\"}\n"

@@ -197,7 +197,8 @@ bool Conn::Retry::Again(const Error& e, const std::string& url) {
   const int64_t until = std::min(deadline_ms_, now + backoff_ms_);
   while (SteadyMs() < until) {
     if (StopRequested()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(50, until - SteadyMs())));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::min<int64_t>(50, until - SteadyMs())));
   }
   backoff_ms_ = std::min<int64_t>(backoff_ms_ * 2, 2000);
   log::Info("{}: trying again", url);

@@ -6,13 +6,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <pqxx/pqxx>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
 #include <unordered_set>
 #include <utility>
+
+#include <pqxx/pqxx>
 
 #include "stockwatch/core/error.h"
 #include "stockwatch/store/store.h"

@@ -7,8 +7,8 @@
 
 #include "stockwatch/core/records.h"
 #include "stockwatch/store/internal.h"
-#include "stockwatch/store/rules.h"
 #include "stockwatch/store/pg/backend.h"
+#include "stockwatch/store/rules.h"
 
 namespace stockwatch::pg {
 namespace {
@@ -89,8 +89,8 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
     return Clash::kNone;
   }
   void SetInterval(const std::string& email, int64_t interval) override {
-    c_.Run(tx(), "user_set_interval", "UPDATE users SET interval_s = $1 WHERE email = $2",
-           interval, email);
+    c_.Run(tx(), "user_set_interval", "UPDATE users SET interval_s = $1 WHERE email = $2", interval,
+           email);
   }
   void DeleteUser(const std::string& email) override {
     auto& t = tx();
@@ -328,8 +328,8 @@ std::optional<Outcome> ClaimOrRepeat(Conn& conn, pqxx::work& w, std::string_view
   const std::string id(request_id);
   pqxx::result claim = conn.Run(
       w, "request_claim",
-      "INSERT INTO requests(id, ts, fingerprint) VALUES($1, $2, $3) ON CONFLICT(id) DO NOTHING",
-      id, NowMs(), fp);
+      "INSERT INTO requests(id, ts, fingerprint) VALUES($1, $2, $3) ON CONFLICT(id) DO NOTHING", id,
+      NowMs(), fp);
   if (claim.affected_rows() != 0) return std::nullopt;
   pqxx::result r =
       conn.Run(w, "request_get",
@@ -423,8 +423,8 @@ pqxx::result InsertDelivery(Conn& conn, pqxx::transaction_base& tx, std::string_
   return conn.Run(tx, "delivery_insert",
                   "INSERT INTO deliveries(alert_id, channel, email, ts) VALUES($1, $2, $3, $4) "
                   "ON CONFLICT(alert_id, channel) DO NOTHING",
-                  S(alert_id), S(channel),
-                  email.empty() ? std::optional<std::string>() : S(email), ts);
+                  S(alert_id), S(channel), email.empty() ? std::optional<std::string>() : S(email),
+                  ts);
 }
 
 void PutKeyValue(Conn& conn, pqxx::transaction_base& tx, std::string_view key,
@@ -448,7 +448,8 @@ void PgCommands::RecordDeliveries(std::span<const DeliveryRow> rows,
                                   std::span<const KeyValue> values) {
   if (rows.empty() && values.empty()) return;
   conn_.Write([&](pqxx::transaction_base& tx) {
-    for (const DeliveryRow& r : rows) InsertDelivery(conn_, tx, r.alert_id, r.channel, r.ts, r.email);
+    for (const DeliveryRow& r : rows)
+      InsertDelivery(conn_, tx, r.alert_id, r.channel, r.ts, r.email);
     for (const KeyValue& kv : values) PutKeyValue(conn_, tx, kv.key, kv.value);
   });
 }
@@ -481,13 +482,13 @@ void PgCommands::PutValue(std::string_view key, std::string_view value) {
 }
 
 std::string PgCommands::UpdateValue(
-    std::string_view key,
-    const std::function<std::string(const std::optional<std::string>&)>& fn) {
+    std::string_view key, const std::function<std::string(const std::optional<std::string>&)>& fn) {
   return conn_.Write([&](pqxx::transaction_base& tx) {
     // A lock on the key itself, held to the commit: it works before the row
     // exists, where SELECT ... FOR UPDATE would lock nothing.
     conn_.Run(tx, "kv_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", S(key));
-    pqxx::result r = conn_.Run(tx, "kv_get_for_update", "SELECT value FROM kv WHERE key = $1", S(key));
+    pqxx::result r =
+        conn_.Run(tx, "kv_get_for_update", "SELECT value FROM kv WHERE key = $1", S(key));
     std::optional<std::string> old;
     if (!r.empty()) old = r[0][0].as<std::string>();
     std::string value = fn(old);

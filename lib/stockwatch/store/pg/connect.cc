@@ -1,7 +1,6 @@
 // PostgreSQL connections that neither hang nor outlive a stop request: the
 // connection policy (a bounded, interruptible connect) and the watchdog that
 // cuts a statement short once a stop's grace has run out.
-#include <libpq-fe.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -11,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+#include <libpq-fe.h>
 
 #include "stockwatch/core/signals.h"
 #include "stockwatch/store/pg/backend.h"
@@ -34,7 +35,8 @@ int ConnectTimeoutS(PGconn* c) {
     if (o->val != nullptr && o->val[0] != '\0') {
       char* end = nullptr;
       long v = std::strtol(o->val, &end, 10);
-      if (end != o->val && *end == '\0') seconds = v > 0 ? static_cast<int>(std::min(v, 86400L)) : 0;
+      if (end != o->val && *end == '\0')
+        seconds = v > 0 ? static_cast<int>(std::min(v, 86400L)) : 0;
     }
     break;
   }

@@ -46,8 +46,8 @@ Quote ReadQuote(const pqxx::row& r) {
 
 // Columns: id, email, channel, alert_json, due.
 OutboxItem ReadOutboxItem(const pqxx::row& r) {
-  return OutboxItem{r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                    r[3].as<std::string>(), r[4].as<int64_t>(), r[5].as<int>(),
+  return OutboxItem{r[0].as<int64_t>(),     r[1].as<std::string>(), r[2].as<std::string>(),
+                    r[3].as<std::string>(), r[4].as<int64_t>(),     r[5].as<int>(),
                     r[6].as<int64_t>()};
 }
 
@@ -203,10 +203,11 @@ std::vector<std::string> PgQueries::DeliveredAmong(std::span<const std::string> 
     std::string array = store_internal::JsonArray(
         ids.subspan(at, std::min(store_internal::kDeliveredChunk, ids.size() - at)));
     conn_.Auto([&](Tx& tx) {
-      pqxx::result r = conn_.Run(tx, "delivered_among",
-                                 "SELECT alert_id FROM deliveries WHERE channel = $1 AND alert_id IN "
-                                 "(SELECT json_array_elements_text($2::json))",
-                                 S(channel), array);
+      pqxx::result r =
+          conn_.Run(tx, "delivered_among",
+                    "SELECT alert_id FROM deliveries WHERE channel = $1 AND alert_id IN "
+                    "(SELECT json_array_elements_text($2::json))",
+                    S(channel), array);
       for (const auto& row : r) found.push_back(row[0].as<std::string>());
     });
   }
@@ -224,9 +225,9 @@ std::optional<std::string> PgQueries::GetValue(std::string_view key) {
 std::vector<KeyValue> PgQueries::ValuesWithPrefix(std::string_view prefix) {
   return conn_.Auto([&](Tx& tx) {
     std::vector<KeyValue> out;
-    pqxx::result r = conn_.Run(tx, "kv_prefix",
-                               "SELECT key, value FROM kv WHERE starts_with(key, $1) ORDER BY key",
-                               S(prefix));
+    pqxx::result r =
+        conn_.Run(tx, "kv_prefix",
+                  "SELECT key, value FROM kv WHERE starts_with(key, $1) ORDER BY key", S(prefix));
     for (const auto& row : r) out.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
     return out;
   });
@@ -258,23 +259,23 @@ std::vector<std::pair<std::string, int64_t>> PgQueries::DeadLettersSince(TimeMs 
 
 std::vector<OutboxItem> PgQueries::DueOutbox(TimeMs now) {
   return conn_.Auto([&](Tx& tx) {
-    return All<OutboxItem>(
-        conn_.Run(tx, "outbox_due",
-                  "SELECT id, email, channel, alert_json, due, attempts, first_try FROM outbox WHERE due <= $1 "
-                  "ORDER BY due, id",
-                  now),
-        ReadOutboxItem);
+    return All<OutboxItem>(conn_.Run(tx, "outbox_due",
+                                     "SELECT id, email, channel, alert_json, due, attempts, "
+                                     "first_try FROM outbox WHERE due <= $1 "
+                                     "ORDER BY due, id",
+                                     now),
+                           ReadOutboxItem);
   });
 }
 
 std::vector<OutboxItem> PgQueries::Outbox(std::string_view email) {
   return conn_.Auto([&](Tx& tx) {
-    return All<OutboxItem>(
-        conn_.Run(tx, "outbox_by_email",
-                  "SELECT id, email, channel, alert_json, due, attempts, first_try FROM outbox WHERE email = $1 "
-                  "ORDER BY due, id",
-                  S(email)),
-        ReadOutboxItem);
+    return All<OutboxItem>(conn_.Run(tx, "outbox_by_email",
+                                     "SELECT id, email, channel, alert_json, due, attempts, "
+                                     "first_try FROM outbox WHERE email = $1 "
+                                     "ORDER BY due, id",
+                                     S(email)),
+                           ReadOutboxItem);
   });
 }
 

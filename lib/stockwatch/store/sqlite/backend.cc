@@ -349,9 +349,9 @@ void Db::OpenReadOnly(const std::string& path) {
       Close();
       OpenHandle(FileUri(path) + "?immutable=1", path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
     } else if ((rc & 0xff) == SQLITE_CANTOPEN || rc == SQLITE_READONLY_DIRECTORY) {
-      throw Error(exitcode::kNoPerm,
-                  path + ": cannot read the database: " + sqlite3_errmsg(db_) +
-                      " (SQLite needs to write " + path + "-shm or its directory)");
+      throw Error(exitcode::kNoPerm, path + ": cannot read the database: " + sqlite3_errmsg(db_) +
+                                         " (SQLite needs to write " + path +
+                                         "-shm or its directory)");
     } else {
       Fail(rc, "open");
     }
@@ -410,7 +410,8 @@ void Db::Fail(int rc, std::string_view what) const {
     case SQLITE_AUTH:
       throw Error(exitcode::kNoPerm, url_ + ": " + detail);
     case SQLITE_CANTOPEN:
-      if (db_ != nullptr && (sqlite3_system_errno(db_) == EACCES || sqlite3_system_errno(db_) == EPERM))
+      if (db_ != nullptr &&
+          (sqlite3_system_errno(db_) == EACCES || sqlite3_system_errno(db_) == EPERM))
         throw Error(exitcode::kNoPerm, url_ + ": permission denied: " + detail);
       [[fallthrough]];
     case SQLITE_NOTADB:

@@ -2,14 +2,14 @@
 /// SQLite backend internals: a connection with a prepared-statement cache,
 /// and the command and query sides (sqlite/commands.cc,
 /// sqlite/queries.cc) over it.
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include <sqlite3.h>
 
 #include "stockwatch/store/store.h"
 

@@ -95,8 +95,9 @@ class SqliteCommandTx final : public store_internal::RuledCommandTx {
         .Run();
   }
   void RearmStates(const std::string& email, const std::string& ticker, int stale) override {
-    db_.Prepare("DELETE FROM watch_states WHERE email = ? AND ticker = ? AND "
-                "((state = 1 AND ? & 1) OR (state = 2 AND ? & 2))")
+    db_.Prepare(
+           "DELETE FROM watch_states WHERE email = ? AND ticker = ? AND "
+           "((state = 1 AND ? & 1) OR (state = 2 AND ? & 2))")
         .Text(1, email)
         .Text(2, ticker)
         .Int(3, stale)
@@ -336,8 +337,7 @@ void SqliteCommands::PutValue(std::string_view key, std::string_view value) {
 }
 
 std::string SqliteCommands::UpdateValue(
-    std::string_view key,
-    const std::function<std::string(const std::optional<std::string>&)>& fn) {
+    std::string_view key, const std::function<std::string(const std::optional<std::string>&)>& fn) {
   std::lock_guard<std::recursive_mutex> lock(db_.mu());
   WriteTx tx(db_);  // the write lock first: a concurrent update waits for ours
   std::optional<std::string> old;

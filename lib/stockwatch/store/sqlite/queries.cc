@@ -45,8 +45,9 @@ Quote ReadQuote(const Stmt& s) {
 
 // Columns: id, email, channel, alert_json, due.
 OutboxItem ReadOutboxItem(const Stmt& s) {
-  return OutboxItem{s.ColInt(0), s.ColText(1), s.ColText(2), s.ColText(3), s.ColInt(4),
-                    static_cast<int>(s.ColInt(5)), s.ColInt(6)};
+  return OutboxItem{s.ColInt(0),  s.ColText(1), s.ColText(2),
+                    s.ColText(3), s.ColInt(4),  static_cast<int>(s.ColInt(5)),
+                    s.ColInt(6)};
 }
 
 }  // namespace
@@ -206,8 +207,8 @@ std::optional<std::string> SqliteQueries::GetValue(std::string_view key) {
 std::vector<KeyValue> SqliteQueries::ValuesWithPrefix(std::string_view prefix) {
   Lock lock(db_.mu());
   std::vector<KeyValue> out;
-  Stmt s = db_.Prepare(
-      "SELECT key, value FROM kv WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key");
+  Stmt s =
+      db_.Prepare("SELECT key, value FROM kv WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key");
   s.Text(1, prefix);
   while (s.Step()) out.push_back({s.ColText(0), s.ColText(1)});
   return out;
@@ -237,7 +238,8 @@ std::vector<OutboxItem> SqliteQueries::DueOutbox(TimeMs now) {
   Lock lock(db_.mu());
   std::vector<OutboxItem> out;
   Stmt s = db_.Prepare(
-      "SELECT id, email, channel, alert_json, due, attempts, first_try FROM outbox WHERE due <= ? ORDER BY due, id");
+      "SELECT id, email, channel, alert_json, due, attempts, first_try FROM outbox WHERE due <= ? "
+      "ORDER BY due, id");
   s.Int(1, now);
   while (s.Step()) out.push_back(ReadOutboxItem(s));
   return out;
@@ -247,7 +249,8 @@ std::vector<OutboxItem> SqliteQueries::Outbox(std::string_view email) {
   Lock lock(db_.mu());
   std::vector<OutboxItem> out;
   Stmt s = db_.Prepare(
-      "SELECT id, email, channel, alert_json, due, attempts, first_try FROM outbox WHERE email = ? ORDER BY due, id");
+      "SELECT id, email, channel, alert_json, due, attempts, first_try FROM outbox WHERE email = ? "
+      "ORDER BY due, id");
   s.Text(1, email);
   while (s.Step()) out.push_back(ReadOutboxItem(s));
   return out;
