@@ -74,6 +74,13 @@ stockctl --db "$db" watch add ann@example.com AAPL --high 1000 > /dev/null
 stockctl --db "$db" watch add ann@example.com BTC-USD --high 1000 > /dev/null
 STOCKWATCH_NOW=2025-06-13T22:00:00Z stockctl --db "$db" status > "$T/status" || true
 check "status: AAPL's market closed" grep -q '^closed markets: 1 ticker(s): AAPL$' "$T/status"
+# While its market is closed, a quote is stale only when it is older than
+# --stale before the close: AAPL's (14:15, the close at 20:00) is not with
+# 6h, it is with 5h; BTC-USD, never quoted here, is.
+expect_eq "status --json --stale 6h: a closed market's quote from before the close is not stale" '["BTC-USD"]' \
+  "$(STOCKWATCH_NOW=2025-06-13T22:00:00Z stockctl --db "$db" status --stale 6h --json | jq -c '[.stale[].ticker]' || true)"
+expect_eq "status --json --stale 5h: it is" '["AAPL","BTC-USD"]' \
+  "$(STOCKWATCH_NOW=2025-06-13T22:00:00Z stockctl --db "$db" status --stale 5h --json | jq -c '[.stale[].ticker]' || true)"
 expect_eq "status --json: closed_markets" '["AAPL"]' \
   "$(STOCKWATCH_NOW=2025-06-13T22:00:00Z stockctl --db "$db" status --json | jq -c .closed_markets || true)"
 STOCKWATCH_NOW=2025-06-13T16:00:00Z stockctl --db "$db" status > "$T/status" || true

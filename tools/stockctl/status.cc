@@ -128,15 +128,21 @@ void ReadTickersAndWatches(Queries& q, Report& r) {
   }
   const TimeMs calendar_now = sessions.empty() ? 0 : CalendarNowMs();
   for (const std::string& t : tickers) {
+    // A closed market's newest quote is as fresh as the market allows: it is
+    // stale only when it is older than --stale before the close.
+    TimeMs fresh_at = r.now;
     auto it = sessions.find(t);
     if (it != sessions.end()) {
-      const MarketState m = MarketAt(t, it->second, calendar_now).state;
-      if (m == MarketState::kClosed || m == MarketState::kAfterClose) r.closed_markets.push_back(t);
+      const MarketStatus m = MarketAt(t, it->second, calendar_now);
+      if (m.state == MarketState::kClosed || m.state == MarketState::kAfterClose) {
+        r.closed_markets.push_back(t);
+        if (m.closed_at > 0) fresh_at = std::min(fresh_at, m.closed_at);
+      }
     }
     std::optional<Quote> last = q.LastQuote(t);
     if (!last)
       r.stale.push_back({t, std::nullopt});
-    else if (r.now - last->ts > r.stale_ms)
+    else if (fresh_at - last->ts > r.stale_ms)
       r.stale.push_back({t, last->ts});
   }
   r.tickers = tickers.size();
