@@ -69,9 +69,10 @@ tsan: deps
 # any file that differs from it.
 FORMAT_FILES = $(shell git ls-files '*.cc' '*.h')
 format:
-	clang-format -i $(FORMAT_FILES)
+	@clang-format -i $(FORMAT_FILES)
 format-check: deps
-	clang-format --dry-run --Werror $(FORMAT_FILES)
+	@echo "clang-format --dry-run --Werror: $(words $(FORMAT_FILES)) files"
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 demo: build
 	SW_BIN=$(CURDIR)/$(BUILD)/bin examples/demo.sh
