@@ -146,33 +146,35 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
       for (const User* u : rows) copy << std::make_tuple(u->email, u->telegram_id, u->interval);
       copy.complete();
     }
-    // Set-based (hash joins; an ORDER BY ... LIMIT made the planner walk the
-    // index in nested loops: 7 s for 5000 rows), so a large import stays one
-    // pass over its rows: an id the batch gives twice, or an id a user
-    // outside the change keeps.
-    pqxx::result twice = c_.Run(t, "users_telegram_twice",
-                                "SELECT min(telegram_id) FROM (SELECT telegram_id FROM sw_in_users "
-                                "WHERE telegram_id IS NOT NULL GROUP BY telegram_id "
-                                "HAVING count(*) > 1) d");
-    pqxx::result kept =
-        c_.Run(t, "users_telegram_kept",
-               "SELECT min(i.telegram_id) FROM sw_in_users i "
-               "JOIN users u ON u.telegram_id = i.telegram_id AND u.email <> i.email "
-               "WHERE NOT EXISTS (SELECT 1 FROM sw_in_users k WHERE k.email = u.email)");
-    for (const pqxx::result* r : {&twice, &kept}) {
-      if (!(*r)[0][0].is_null()) {
-        *taken = (*r)[0][0].as<int64_t>();
-        return false;
-      }
-    }
+    // The upsert runs first, under a savepoint; only when it fails is the
+    // clashing id looked for, set-based (hash joins; an ORDER BY ... LIMIT made
+    // the planner walk the index in nested loops: 7 s for 5000 rows): an id the
+    // batch gives twice, or an id a user outside the change keeps.
+    t.exec("SAVEPOINT sw_put_users");
     try {
       c_.Run(t, "users_upsert_from_temp",
              "INSERT INTO users(email, telegram_id, interval_s) "
              "SELECT email, telegram_id, interval_s FROM sw_in_users "
              "ON CONFLICT(email) DO UPDATE SET telegram_id = excluded.telegram_id, "
              "interval_s = excluded.interval_s");
-    } catch (const pqxx::unique_violation&) {  // a concurrent writer took one since
-      *taken = std::nullopt;
+    } catch (const pqxx::unique_violation&) {
+      t.exec("ROLLBACK TO SAVEPOINT sw_put_users");
+      pqxx::result twice = c_.Run(t, "users_telegram_twice",
+                                  "SELECT min(telegram_id) FROM (SELECT telegram_id FROM "
+                                  "sw_in_users WHERE telegram_id IS NOT NULL GROUP BY telegram_id "
+                                  "HAVING count(*) > 1) d");
+      pqxx::result kept =
+          c_.Run(t, "users_telegram_kept",
+                 "SELECT min(i.telegram_id) FROM sw_in_users i "
+                 "JOIN users u ON u.telegram_id = i.telegram_id AND u.email <> i.email "
+                 "WHERE NOT EXISTS (SELECT 1 FROM sw_in_users k WHERE k.email = u.email)");
+      *taken = std::nullopt;  // a concurrent writer's, when neither query finds it
+      for (const pqxx::result* r : {&twice, &kept}) {
+        if (!(*r)[0][0].is_null()) {
+          *taken = (*r)[0][0].as<int64_t>();
+          break;
+        }
+      }
       return false;
     }
     return true;
@@ -196,20 +198,24 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
       for (const Watch* w : rows) copy << std::make_tuple(w->email, w->ticker, w->low, w->high);
       copy.complete();
     }
-    pqxx::result orphan = c_.Run(t, "watches_missing_owner",
-                                 "SELECT w.email FROM sw_in_watches w WHERE NOT EXISTS "
-                                 "(SELECT 1 FROM users u WHERE u.email = w.email) LIMIT 1");
-    if (!orphan.empty()) {
-      *missing = orphan[0][0].as<std::string>();
-      return false;
-    }
+    // The upsert runs first, under a savepoint; only when it fails is the
+    // missing owner looked for (the happy path pays nothing for the message).
+    t.exec("SAVEPOINT sw_put_watches");
     try {
       c_.Run(t, "watches_upsert_from_temp",
              "INSERT INTO watches(email, ticker, low, high) "
              "SELECT email, ticker, low, high FROM sw_in_watches "
              "ON CONFLICT(email, ticker) DO UPDATE SET low = excluded.low, high = excluded.high");
-    } catch (const pqxx::foreign_key_violation&) {  // a concurrent writer removed one since
-      missing->clear();
+    } catch (const pqxx::foreign_key_violation&) {
+      t.exec("ROLLBACK TO SAVEPOINT sw_put_watches");
+      pqxx::result orphan = c_.Run(t, "watches_missing_owner",
+                                   "SELECT w.email FROM sw_in_watches w WHERE NOT EXISTS "
+                                   "(SELECT 1 FROM users u WHERE u.email = w.email) LIMIT 1");
+      if (orphan.empty()) {
+        missing->clear();
+      } else {
+        *missing = orphan[0][0].as<std::string>();
+      }
       return false;
     }
     return true;
