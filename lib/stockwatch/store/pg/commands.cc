@@ -35,6 +35,19 @@ std::vector<const T*> LastPerKey(std::span<const T> items, KeyFn key) {
   return out;
 }
 
+/// Fills the session's temporary table `table` (made by `ddl` on first use;
+/// ON COMMIT DELETE ROWS) with one COPY of `rows`, each as `tuple(row)`.
+template <typename T, typename TupleFn>
+void CopyIntoTemp(pqxx::transaction_base& t, const std::string& table, const char* ddl,
+                  std::vector<std::string> columns, const std::vector<const T*>& rows,
+                  TupleFn tuple) {
+  t.exec(ddl);
+  t.exec("TRUNCATE " + table);
+  pqxx::stream_to copy(t, table, columns);
+  for (const T* row : rows) copy << tuple(*row);
+  copy.complete();
+}
+
 /// The writes of user management, inside Execute()'s transaction: the
 /// statements only; the rules are RuledCommandTx's (store/rules.cc). Other
 /// connections write at the same time, so a write reports the constraint a
@@ -136,16 +149,11 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
   bool UpsertUsers(std::span<const User> users, std::optional<int64_t>* taken) override {
     auto& t = tx();
     const std::vector<const User*> rows = LastPerKey(users, [](const User& u) { return u.email; });
-    t.exec(
-        "CREATE TEMP TABLE IF NOT EXISTS sw_in_users(email TEXT COLLATE \"C\", "
-        "telegram_id BIGINT, interval_s BIGINT) ON COMMIT DELETE ROWS");
-    t.exec("TRUNCATE sw_in_users");
-    {
-      pqxx::stream_to copy(t, "sw_in_users",
-                           std::vector<std::string>{"email", "telegram_id", "interval_s"});
-      for (const User* u : rows) copy << std::make_tuple(u->email, u->telegram_id, u->interval);
-      copy.complete();
-    }
+    CopyIntoTemp(t, "sw_in_users",
+                 "CREATE TEMP TABLE IF NOT EXISTS sw_in_users(email TEXT COLLATE \"C\", "
+                 "telegram_id BIGINT, interval_s BIGINT) ON COMMIT DELETE ROWS",
+                 {"email", "telegram_id", "interval_s"}, rows,
+                 [](const User& u) { return std::make_tuple(u.email, u.telegram_id, u.interval); });
     // The upsert runs first, under a savepoint; only when it fails is the
     // clashing id looked for, set-based (hash joins; an ORDER BY ... LIMIT made
     // the planner walk the index in nested loops: 7 s for 5000 rows): an id the
@@ -187,17 +195,12 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
       key += w.ticker;
       return key;
     });
-    t.exec(
-        "CREATE TEMP TABLE IF NOT EXISTS sw_in_watches(email TEXT COLLATE \"C\", "
-        "ticker TEXT COLLATE \"C\", low DOUBLE PRECISION, high DOUBLE PRECISION) "
-        "ON COMMIT DELETE ROWS");
-    t.exec("TRUNCATE sw_in_watches");
-    {
-      pqxx::stream_to copy(t, "sw_in_watches",
-                           std::vector<std::string>{"email", "ticker", "low", "high"});
-      for (const Watch* w : rows) copy << std::make_tuple(w->email, w->ticker, w->low, w->high);
-      copy.complete();
-    }
+    CopyIntoTemp(t, "sw_in_watches",
+                 "CREATE TEMP TABLE IF NOT EXISTS sw_in_watches(email TEXT COLLATE \"C\", "
+                 "ticker TEXT COLLATE \"C\", low DOUBLE PRECISION, high DOUBLE PRECISION) "
+                 "ON COMMIT DELETE ROWS",
+                 {"email", "ticker", "low", "high"}, rows,
+                 [](const Watch& w) { return std::make_tuple(w.email, w.ticker, w.low, w.high); });
     // The upsert runs first, under a savepoint; only when it fails is the
     // missing owner looked for (the happy path pays nothing for the message).
     t.exec("SAVEPOINT sw_put_watches");
@@ -260,25 +263,19 @@ void InsertQuotesRowByRow(Conn& c, pqxx::transaction_base& tx,
 // COPY into a temporary table, then one set-based upsert per table.
 void InsertQuotesByCopy(Conn& c, pqxx::transaction_base& tx,
                         const std::vector<const Quote*>& rows) {
-  tx.exec(
+  CopyIntoTemp(
+      tx, "sw_in_quotes",
       "CREATE TEMP TABLE IF NOT EXISTS sw_in_quotes(ticker TEXT COLLATE \"C\", ts BIGINT, "
       "price DOUBLE PRECISION, currency TEXT, source TEXT, prev_close DOUBLE PRECISION, "
-      "volume BIGINT) ON COMMIT DELETE ROWS");
-  tx.exec("TRUNCATE sw_in_quotes");
-  {
-    pqxx::stream_to copy(tx, "sw_in_quotes",
-                         std::vector<std::string>{"ticker", "ts", "price", "currency", "source",
-                                                  "prev_close", "volume"});
-    for (const Quote* q : rows) {
-      CheckText(q->currency);
-      CheckText(q->source);
-      copy << std::make_tuple(q->ticker, q->ts, q->price,
-                              q->currency.empty() ? std::optional<std::string>() : q->currency,
-                              q->source.empty() ? std::optional<std::string>() : q->source,
-                              q->prev_close, q->volume);
-    }
-    copy.complete();
-  }
+      "volume BIGINT) ON COMMIT DELETE ROWS",
+      {"ticker", "ts", "price", "currency", "source", "prev_close", "volume"}, rows,
+      [](const Quote& q) {
+        CheckText(q.currency);
+        CheckText(q.source);
+        return std::make_tuple(
+            q.ticker, q.ts, q.price, q.currency.empty() ? std::optional<std::string>() : q.currency,
+            q.source.empty() ? std::optional<std::string>() : q.source, q.prev_close, q.volume);
+      });
   c.Run(tx, "quotes_upsert_from_temp",
         "INSERT INTO quotes(ticker, ts, price, currency, source, prev_close, volume) "
         "SELECT ticker, ts, price, currency, source, prev_close, volume FROM sw_in_quotes "
