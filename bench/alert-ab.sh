@@ -37,8 +37,7 @@ one() {
     --watches "$S/watches.jsonl" -i "$S/quotes.jsonl" -o "$W/alerts.jsonl" 2>"$W/err" ||
     { cat "$W/err" >&2; die "$side $mode failed"; }
   local loop
-  # "read for X s[, Y s of it from the first record]: N quote(s)/s" (older builds: no Y)
-  loop=$(sed -n 's/.*read for .*: \([0-9.]*\) quote(s)\/s$/\1/p' "$W/err")
+  loop=$(read_rate "$W/err")
   echo "$loop $(cat "$W/t")" >>"$W/$side.$mode"
 }
 for _ in $(seq "$RUNS"); do

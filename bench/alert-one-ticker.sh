@@ -32,7 +32,7 @@ measure() {
       -o "$D/alerts.jsonl" "$@" 2> "$D/err"
     read -r w r < "$D/t"
     echo "$w" >> "$D/w"; echo "$r" >> "$D/r"
-    sed -n 's/.*read for \([0-9.]*\) s.*/\1/p' "$D/err" >> "$D/l"
+    read_secs "$D/err" >> "$D/l"
   done
   echo "$(median < "$D/w") $(median < "$D/l") $(median < "$D/r") $(wc -l < "$D/alerts.jsonl")"
 }

@@ -36,7 +36,7 @@ run() {
     /usr/bin/time -f "%e %M" -o "$D/t" "$@" 2> "$D/err" > "$D/out" || { cat "$D/err" >&2; exit 1; }
     read -r w r < "$D/t"
     echo "$w" >> "$D/w"; echo "$r" >> "$D/r"
-    sed -n 's/.*read for \([0-9.]*\) s.*/\1/p' "$D/err" >> "$D/l"
+    read_secs "$D/err" >> "$D/l"
   done
   wall[$name]=$(median < "$D/w"); rss[$name]=$(median < "$D/r")
   loop[$name]=$( [ -s "$D/l" ] && median < "$D/l" || echo "")

@@ -17,6 +17,7 @@
 #   now              the time (s since the epoch, ns resolution)
 #   median           the median of the numbers on stdin
 #   range            "median (min-max)" of the numbers on stdin
+#   read_secs FILE, read_rate FILE   from stock-alert -v's summary in FILE
 #   cpu PID          user + system CPU seconds of a running process
 #   start_service FILE LOG CMD...   runs CMD in the background (stderr to LOG;
 #                    SIGTERM on exit) until it has written FILE (its port,
@@ -67,6 +68,10 @@ need_tools() {
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# stock-alert -v's summary, "read for X s[, Y s of it from the first record]: N quote(s)/s"
+# (older builds: no Y): read_secs FILE prints X, read_rate FILE prints N.
+read_secs() { sed -n 's/.*read for \([0-9.]*\) s.*/\1/p' "$1"; }
+read_rate() { sed -n 's/.*read for .*: \([0-9.]*\) quote(s)\/s$/\1/p' "$1"; }
 range() { sort -g | awk '{ a[NR] = $1 } END { printf "%s (%s-%s)", a[int((NR + 1) / 2)], a[1], a[NR] }'; }
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
 

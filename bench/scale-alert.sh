@@ -43,7 +43,7 @@ kcat_p_rate=$(awk -v n="$QUOTES" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n
 for _ in $(seq "$RUNS"); do
   "$B/stock-alert" -v --watches "$S/watches.jsonl" -i "$S/quotes.jsonl" -o "$W/alerts.jsonl" 2>"$W/file.err" ||
     die "stock-alert (file) failed: $(tail -n 3 "$W/file.err")"
-  sed -n 's/.*read for .*: \([0-9]*\) quote(s)\/s.*/\1/p' "$W/file.err" >>"$W/file.rates"
+  read_rate "$W/file.err" >>"$W/file.rates"
 done
 file_rate=$(median <"$W/file.rates")
 file_alerts=$(wc -l <"$W/alerts.jsonl")
