@@ -8,7 +8,38 @@
 
 namespace stockwatch {
 
-std::string_view ToString(Condition c) { return c == Condition::kAbove ? "above" : "below"; }
+std::string_view ToString(Condition c) {
+  switch (c) {
+    case Condition::kAbove:
+      return "above";
+    case Condition::kBelow:
+      return "below";
+    case Condition::kUp:
+      return "up";
+    case Condition::kDown:
+      return "down";
+  }
+  return "above";
+}
+
+std::string_view ToString(MoveDirection d) {
+  switch (d) {
+    case MoveDirection::kUp:
+      return "up";
+    case MoveDirection::kDown:
+      return "down";
+    case MoveDirection::kBoth:
+      break;
+  }
+  return "both";
+}
+
+std::optional<MoveDirection> ParseMoveDirection(std::string_view s) {
+  if (s == "both") return MoveDirection::kBoth;
+  if (s == "up") return MoveDirection::kUp;
+  if (s == "down") return MoveDirection::kDown;
+  return std::nullopt;
+}
 
 std::string_view ToString(DeliveryStatus s) {
   switch (s) {
@@ -103,10 +134,26 @@ void Validate(Quote& q) {
   if (q.volume && *q.volume < 0) throw DataError("volume: negative");
 }
 
+void ValidateMove(const std::optional<double>& move, int64_t within, MoveDirection direction) {
+  if (!move) {
+    if (within != 0) throw DataError("within: only applies to a move");
+    if (direction != MoveDirection::kBoth) throw DataError("direction: only applies to a move");
+    return;
+  }
+  if (!std::isfinite(*move)) throw DataError("move: not a finite number");
+  if (!(*move > 0) || *move > 1000)
+    throw DataError("move: must be a percentage above 0, at most 1000");
+  if (direction == MoveDirection::kDown && *move >= 100)
+    throw DataError("move: a fall is less than 100%");
+  if (within < 0 || within > kMaxMoveWithin)
+    throw DataError("within: must be from 1 second to 7 days (0: the day's change)");
+}
+
 void Validate(Watch& w) {
   w.email = NormalizeEmail(w.email);
   w.ticker = NormalizeTicker(w.ticker);
   ValidateBand(w.low, w.high);
+  ValidateMove(w.move, w.within, w.direction);
 }
 
 void Validate(User& u) {
@@ -340,6 +387,9 @@ void AppendJson(std::string& out, const Watch& w) {
   KeyOptNumber(out, "low", w.low);
   KeyOptNumber(out, "high", w.high);
   if (w.telegram_id) KeyInt(out, "telegram_id", *w.telegram_id);
+  KeyOptNumber(out, "move", w.move);
+  if (w.within != 0) KeyInt(out, "within", w.within);
+  if (w.direction != MoveDirection::kBoth) KeyString(out, "direction", ToString(w.direction));
   out.push_back('}');
 }
 
@@ -362,6 +412,10 @@ void AppendJson(std::string& out, const Alert& a) {
   KeyNumber(out, "threshold", a.threshold);
   KeyOptNumber(out, "low", a.low);
   KeyOptNumber(out, "high", a.high);
+  KeyOptNumber(out, "reference", a.reference);
+  KeyOptNumber(out, "change", a.change);
+  KeyOptNumber(out, "move", a.move);
+  if (a.within != 0) KeyInt(out, "within", a.within);
   KeyTime(out, "ts", a.ts);
   out.push_back('}');
 }
@@ -431,6 +485,11 @@ enum Field : int {
   kRaw,
   kRawBase64,
   kTarget,
+  kMove,
+  kWithin,
+  kDirection,
+  kReference,
+  kChange,
   kFieldCount
 };
 
@@ -445,7 +504,8 @@ constexpr FieldName kFields[kFieldCount] = {
     {"interval", false}, {"id", true},         {"condition", true},   {"threshold", false},
     {"alert_id", true},  {"channel", true},    {"status", true},      {"attempts", false},
     {"error", true},     {"program", true},    {"input", true},       {"line", false},
-    {"raw", true},       {"raw_base64", true}, {"target", true},
+    {"raw", true},       {"raw_base64", true}, {"target", true},      {"move", false},
+    {"within", false},   {"direction", true},  {"reference", false},  {"change", false},
 };
 
 int LookupField(std::string_view key) {
@@ -640,6 +700,16 @@ RecordType RecordParser::Parse(std::string_view line, size_t readable, AnyRecord
     w.low = p.Num(kLow, false);
     w.high = p.Num(kHigh, false);
     w.telegram_id = p.Int(kTelegramId, false);
+    w.move = p.Num(kMove, false);
+    w.within = p.Int(kWithin, false).value_or(0);
+    std::string_view dir = p.Str(kDirection, false);
+    if (dir.empty()) {
+      w.direction = MoveDirection::kBoth;
+    } else if (auto d = ParseMoveDirection(dir)) {
+      w.direction = *d;
+    } else {
+      throw DataError("direction: must be \"up\", \"down\" or \"both\"");
+    }
     Validate(w);
     return out.type = RecordType::kWatch;
   }
@@ -660,13 +730,21 @@ RecordType RecordParser::Parse(std::string_view line, size_t readable, AnyRecord
       a.condition = Condition::kAbove;
     else if (cond == "below")
       a.condition = Condition::kBelow;
+    else if (cond == "up")
+      a.condition = Condition::kUp;
+    else if (cond == "down")
+      a.condition = Condition::kDown;
     else
-      throw DataError("condition: must be \"above\" or \"below\"");
+      throw DataError("condition: must be \"above\", \"below\", \"up\" or \"down\"");
     a.price = *p.Num(kPrice, true);
     a.threshold = *p.Num(kThreshold, true);
     a.low = p.Num(kLow, false);
     a.high = p.Num(kHigh, false);
     a.telegram_id = p.Int(kTelegramId, false);
+    a.reference = p.Num(kReference, false);
+    a.change = p.Num(kChange, false);
+    a.move = p.Num(kMove, false);
+    a.within = p.Int(kWithin, false).value_or(0);
     a.ts = p.Time(kTs, true);
     // Required: deliveries are recorded under it, so a made-up one could
     // deliver a replayed alert twice.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stockwatch/core/error.h"
 #include "stockwatch/core/timeutil.h"
@@ -23,22 +24,59 @@ struct Quote {
   std::optional<int64_t> volume;
 };
 
+/// Which way a percent-move watch looks.
+enum class MoveDirection : uint8_t { kBoth = 0, kUp = 1, kDown = 2 };
+std::string_view ToString(MoveDirection d);  // "both", "up", "down"
+/// Parses "both" / "up" / "down"; nullopt otherwise.
+std::optional<MoveDirection> ParseMoveDirection(std::string_view s);
+
+/// The longest window a move watch may look back over (`within`): 7 days.
+inline constexpr int64_t kMaxMoveWithin = 7 * 24 * 3600;
+
 struct Watch {
   std::string email;
   std::string ticker;
   std::optional<double> low;
   std::optional<double> high;
   std::optional<int64_t> telegram_id;  // the owner's, copied in for store-less pipelines
+  /// A percent move, in percent (5 for 5%): alert when the price is that far
+  /// from the reference. Without `within` the reference is the quote's
+  /// prev_close (the day's change); with it, any price of the ticker in the
+  /// last `within` seconds (the window's minimum for up, maximum for down).
+  std::optional<double> move;
+  int64_t within = 0;  // seconds; 0: the day's change
+  MoveDirection direction = MoveDirection::kBoth;
 };
 
 /// Edge-trigger state of one watch (stock-alert).
 enum class BandState : int { kInside = 0, kAbove = 1, kBelow = 2 };
 
+/// Edge state of a move watch: which directions have fired (and not yet
+/// re-armed). A day-change watch's bits belong to the trading day whose
+/// previous close is `move_ref`: a quote with another prev_close starts a
+/// new day with both directions armed.
+inline constexpr uint8_t kMoveUpFired = 1;
+inline constexpr uint8_t kMoveDownFired = 2;
+
 struct WatchState {
   std::string email;
   std::string ticker;
   BandState state = BandState::kInside;
-  TimeMs ts = 0;  // ts of the quote that set it
+  TimeMs ts = 0;        // ts of the quote that set it (band or move, the later)
+  uint8_t move = 0;     // kMoveUpFired | kMoveDownFired
+  double move_ref = 0;  // day change: the prev_close the bits belong to; 0: none
+};
+
+/// A price a move window holds (stock-alert saves these with the states so
+/// a restarted run still sees the last hour).
+struct WindowPoint {
+  TimeMs ts = 0;
+  double price = 0;
+};
+/// The window points kept for one ticker, oldest first.
+struct TickerWindow {
+  std::string ticker;
+  std::vector<WindowPoint> points;
 };
 
 struct User {
@@ -47,7 +85,8 @@ struct User {
   int64_t interval = 0;  // seconds between messages; 0: no limit
 };
 
-enum class Condition { kAbove, kBelow };
+/// above/below: a band's bound crossed; up/down: a percent move.
+enum class Condition { kAbove, kBelow, kUp, kDown };
 std::string_view ToString(Condition c);
 
 struct Alert {
@@ -57,10 +96,15 @@ struct Alert {
   std::string ticker;
   Condition condition = Condition::kAbove;
   double price = 0;
-  double threshold = 0;  // the bound that was crossed
+  double threshold = 0;  // the bound that was crossed (a move: the price at the watch's move)
   std::optional<double> low;
   std::optional<double> high;
   TimeMs ts = 0;  // the quote's ts
+  // Move alerts (up/down) only:
+  std::optional<double> reference;  // the price the move is measured from
+  std::optional<double> change;     // the move, in percent, signed (+5.2, -3.1)
+  std::optional<double> move;       // the watch's move, in percent
+  int64_t within = 0;               // the window in seconds; 0: the day's change
 };
 
 enum class DeliveryStatus { kSent, kDuplicate, kBatched, kFailed };
@@ -101,6 +145,9 @@ std::string NormalizeEmail(std::string_view email);
 /// bound the user just set.
 void ValidateBand(const std::optional<double>& low, const std::optional<double>& high,
                   std::string_view changed = "high");
+/// Checks a move: 0 < move <= 1000 percent (a down move is at most 100),
+/// within 0 or 1 s to kMaxMoveWithin; throws DataError("move: ..."/"within: ...").
+void ValidateMove(const std::optional<double>& move, int64_t within, MoveDirection direction);
 /// Checks a whole record (normalising ticker/email in place); throws DataError.
 void Validate(Quote& q);
 void Validate(Watch& w);
