@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "stockwatch/alert/new_set.h"
+
 namespace stockwatch {
 namespace {
 
@@ -116,20 +118,6 @@ void KeepLastOfEachKey(std::vector<Watch> watches, std::vector<Watch>& kept,
 
 }  // namespace
 
-/// The engine's next state, built step by step by SetWatches.
-struct AlertEngine::NewSet {
-  std::vector<Watch> watches;
-  std::vector<uint32_t> by_key;
-  std::vector<Slot> slots;
-  std::vector<TickerCold> tickers;
-  std::vector<TickerSlot> proto;  // the table entries, before placement
-  std::vector<uint32_t> ticker_watches;
-  std::vector<double> values;
-  std::vector<uint32_t> owners;
-  std::vector<TickerSlot> table;
-  std::vector<uint32_t> id_of_pos;
-};
-
 WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
   WatchDiff diff;
   NewSet n;
@@ -143,6 +131,7 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
   CollectTickers(n);
   CarryWatchStates(n, diff);
   GroupByTicker(n);
+  BuildMoveGroups(n);
   LayOutThresholds(n);
   PlaceTickers(n);
   Adopt(std::move(n));
@@ -184,6 +173,9 @@ void AlertEngine::CarryWatchStates(NewSet& n, WatchDiff& diff) const {
   const bool edge = config_.mode == AlertMode::kEdge;
   const double pct = config_.hysteresis_pct / 100;
   size_t matched_old = 0;
+  const bool any_move = std::any_of(n.watches.begin(), n.watches.end(),
+                                    [](const Watch& w) { return w.move.has_value(); });
+  if (any_move) n.moves.resize(n.watches.size());
   for (uint32_t i = 0; i < n.watches.size(); ++i) {
     const Watch& w = n.watches[i];
     Slot& s = n.slots[i];
@@ -193,6 +185,7 @@ void AlertEngine::CarryWatchStates(NewSet& n, WatchDiff& diff) const {
     s.rearm_high = w.high ? *w.high - std::fabs(*w.high) * pct : kNaN;
 
     std::optional<uint32_t> old = Find(w.email, w.ticker);
+    if (any_move) CarryMove(n, i, old);
     if (!old) {
       ++diff.added;
       s.unsettled = true;
@@ -202,15 +195,16 @@ void AlertEngine::CarryWatchStates(NewSet& n, WatchDiff& diff) const {
     const Watch& ow = watches_[*old];
     const Slot& os = slots_[*old];
     bool same_band = ow.low == w.low && ow.high == w.high;
-    if (same_band && ow.telegram_id == w.telegram_id) {
+    bool same_move = ow.move == w.move && ow.within == w.within && ow.direction == w.direction;
+    if (same_band && same_move && ow.telegram_id == w.telegram_id) {
       ++diff.kept;
     } else {
       ++diff.changed;
     }
     s.state = os.state;
     s.state_ts = os.state_ts;
-    s.changed = os.changed;
-    s.unsettled = os.unsettled || !same_band;
+    s.changed = os.changed || (!same_move && move_bits(*old) != 0);
+    s.unsettled = os.unsettled || !same_band || !same_move;
     if (!same_band && edge) {
       bool keeps = (os.state == BandState::kAbove && ow.high == w.high) ||
                    (os.state == BandState::kBelow && ow.low == w.low);
@@ -300,6 +294,12 @@ void AlertEngine::Adopt(NewSet&& n) {
   ticker_watches_ = std::move(n.ticker_watches);
   values_ = std::move(n.values);
   owners_ = std::move(n.owners);
+  moves_ = std::move(n.moves);
+  groups_ = std::move(n.groups);
+  move_values_ = std::move(n.move_values);
+  move_rearm_ = std::move(n.move_rearm);
+  move_owners_ = std::move(n.move_owners);
+  dirty_windows_.clear();
   changed_.clear();
   fired_.clear();
   for (uint32_t i = 0; i < slots_.size(); ++i) {
@@ -309,6 +309,10 @@ void AlertEngine::Adopt(NewSet&& n) {
     s.unsettled = false;
     // Without a previous price the first quote checks every watch anyway.
     if (unsettled && (table_[tickers_[s.ticker].slot].flags & kHasPrev)) MarkUnsettled(i);
+    if (unsettled && !moves_.empty() && !std::isnan(moves_[i].pct)) {
+      MoveGroup& g = groups_[moves_[i].group];
+      if (g.has_prev) g.unsettled.push_back(i);
+    }
   }
 }
 
@@ -344,6 +348,16 @@ size_t AlertEngine::RestoreStates(std::span<const WatchState> states) {
     }
     s.state = b;
     s.state_ts = st.ts;
+    if (!moves_.empty() && !std::isnan(moves_[*i].pct)) {
+      MoveSlot& m = moves_[*i];
+      const uint8_t allowed = m.dir == MoveDirection::kUp     ? kMoveUpFired
+                              : m.dir == MoveDirection::kDown ? kMoveDownFired
+                                                              : kMoveUpFired | kMoveDownFired;
+      m.bits = st.move & allowed;
+      MoveGroup& g = groups_[m.group];
+      m.ref = g.within_ms == 0 ? st.move_ref : 0;
+      if (g.has_prev) g.unsettled.push_back(*i);
+    }
     TickerSlot& t = table_[tickers_[s.ticker].slot];
     if (!(t.flags & kHasTs) || st.ts > t.last_ts) {
       t.flags |= kHasTs;
@@ -356,6 +370,10 @@ size_t AlertEngine::RestoreStates(std::span<const WatchState> states) {
 }
 
 void AlertEngine::ForgetPrices() {
+  for (MoveGroup& g : groups_) {
+    g.has_prev = false;
+    g.unsettled.clear();
+  }
   for (TickerCold& c : tickers_) {
     for (uint32_t i : c.unsettled) slots_[i].unsettled = false;
     c.unsettled.clear();
@@ -364,8 +382,12 @@ void AlertEngine::ForgetPrices() {
 }
 
 void AlertEngine::SetState(uint32_t i, BandState b, TimeMs ts) {
+  slots_[i].state = b;
+  MarkChanged(i, ts);
+}
+
+void AlertEngine::MarkChanged(uint32_t i, TimeMs ts) {
   Slot& s = slots_[i];
-  s.state = b;
   s.state_ts = ts;
   if (!s.changed) {
     s.changed = true;
@@ -503,16 +525,16 @@ QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
   if ((t->flags & (kHasPrev | kUnsettled)) == kHasPrev && t->gap_below < p && p < t->gap_above &&
       (config_.mode == AlertMode::kEdge || (t->flags & kQuiet))) {
     t->prev = p;
-    return QuoteOutcome::kChecked;
-  }
-  if (config_.mode == AlertMode::kLevel) {
+  } else if (config_.mode == AlertMode::kLevel) {
     CheckLevel(*t, p);
   } else {
     CheckEdge(*t, p, q.ts);
   }
+  if (t->flags & kHasMoves) CheckMoves(tickers_[IdOf(*t)], q);
   if (fired_.size() > 1) {
-    std::sort(fired_.begin(), fired_.end(),
-              [](const Fired& a, const Fired& b) { return a.watch < b.watch; });
+    std::sort(fired_.begin(), fired_.end(), [](const Fired& a, const Fired& b) {
+      return a.watch != b.watch ? a.watch < b.watch : a.condition < b.condition;
+    });
   }
   // FillAlert() reads these next: start the cache misses now, together.
   for (const Fired& f : fired_) __builtin_prefetch(&watches_[f.watch]);
@@ -526,10 +548,24 @@ void AlertEngine::FillAlert(const Fired& f, const Quote& q, Alert& out) const {
   out.ticker.assign(q.ticker);
   out.condition = f.condition;
   out.price = q.price;
-  out.threshold = f.condition == Condition::kAbove ? w.high.value_or(kNaN) : w.low.value_or(kNaN);
   out.low = w.low;
   out.high = w.high;
   out.ts = q.ts;
+  if (f.condition == Condition::kUp || f.condition == Condition::kDown) {
+    const double pct = moves_[f.watch].pct;
+    const double ref = f.reference;
+    out.threshold = ref * (f.condition == Condition::kUp ? 1 + pct / 100 : 1 - pct / 100);
+    out.reference = ref;
+    out.change = std::round((q.price - ref) / ref * 10000) / 100;  // percent, 2 decimals
+    out.move = pct;
+    out.within = w.within;
+  } else {
+    out.threshold = f.condition == Condition::kAbove ? w.high.value_or(kNaN) : w.low.value_or(kNaN);
+    out.reference.reset();
+    out.change.reset();
+    out.move.reset();
+    out.within = 0;
+  }
   out.id.clear();
   AppendAlertId(out.id, w.email, q.ticker, f.condition, q.ts);
 }
@@ -545,6 +581,8 @@ void AlertEngine::TakeChangedStates(std::vector<WatchState>& out) {
     st.ticker.assign(w.ticker);
     st.state = s.state;
     st.ts = s.state_ts;
+    st.move = move_bits(changed_[k]);
+    st.move_ref = move_ref(changed_[k]);
   }
   changed_.clear();
 }
@@ -557,8 +595,9 @@ void AlertEngine::DiscardChangedStates() {
 void AlertEngine::SnapshotStates(std::vector<WatchState>& out) const {
   for (uint32_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
-    if (s.state_ts == 0 && s.state == BandState::kInside) continue;
-    out.push_back({watches_[i].email, watches_[i].ticker, s.state, s.state_ts});
+    if (s.state_ts == 0 && s.state == BandState::kInside && move_bits(i) == 0) continue;
+    out.push_back(
+        {watches_[i].email, watches_[i].ticker, s.state, s.state_ts, move_bits(i), move_ref(i)});
   }
 }
 

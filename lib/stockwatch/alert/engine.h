@@ -12,6 +12,18 @@
 /// nothing beyond its ticker's cache line. The first quote of a ticker with
 /// no previous price (fresh engine, ForgetPrices()) visits every watch of
 /// that ticker once; SetWatches() costs O(N log N) for N watches.
+///
+/// Percent-move watches are grouped per ticker by their window (`within`;
+/// 0 is the day's change from the quote's prev_close). A windowed group
+/// keeps the window's minimum and maximum in two monotonic deques (O(1)
+/// amortised per quote); each group turns the quote into two moves (up
+/// from the reference low, down from the reference high) and, as for
+/// bands, visits only the watches whose thresholds lie between the group's
+/// previous and new move: O(g (log n + 1) + c) for g distinct windows on
+/// the ticker. A day-change watch fires at most once per direction per
+/// trading day (a new prev_close is a new day) and does not re-arm within
+/// it; a windowed one re-arms when the move falls back under its threshold
+/// (with hysteresis, that much under).
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -19,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stockwatch/alert/window.h"
 #include "stockwatch/core/records.h"
 
 namespace stockwatch {
@@ -36,6 +49,8 @@ struct AlertConfig {
   /// Edge mode only: a watch that fired `above` re-arms once the price is at
   /// or below high - |high| * pct / 100 (`below`: at or above
   /// low + |low| * pct / 100). 0: re-arms as soon as the price is inside.
+  /// A windowed move watch of M% that fired re-arms once the move is below
+  /// M * (1 - pct / 100).
   double hysteresis_pct = 0;
 };
 
@@ -43,6 +58,7 @@ struct AlertConfig {
 struct Fired {
   uint32_t watch = 0;  // index into AlertEngine::watches()
   Condition condition = Condition::kAbove;
+  double reference = 0;  // up/down: the price the move is measured from
 };
 
 /// What OnQuote() did with a quote.
@@ -54,8 +70,8 @@ enum class QuoteOutcome {
 
 /// What SetWatches() changed, for logging.
 struct WatchDiff {
-  size_t kept = 0;     // same email, ticker, low and high as before: state kept
-  size_t changed = 0;  // same email and ticker, other band (or telegram id)
+  size_t kept = 0;     // same email, ticker, band and move as before: state kept
+  size_t changed = 0;  // same email and ticker, other band, move (or telegram id)
   size_t added = 0;
   size_t removed = 0;
   size_t duplicates = 0;  // same email and ticker given twice: the later one is used
@@ -118,9 +134,28 @@ class AlertEngine {
   /// Appends every state set by a quote so far (ts != 0), in watch order.
   void SnapshotStates(std::vector<WatchState>& out) const;
 
+  /// Move windows, saved with the states so a restart still sees the prices
+  /// of the last `within`. Replaces `out` with the points of each ticker
+  /// whose windows took a quote since the last call (all points its windows
+  /// hold, oldest first, each once) and forgets the marks.
+  void TakeChangedWindows(std::vector<TickerWindow>& out);
+  void DiscardChangedWindows();
+  bool has_changed_windows() const { return !dirty_windows_.empty(); }
+  /// Appends the points of every ticker with a non-empty window.
+  void SnapshotWindows(std::vector<TickerWindow>& out) const;
+  /// Refills the windows of the tickers given (points oldest first; unknown
+  /// tickers and tickers without windows are ignored) and raises each
+  /// ticker's newest timestamp to its newest point. Their groups check
+  /// every watch at the next quote. Returns how many tickers were restored.
+  size_t RestoreWindows(std::span<const TickerWindow> windows);
+
   const std::vector<Watch>& watches() const { return watches_; }
   /// The current edge state of watch `i`.
   BandState state(uint32_t i) const { return slots_[i].state; }
+  /// Watch `i`'s move bits (kMoveUpFired, kMoveDownFired) and, for a day
+  /// change, the prev_close they belong to.
+  uint8_t move_bits(uint32_t i) const { return moves_.empty() ? 0 : moves_[i].bits; }
+  double move_ref(uint32_t i) const { return moves_.empty() ? 0 : moves_[i].ref; }
   /// The index of the watch (email, ticker), if any. O(log n).
   std::optional<uint32_t> Find(std::string_view email, std::string_view ticker) const;
   size_t ticker_count() const { return tickers_.size(); }
@@ -138,6 +173,29 @@ class AlertEngine {
     BandState state = BandState::kInside;
     bool changed = false;    // listed in changed_
     bool unsettled = false;  // state may not be a fixed point of the previous price
+  };
+  /// A watch's move (moves_ is empty when no watch has one).
+  struct MoveSlot {
+    double pct = 0;    // NaN: the watch has no move
+    double rearm = 0;  // pct * (1 - hysteresis)
+    double ref = 0;    // day change: the prev_close `bits` belong to
+    uint32_t group = 0;
+    uint8_t bits = 0;  // kMoveUpFired | kMoveDownFired
+    MoveDirection dir = MoveDirection::kBoth;
+  };
+  /// The move watches of one ticker with one window. Thresholds are in
+  /// move_values_ from `begin`: n_up ascending (watches looking up), then
+  /// n_down ascending; move_rearm_ holds their re-arm points alongside.
+  struct MoveGroup {
+    uint32_t ticker = 0;
+    int64_t within_ms = 0;  // 0: the day's change
+    MinMaxWindow window;
+    double day_ref = 0;  // the prev_close of the current trading day
+    bool has_ref = false;
+    bool has_prev = false;  // m_up/m_down hold the moves at the last quote
+    double m_up = 0, m_down = 0;
+    uint32_t begin = 0, n_up = 0, n_down = 0;
+    std::vector<uint32_t> unsettled;  // watches to check at the next quote
   };
   /// What a quote needs of its ticker, in one cache line, stored in an
   /// open-addressing table keyed by the ticker itself (tickers have at most
@@ -163,11 +221,14 @@ class AlertEngine {
   static constexpr uint8_t kHasTs = 2;
   static constexpr uint8_t kUnsettled = 4;  // the ticker's unsettled list is not empty
   static constexpr uint8_t kQuiet = 8;      // level: no watch fires inside the gap
+  static constexpr uint8_t kHasMoves = 16;  // the ticker has move watches
   /// The rest of a ticker's data.
   struct TickerCold {
     uint32_t slot = 0;                              // position in table_
     uint32_t watches_begin = 0, watches_count = 0;  // in ticker_watches_
     std::vector<uint32_t> unsettled;                // watches to check at the next quote
+    uint32_t groups_begin = 0, groups_count = 0;    // in groups_
+    bool window_dirty = false;                      // listed in dirty_windows_
   };
 
   struct NewSet;
@@ -177,6 +238,18 @@ class AlertEngine {
   void LayOutThresholds(NewSet& n) const;
   static void PlaceTickers(NewSet& n);
   void Adopt(NewSet&& n);
+  void CarryMove(NewSet& n, uint32_t i, std::optional<uint32_t> old) const;
+  void BuildMoveGroups(NewSet& n) const;
+  void AddMoveGroup(NewSet& n, uint32_t ticker, std::span<const uint32_t> members) const;
+
+  void CheckMoves(TickerCold& c, const Quote& q);
+  void CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double ref_up, double ref_down);
+  void VisitMoves(const MoveGroup& g, uint32_t from, uint32_t n, double before, double now);
+  void FireMoveLevel(const MoveGroup& g, double m_up, double m_down, double ref_up,
+                     double ref_down);
+  void EvaluateMove(uint32_t i, TimeMs ts);
+  void MarkChanged(uint32_t i, TimeMs ts);
+  void AppendWindow(const TickerCold& c, std::vector<WindowPoint>& out) const;
 
   TickerSlot* FindTicker(std::string_view ticker);
   const TickerSlot* FindTicker(std::string_view ticker) const {
@@ -205,6 +278,16 @@ class AlertEngine {
   std::vector<uint32_t> owners_;          // the watch of each value
   std::vector<Fired> fired_;
   std::vector<uint32_t> changed_;
+  std::vector<MoveSlot> moves_;  // per watch; empty when no watch has a move
+  std::vector<MoveGroup> groups_;
+  std::vector<double> move_values_;  // see MoveGroup
+  std::vector<double> move_rearm_;
+  std::vector<uint32_t> move_owners_;
+  std::vector<uint32_t> dirty_windows_;  // ticker ids
+  // What EvaluateMove() compares with: the group and moves being checked.
+  const MoveGroup* cur_group_ = nullptr;
+  double cur_up_ = 0, cur_down_ = 0, cur_ref_up_ = 0, cur_ref_down_ = 0;
+  TimeMs cur_ts_ = 0;
   uint64_t evaluations_ = 0;
 };
 

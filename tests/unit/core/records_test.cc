@@ -148,6 +148,49 @@ TEST_CASE("User: round trip and validation") {
   CHECK(ErrorOf(R"({"type":"user"})") == "email: missing");
 }
 
+TEST_CASE("Watch: a percent move, its window and direction; validated") {
+  AnyRecord r;
+  const std::string line =
+      R"({"type":"watch","email":"a@b.co","ticker":"BTC-USD","move":3.5,"within":3600,"direction":"up"})";
+  REQUIRE(ParseLine(line, r) == RecordType::kWatch);
+  CHECK(r.watch.move == 3.5);
+  CHECK(r.watch.within == 3600);
+  CHECK(r.watch.direction == MoveDirection::kUp);
+  CHECK(ToJson(r.watch) == line);
+  const std::string day = R"({"type":"watch","email":"a@b.co","ticker":"AAPL","low":1,"move":5})";
+  REQUIRE(ParseLine(day, r) == RecordType::kWatch);
+  CHECK(r.watch.within == 0);
+  CHECK(r.watch.direction == MoveDirection::kBoth);
+  CHECK(ToJson(r.watch) == day);  // within 0 and both directions are left out
+  const std::string head = R"({"type":"watch","email":"a@b.co","ticker":"X",)";
+  CHECK(ErrorOf(head + R"("move":0})") == "move: must be a percentage above 0, at most 1000");
+  CHECK(ErrorOf(head + R"("move":-2})") == "move: must be a percentage above 0, at most 1000");
+  CHECK(ErrorOf(head + R"("move":1001})") == "move: must be a percentage above 0, at most 1000");
+  CHECK(ErrorOf(head + R"("move":"5%"})") == "move: not a number");
+  CHECK(ErrorOf(head + R"("move":100,"direction":"down"})") == "move: a fall is less than 100%");
+  CHECK(ErrorOf(head + R"("move":5,"direction":"sideways"})") ==
+        R"(direction: must be "up", "down" or "both")");
+  CHECK(ErrorOf(head + R"("move":5,"within":604801})") ==
+        "within: must be from 1 second to 7 days (0: the day's change)");
+  CHECK(ErrorOf(head + R"("move":5,"within":1.5})") == "within: not an integer");
+  CHECK(ErrorOf(head + R"("low":1,"within":60})") == "within: only applies to a move");
+  CHECK(ErrorOf(head + R"("low":1,"direction":"up"})") == "direction: only applies to a move");
+}
+
+TEST_CASE("Alert: a move alert round-trips its reference, change, move and window") {
+  const std::string line =
+      R"({"type":"alert","id":"0123456789abcdef","email":"a@b.co","ticker":"BTC-USD","condition":"down","price":61000,"threshold":61056.5,"reference":62950,"change":-3.1,"move":3,"within":3600,"ts":"2026-11-27T14:30:00Z"})";
+  AnyRecord r;
+  REQUIRE(ParseLine(line, r) == RecordType::kAlert);
+  CHECK(r.alert.condition == Condition::kDown);
+  CHECK(r.alert.reference == 62950);
+  CHECK(r.alert.change == -3.1);
+  CHECK(r.alert.move == 3);
+  CHECK(r.alert.within == 3600);
+  CHECK(ToJson(r.alert) == line);
+  CHECK(AlertId("a@b.co", "X", Condition::kUp, 1) != AlertId("a@b.co", "X", Condition::kAbove, 1));
+}
+
 TEST_CASE("Alert: round trip, deterministic id, condition validated") {
   Alert a;
   a.email = "alice@example.com";
@@ -171,7 +214,7 @@ TEST_CASE("Alert: round trip, deterministic id, condition validated") {
   CHECK(
       ErrorOf(
           R"({"type":"alert","email":"a@b.co","ticker":"X","condition":"sideways","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
-      R"(condition: must be "above" or "below")");
+      R"(condition: must be "above", "below", "up" or "down")");
   CHECK(
       ErrorOf(
           R"({"type":"alert","email":"a@b.co","ticker":"X","condition":"above","price":1,"threshold":1,"ts":"2026-11-27T14:30:00Z"})") ==
