@@ -1,7 +1,10 @@
 #include "stockwatch/channel/message.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+
+#include <fmt/format.h>
 
 #include "stockwatch/net/http.h"
 
@@ -96,6 +99,60 @@ std::string_view Bound(Condition c) {
   return c == Condition::kAbove ? "above your high of " : "below your low of ";
 }
 
+bool IsMove(const Alert& a) {
+  return a.condition == Condition::kUp || a.condition == Condition::kDown;
+}
+
+/// The observed move in percent, signed: the alert's `change`, else worked
+/// out from its reference; nullopt when neither is known.
+std::optional<double> Change(const Alert& a) {
+  if (a.change) return a.change;
+  if (a.reference && *a.reference > 0) return (a.price / *a.reference - 1) * 100;
+  return std::nullopt;
+}
+
+/// "AAPL up 5.2% to 210.4": the head of every move message.
+std::string MoveHead(const Alert& a) {
+  std::string s = a.ticker + " " + std::string(ToString(a.condition));
+  if (auto change = Change(a))
+    s += " " + FormatPercent(std::fabs(*change), a.move.value_or(0)) + "%";
+  return s + " to " + FormatPrice(a.price);
+}
+
+/// " since the previous close (199.99)" or " within 1h (from 62950)".
+std::string MoveSince(const Alert& a) {
+  std::string s;
+  if (a.within > 0) {
+    s = " within " + FormatDurationSeconds(a.within);
+    if (a.reference) s += " (from " + FormatPrice(*a.reference) + ")";
+  } else {
+    s = " since the previous close";
+    if (a.reference) s += " (" + FormatPrice(*a.reference) + ")";
+  }
+  return s;
+}
+
+/// "; your move: 5%" (or the threshold price when the alert has no move).
+std::string MoveTail(const Alert& a) {
+  if (a.move) return "; your move: " + FormatPrice(*a.move) + "%";
+  return "; threshold " + FormatPrice(a.threshold);
+}
+
+/// "AAPL up 5.2% to 210.4 since the previous close (199.99); your move: 5%".
+std::string MoveSentence(const Alert& a) { return MoveHead(a) + MoveSince(a) + MoveTail(a); }
+
+std::string MoveText(const Alert& a) {
+  std::string s = MoveHead(a) + MoveSince(a) + " at ";
+  AppendRfc3339(s, a.ts);
+  s += ".\n";
+  if (a.move)
+    s += "Your move: " + FormatPrice(*a.move) + "%, reached at " + FormatPrice(a.threshold) + ".\n";
+  else
+    s += "Threshold: " + FormatPrice(a.threshold) + ".\n";
+  if (a.low || a.high) s += "Your band: " + FormatBand(a) + ".\n";
+  return s;
+}
+
 std::string Tickers(std::span<const Alert> alerts) {
   std::vector<std::string_view> seen;
   for (const Alert& a : alerts)
@@ -111,11 +168,26 @@ std::string Tickers(std::span<const Alert> alerts) {
 
 }  // namespace
 
+std::string FormatPercent(double v, double at_least) {
+  std::string s;
+  // Two significant digits at least under 1% ("0.52", "0.052").
+  const int first = v > 0 && v < 1 ? 1 - static_cast<int>(std::floor(std::log10(v))) : 1;
+  for (int decimals = std::min(first, 6); decimals <= 6; ++decimals) {
+    s = fmt::format("{:.{}f}", v, decimals);
+    double shown = 0;
+    std::from_chars(s.data(), s.data() + s.size(), shown);
+    if (shown >= at_least) break;
+  }
+  return s;
+}
+
 std::string AlertTitle(const Alert& a) {
+  if (IsMove(a)) return MoveHead(a);
   return a.ticker + " " + std::string(ToString(a.condition)) + " " + FormatPrice(a.threshold);
 }
 
 std::string AlertText(const Alert& a) {
+  if (IsMove(a)) return MoveText(a);
   std::string s = a.ticker + " is " + std::string(Bound(a.condition)) + FormatPrice(a.threshold) +
                   ": price " + FormatPrice(a.price) + " at ";
   AppendRfc3339(s, a.ts);
@@ -124,6 +196,10 @@ std::string AlertText(const Alert& a) {
 }
 
 std::string AlertHtml(const Alert& a) {
+  if (IsMove(a)) {
+    std::string rest = MoveSentence(a).substr(a.ticker.size());
+    return "<b>" + HtmlEscape(a.ticker) + "</b>" + HtmlEscape(rest);
+  }
   return "<b>" + HtmlEscape(a.ticker) + "</b> " + FormatPrice(a.price) + " is " +
          std::string(Bound(a.condition)) + FormatPrice(a.threshold) + " (band " + FormatBand(a) +
          ")";
@@ -135,8 +211,25 @@ std::string AlertLine(const Alert& a) {
   s += ' ';
   s += a.email;
   s += ' ';
+  if (IsMove(a)) return s + MoveSentence(a);
   s += AlertTitle(a);
   s += ": price " + FormatPrice(a.price) + ", band " + FormatBand(a);
+  return s;
+}
+
+std::string WatchSummary(const Watch& w) {
+  std::string s;
+  if (w.low || w.high || !w.move) {
+    s = "[" + (w.low ? FormatPrice(*w.low) : std::string("-")) + ", " +
+        (w.high ? FormatPrice(*w.high) : std::string("-")) + "]";
+  }
+  if (!w.move) return s;
+  if (!s.empty()) s += "; ";
+  s += w.direction == MoveDirection::kUp     ? "up "
+       : w.direction == MoveDirection::kDown ? "down "
+                                             : "up or down ";
+  s += FormatPrice(*w.move) + "%";
+  s += w.within > 0 ? " within " + FormatDurationSeconds(w.within) : " since the previous close";
   return s;
 }
 

@@ -53,15 +53,37 @@ std::string HtmlEscape(std::string_view s);
 std::string FormatPrice(double v);
 /// The band as "[150, 200]", "[150, -]" or "[-, 200]".
 std::string FormatBand(const Alert& a);
-/// "AAPL above 200": the e-mail subject and digest line head.
+/// A percentage as messages write it, without the sign: one decimal (two
+/// significant digits under 1: "0.52", "0.052"), more when that would round
+/// it under `at_least` (a change of 5.04 against a move of 5.04 is "5.04",
+/// not "5.0").
+std::string FormatPercent(double v, double at_least = 0);
+
+// A band alert (above/below) and a move alert (up/down) read differently:
+//   band: "AAPL above 200", "AAPL is above your high of 200: price 201.5 ..."
+//   move: "AAPL up 5.2% to 210.4 since the previous close (199.99); your move: 5%",
+//         "BTC-USD down 3.1% to 61000 within 1h (from 62950); your move: 3%".
+// A move alert without `change` has it worked out from `reference`; without
+// either, the percentage is left out (and without `move`, the threshold
+// price is named instead).
+
+/// The e-mail subject and digest line head: "AAPL above 200", "AAPL up 5.2% to 210.4".
 std::string AlertTitle(const Alert& a);
-/// Plain-text body: condition, price, threshold, band and time; ends in '\n'.
+/// Plain-text body: condition, price, threshold, band and time (a move: the
+/// move, price, reference, time, the watch's move and the price that
+/// reached it, the band if any); ends in '\n'.
 std::string AlertText(const Alert& a);
 /// One line for Telegram (HTML parse mode, escaped):
-/// "<b>AAPL</b> 201.5 is above your high of 200 (band [150, 200])".
+/// "<b>AAPL</b> 201.5 is above your high of 200 (band [150, 200])",
+/// "<b>AAPL</b> up 5.2% to 210.4 since the previous close (199.99); your move: 5%".
 std::string AlertHtml(const Alert& a);
-/// One line for file targets: "TS EMAIL TICKER CONDITION THRESHOLD: price P, band B".
+/// One line for file targets: "TS EMAIL TICKER CONDITION THRESHOLD: price P, band B",
+/// a move: "TS EMAIL " and the move sentence of AlertHtml (without markup).
 std::string AlertLine(const Alert& a);
+/// A watch as messages list it (the bot's /status): the band, the move, or
+/// both: "[150, 200]", "up or down 5% since the previous close",
+/// "[150, -]; down 3% within 1h".
+std::string WatchSummary(const Watch& w);
 /// Subject of a message carrying `alerts` (one: AlertTitle; more: "3 alerts: AAPL, MSFT").
 std::string DigestTitle(std::span<const Alert> alerts);
 /// Body of a message carrying `alerts` (one: AlertText; more: a header and one paragraph each).

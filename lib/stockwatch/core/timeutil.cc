@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "stockwatch/core/error.h"
 
@@ -196,6 +197,14 @@ std::optional<int64_t> ParseDurationMs(std::string_view s) {
   double ms = v * scale;
   if (ms > 9e15) return std::nullopt;
   return static_cast<int64_t>(std::llround(ms));
+}
+
+std::string FormatDurationSeconds(int64_t seconds) {
+  if (seconds != 0) {
+    for (auto [unit, size] : {std::pair{"d", 86'400}, {"h", 3'600}, {"m", 60}})
+      if (seconds % size == 0) return std::to_string(seconds / size) + unit;
+  }
+  return std::to_string(seconds) + "s";
 }
 
 }  // namespace stockwatch

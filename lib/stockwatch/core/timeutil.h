@@ -31,5 +31,8 @@ TimeMs CalendarNowMs();
 /// Parses a duration: a number with unit ms, s, m, h or d, or a plain
 /// number of seconds. Returns milliseconds, nullopt when malformed or negative.
 std::optional<int64_t> ParseDurationMs(std::string_view s);
+/// Whole seconds as the shortest duration ParseDurationMs reads back, in
+/// the largest unit that divides them: "1d", "1h", "90m", "45s" ("0s" for 0).
+std::string FormatDurationSeconds(int64_t seconds);
 
 }  // namespace stockwatch

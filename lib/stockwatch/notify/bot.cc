@@ -23,11 +23,6 @@ std::string IntervalText(int64_t s) {
          " s; alerts in between arrive together as one digest";
 }
 
-std::string WatchBand(const Watch& w) {
-  return "[" + (w.low ? FormatPrice(*w.low) : std::string("-")) + ", " +
-         (w.high ? FormatPrice(*w.high) : std::string("-")) + "]";
-}
-
 /// "/set" argument: whole seconds ("60") or a duration ("5m", "1h").
 std::optional<int64_t> ParseIntervalArg(std::string_view arg) {
   if (arg.empty()) return std::nullopt;
@@ -72,7 +67,8 @@ std::string StatusText(Queries& queries, const User& user, int64_t chat) {
     s += "No watches yet.";
   } else {
     s += "Watches:";
-    for (const Watch& w : watches) s += "\n<b>" + HtmlEscape(w.ticker) + "</b> " + WatchBand(w);
+    for (const Watch& w : watches)
+      s += "\n<b>" + HtmlEscape(w.ticker) + "</b> " + HtmlEscape(WatchSummary(w));
   }
   size_t held = queries.Outbox(user.email).size();
   if (held > 0) s += "\nHeld alerts: " + std::to_string(held) + ".";

@@ -31,6 +31,39 @@ sw::Alert SampleAlert() {
   return a;
 }
 
+// AAPL up 5.23% on the day: previous close 199.99, the watch's move 5%.
+sw::Alert DayMoveAlert() {
+  sw::Alert a;
+  a.email = "alice@example.com";
+  a.ticker = "AAPL";
+  a.condition = sw::Condition::kUp;
+  a.price = 210.45;
+  a.reference = 199.99;
+  a.change = 5.23;
+  a.move = 5;
+  a.threshold = 209.9895;
+  a.ts = *sw::ParseRfc3339("2026-11-27T14:30:00Z");
+  a.id = sw::AlertId(a.email, a.ticker, a.condition, a.ts);
+  return a;
+}
+
+// BTC-USD down 3.1% within an hour: from the window's high of 62950.
+sw::Alert WindowMoveAlert() {
+  sw::Alert a;
+  a.email = "bob@example.com";
+  a.ticker = "BTC-USD";
+  a.condition = sw::Condition::kDown;
+  a.price = 61000;
+  a.reference = 62950;
+  a.change = -3.0977;
+  a.move = 3;
+  a.within = 3600;
+  a.threshold = 61061.5;
+  a.ts = *sw::ParseRfc3339("2026-11-27T14:31:00Z");
+  a.id = sw::AlertId(a.email, a.ticker, a.condition, a.ts);
+  return a;
+}
+
 }  // namespace
 
 TEST_CASE("ParseTarget: the four kinds and their keys") {
@@ -104,6 +137,121 @@ TEST_CASE("Rendering: title, text, HTML and file line carry condition, price, th
   CHECK(sw::AlertTitle(a) == "AAPL below 150");
   CHECK(sw::FormatBand(a) == "[150, -]");
   CHECK(sw::AlertHtml(a) == "<b>AAPL</b> 149.25 is below your low of 150 (band [150, -])");
+}
+
+TEST_CASE("Rendering: a day-change move alert reads as a move since the previous close") {
+  sw::Alert a = DayMoveAlert();
+  CHECK(sw::AlertTitle(a) == "AAPL up 5.2% to 210.45");
+  CHECK(sw::AlertText(a) ==
+        "AAPL up 5.2% to 210.45 since the previous close (199.99) at 2026-11-27T14:30:00Z.\n"
+        "Your move: 5%, reached at 209.9895.\n");
+  CHECK(sw::AlertHtml(a) ==
+        "<b>AAPL</b> up 5.2% to 210.45 since the previous close (199.99); your move: 5%");
+  CHECK(sw::AlertLine(a) ==
+        "2026-11-27T14:30:00Z alice@example.com AAPL up 5.2% to 210.45 since the previous close "
+        "(199.99); your move: 5%");
+  // A watch with a band as well: the alert carries it, the body says so.
+  a.low = 150;
+  CHECK(sw::AlertText(a).find("\nYour band: [150, -].\n") != std::string::npos);
+}
+
+TEST_CASE("Rendering: a windowed move alert names its window and where it started") {
+  sw::Alert a = WindowMoveAlert();
+  CHECK(sw::AlertTitle(a) == "BTC-USD down 3.1% to 61000");
+  CHECK(sw::AlertText(a) ==
+        "BTC-USD down 3.1% to 61000 within 1h (from 62950) at 2026-11-27T14:31:00Z.\n"
+        "Your move: 3%, reached at 61061.5.\n");
+  CHECK(sw::AlertHtml(a) ==
+        "<b>BTC-USD</b> down 3.1% to 61000 within 1h (from 62950); your move: 3%");
+  CHECK(sw::AlertLine(a) ==
+        "2026-11-27T14:31:00Z bob@example.com BTC-USD down 3.1% to 61000 within 1h (from "
+        "62950); your move: 3%");
+  a.within = 5400;
+  CHECK(sw::AlertHtml(a).find(" within 90m (from 62950)") != std::string::npos);
+  a.within = 45;
+  CHECK(sw::AlertHtml(a).find(" within 45s (from 62950)") != std::string::npos);
+}
+
+TEST_CASE("Rendering: a move alert without change, reference or move still reads right") {
+  sw::Alert a = WindowMoveAlert();
+  a.change.reset();  // worked out from the reference: 61000 / 62950 - 1 = -3.0977%
+  CHECK(sw::AlertHtml(a) ==
+        "<b>BTC-USD</b> down 3.1% to 61000 within 1h (from 62950); your move: 3%");
+  a.reference.reset();  // nothing to work it out from
+  a.move.reset();
+  CHECK(sw::AlertHtml(a) == "<b>BTC-USD</b> down to 61000 within 1h; threshold 61061.5");
+  CHECK(sw::AlertText(a) ==
+        "BTC-USD down to 61000 within 1h at 2026-11-27T14:31:00Z.\nThreshold: 61061.5.\n");
+  sw::Alert d = DayMoveAlert();
+  d.reference.reset();
+  CHECK(sw::AlertTitle(d) == "AAPL up 5.2% to 210.45");
+  CHECK(sw::AlertHtml(d) ==
+        "<b>AAPL</b> up 5.2% to 210.45 since the previous close; your move: 5%");
+}
+
+TEST_CASE("FormatPercent: one decimal, more when one would fall under the move") {
+  CHECK(sw::FormatPercent(5.23) == "5.2");
+  CHECK(sw::FormatPercent(3.0977, 3) == "3.1");
+  CHECK(sw::FormatPercent(5.0, 5) == "5.0");
+  CHECK(sw::FormatPercent(5.04, 5.04) == "5.04");
+  CHECK(sw::FormatPercent(0.052, 0.05) == "0.052");
+  CHECK(sw::FormatPercent(12.96) == "13.0");
+  CHECK(sw::FormatPercent(0.5) == "0.50");
+}
+
+TEST_CASE("WatchSummary: band, move, or both") {
+  sw::Watch w;
+  w.ticker = "AAPL";
+  w.low = 150;
+  w.high = 200;
+  CHECK(sw::WatchSummary(w) == "[150, 200]");
+  w.move = 5;
+  CHECK(sw::WatchSummary(w) == "[150, 200]; up or down 5% since the previous close");
+  w.low.reset();
+  w.high.reset();
+  w.direction = sw::MoveDirection::kUp;
+  CHECK(sw::WatchSummary(w) == "up 5% since the previous close");
+  w.high = 300;
+  w.move = 2.5;
+  w.within = 3600;
+  w.direction = sw::MoveDirection::kDown;
+  CHECK(sw::WatchSummary(w) == "[-, 300]; down 2.5% within 1h");
+  sw::Watch empty;
+  CHECK(sw::WatchSummary(empty) == "[-, -]");
+}
+
+TEST_CASE("Rendering: a digest mixes band and move alerts, each in its own words") {
+  std::vector<sw::Alert> v{SampleAlert(), DayMoveAlert(), WindowMoveAlert()};
+  CHECK(sw::DigestTitle(v) == "3 alerts: AAPL, BTC-USD");
+  std::string text = sw::DigestText(v);
+  CHECK(text.find("\nAAPL is above your high of 200: price 201.5") != std::string::npos);
+  CHECK(text.find("\nAAPL up 5.2% to 210.45 since the previous close (199.99) at ") !=
+        std::string::npos);
+  CHECK(text.find("\nBTC-USD down 3.1% to 61000 within 1h (from 62950) at ") != std::string::npos);
+  std::string html = sw::DigestHtml(v);
+  CHECK(html ==
+        "<b>3 alerts</b>\n"
+        "<b>AAPL</b> 201.5 is above your high of 200 (band [150, 200])\n"
+        "<b>AAPL</b> up 5.2% to 210.45 since the previous close (199.99); your move: 5%\n"
+        "<b>BTC-USD</b> down 3.1% to 61000 within 1h (from 62950); your move: 3%");
+  // Apprise (a webhook format) carries the same words.
+  sw::Alert d = DayMoveAlert();
+  std::string j = sw::AppriseJson(std::span<const sw::Alert>(&d, 1));
+  CHECK(j.find("\"title\":\"AAPL up 5.2% to 210.45\"") != std::string::npos);
+}
+
+TEST_CASE("Records: a move alert's fields survive parsing and serialising unchanged") {
+  const std::string line =
+      R"({"type":"alert","id":"00000000000000aa","email":"bob@example.com","ticker":"BTC-USD",)"
+      R"("condition":"down","price":61000,"threshold":61061.5,"reference":62950,)"
+      R"("change":-3.0977,"move":3,"within":3600,"ts":"2026-11-27T14:31:00Z"})";
+  sw::RecordParser parser;
+  sw::AnyRecord rec;
+  REQUIRE(parser.Parse(line, rec) == sw::RecordType::kAlert);
+  CHECK(rec.alert.condition == sw::Condition::kDown);
+  CHECK(sw::ToJson(rec.alert) == line);
+  CHECK(sw::AlertHtml(rec.alert) ==
+        "<b>BTC-USD</b> down 3.1% to 61000 within 1h (from 62950); your move: 3%");
 }
 
 TEST_CASE("Rendering: a ticker with HTML specials is escaped in Telegram text only") {
