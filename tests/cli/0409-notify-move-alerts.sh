@@ -30,7 +30,7 @@ stockctl user add bob@example.com --telegram-id 222222222 > /dev/null
 # A day change (up 5.23% from the previous close) and a windowed move
 # (down 3.1% within an hour, from the window's high).
 cat > "$T/in.jsonl" <<'EOF'
-{"type":"alert","id":"m000000000000001","email":"alice@example.com","ticker":"AAPL","condition":"up","price":210.45,"threshold":209.9895,"reference":199.99,"change":5.23,"move":5,"ts":"2026-11-27T14:30:00Z"}
+{"type":"alert","id":"m000000000000001","email":"alice@example.com","ticker":"AAPL","condition":"up","price":210.45,"threshold":209.98950000000002,"reference":199.99,"change":5.23,"move":5,"ts":"2026-11-27T14:30:00Z"}
 {"type":"alert","id":"m000000000000002","email":"bob@example.com","ticker":"BTC-USD","condition":"down","price":61000,"threshold":61061.5,"low":50000,"reference":62950,"change":-3.0977,"move":3,"within":3600,"ts":"2026-11-27T14:31:00Z"}
 EOF
 code=0

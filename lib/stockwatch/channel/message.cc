@@ -83,6 +83,12 @@ std::string HtmlEscape(std::string_view s) {
 }
 
 std::string FormatPrice(double v) {
+  // Through 12 significant digits first: a computed price such as a move's
+  // threshold (199.99 * 1.05 = 209.98950000000002) reads 209.9895.
+  if (std::isfinite(v) && v != 0) {
+    const std::string rounded = fmt::format("{:.12g}", v);
+    std::from_chars(rounded.data(), rounded.data() + rounded.size(), v);
+  }
   std::string s;
   AppendJsonNumber(s, v);
   return s;

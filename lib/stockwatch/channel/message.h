@@ -49,7 +49,9 @@ Target ParseTarget(std::string_view spec);
 
 /// Escapes &, <, > and " for Telegram's HTML parse mode.
 std::string HtmlEscape(std::string_view s);
-/// A price or threshold as written in messages: shortest round-trip ("197.48", "200").
+/// A price or threshold as written in messages: shortest round-trip ("197.48",
+/// "200") of the value rounded to 12 significant digits (no float noise:
+/// "209.9895", not "209.98950000000002").
 std::string FormatPrice(double v);
 /// The band as "[150, 200]", "[150, -]" or "[-, 200]".
 std::string FormatBand(const Alert& a);

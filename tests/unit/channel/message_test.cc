@@ -41,7 +41,7 @@ sw::Alert DayMoveAlert() {
   a.reference = 199.99;
   a.change = 5.23;
   a.move = 5;
-  a.threshold = 209.9895;
+  a.threshold = 199.99 * (1 + 5 / 100.0);  // 209.98950000000002, as computed
   a.ts = *sw::ParseRfc3339("2026-11-27T14:30:00Z");
   a.id = sw::AlertId(a.email, a.ticker, a.condition, a.ts);
   return a;
@@ -187,6 +187,17 @@ TEST_CASE("Rendering: a move alert without change, reference or move still reads
   CHECK(sw::AlertTitle(d) == "AAPL up 5.2% to 210.45");
   CHECK(sw::AlertHtml(d) ==
         "<b>AAPL</b> up 5.2% to 210.45 since the previous close; your move: 5%");
+}
+
+TEST_CASE("FormatPrice: shortest form, without the noise of computed prices") {
+  CHECK(sw::FormatPrice(197.48) == "197.48");
+  CHECK(sw::FormatPrice(200) == "200");
+  CHECK(sw::FormatPrice(199.99 * 1.05) == "209.9895");  // 209.98950000000002
+  CHECK(sw::FormatPrice(0.1 + 0.2) == "0.3");
+  CHECK(sw::FormatPrice(1.2345678901234) == "1.23456789012");  // 12 significant digits
+  CHECK(sw::FormatPrice(68675.62) == "68675.62");
+  CHECK(sw::FormatPrice(-3.1) == "-3.1");
+  CHECK(sw::FormatPrice(0) == "0");
 }
 
 TEST_CASE("FormatPercent: one decimal, more when one would fall under the move") {
