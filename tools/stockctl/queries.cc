@@ -201,7 +201,10 @@ Outcome QuoteHistory(Ctx& c) {
     if (!quotes.back().currency.empty()) title += " " + quotes.back().currency;
     title += "  min " + Num(*lo) + "  max " + Num(*hi) + "  (" + std::to_string(prices.size()) +
              (prices.size() == 1 ? " stored value)" : " stored values)");
-    return Ok(PlotBraille(prices, ts, title, PlotOptions{width, c.opts.height}));
+    // The move watches' references (previous close, a window's low or high).
+    const std::vector<Watch> watches = c.store.queries().Watches(std::nullopt, ticker);
+    const std::vector<PlotMark> marks = MoveReferenceMarks(quotes, watches);
+    return Ok(PlotBraille(prices, ts, title, PlotOptions{width, c.opts.height}, marks));
   }
   std::string out;
   if (c.opts.json) {

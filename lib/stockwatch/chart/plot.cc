@@ -89,13 +89,16 @@ std::string FormatPriceLabel(double v, double lo, double hi) {
 
 namespace {
 
+/// The dot row of price `v` on a canvas `h` dots high spanning [lo, hi].
+int DotY(double v, double lo, double hi, int h) {
+  if (hi == lo) return h / 2;
+  return static_cast<int>(std::lround((v - lo) / (hi - lo) * (h - 1)));
+}
+
 /// The price line, scaled to the canvas between `lo` and `hi`.
 void DrawPrices(Canvas& canvas, std::span<const double> prices, double lo, double hi) {
   const int w = canvas.dot_width(), h = canvas.dot_height();
-  auto dot_y = [&](double v) {
-    if (hi == lo) return h / 2;
-    return static_cast<int>(std::lround((v - lo) / (hi - lo) * (h - 1)));
-  };
+  auto dot_y = [&](double v) { return DotY(v, lo, hi, h); };
   auto dot_x = [&](size_t i) {
     if (prices.size() == 1) return 0;
     return static_cast<int>(
@@ -111,18 +114,26 @@ void DrawPrices(Canvas& canvas, std::span<const double> prices, double lo, doubl
   }
 }
 
-/// The chart's rows, labelled on the top, middle and bottom ones, and the
-/// axis line under them.
-void AppendRows(std::string& out, const Canvas& canvas, int rows, int cols, const std::string& top,
-                const std::string& middle, const std::string& bottom, size_t label_w) {
+/// The marks' dotted lines (a dot in every other dot column) and their
+/// prices as the labels of their rows, where a row has none yet.
+void DrawMarks(Canvas& canvas, std::vector<std::string>& labels, std::span<const PlotMark> marks,
+               double lo, double hi) {
+  const int h = canvas.dot_height();
+  for (const PlotMark& m : marks) {
+    if (!m.price) continue;
+    const int y = DotY(*m.price, lo, hi, h);
+    for (int x = 0; x < canvas.dot_width(); x += 2) canvas.Set(x, y);
+    std::string& label = labels[static_cast<size_t>((h - 1 - y) / 4)];
+    if (label.empty()) label = FormatPriceLabel(*m.price, lo, hi);
+  }
+}
+
+/// The chart's rows, each with its label (empty: none), and the axis line
+/// under them.
+void AppendRows(std::string& out, const Canvas& canvas, int rows, int cols,
+                const std::vector<std::string>& labels, size_t label_w) {
   for (int r = 0; r < rows; ++r) {
-    std::string label;
-    if (r == 0)
-      label = top;
-    else if (r == rows - 1)
-      label = bottom;
-    else if (rows >= 5 && r == rows / 2)
-      label = middle;
+    const std::string& label = labels[static_cast<size_t>(r)];
     out.append(label_w - label.size(), ' ');
     out += label;
     out += label.empty() ? " \u2502" : " \u2524";  // │ or ┤
@@ -152,30 +163,131 @@ void AppendTimeAxis(std::string& out, std::span<const TimeMs> ts, size_t label_w
   out.push_back('\n');
 }
 
+/// One line per mark: "┈ 199.99  LABEL" ("┈ LABEL" without a price).
+void AppendLegend(std::string& out, std::span<const PlotMark> marks, double lo, double hi) {
+  for (const PlotMark& m : marks) {
+    out += "\u2508 ";  // ┈
+    if (m.price) out += FormatPriceLabel(*m.price, lo, hi) + "  ";
+    out += m.label;
+    out.push_back('\n');
+  }
+}
+
 }  // namespace
 
 std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> ts,
-                        std::string_view title, const PlotOptions& opts) {
+                        std::string_view title, const PlotOptions& opts,
+                        std::span<const PlotMark> marks) {
   std::string out(title);
   out.push_back('\n');
   if (prices.empty()) return out;
   const int width = std::max(opts.width, kMinWidth);
   const int rows = std::max(opts.height, 2);
   const auto [min_it, max_it] = std::minmax_element(prices.begin(), prices.end());
-  const double lo = *min_it, hi = *max_it;
+  double lo = *min_it, hi = *max_it;
+  for (const PlotMark& m : marks) {
+    if (m.price) lo = std::min(lo, *m.price), hi = std::max(hi, *m.price);
+  }
 
-  // Labels on the top, middle and bottom rows.
-  const std::string top = FormatPriceLabel(hi, lo, hi);
-  const std::string bottom = FormatPriceLabel(lo, lo, hi);
-  const std::string middle = FormatPriceLabel((lo + hi) / 2, lo, hi);
-  const size_t label_w = std::max({top.size(), bottom.size(), middle.size()});
+  // Labels on the top, middle and bottom rows, and on the marks' rows.
+  std::vector<std::string> labels(static_cast<size_t>(rows));
+  labels.front() = FormatPriceLabel(hi, lo, hi);
+  labels.back() = FormatPriceLabel(lo, lo, hi);
+  if (rows >= 5) labels[static_cast<size_t>(rows / 2)] = FormatPriceLabel((lo + hi) / 2, lo, hi);
+  size_t label_w = 0;
+  for (const PlotMark& m : marks)
+    if (m.price) label_w = std::max(label_w, FormatPriceLabel(*m.price, lo, hi).size());
+  for (const std::string& l : labels) label_w = std::max(label_w, l.size());
   const int cols = width - static_cast<int>(label_w) - 2;  // "label ┤chart"
 
   Canvas canvas(cols, rows);
   DrawPrices(canvas, prices, lo, hi);
-  AppendRows(out, canvas, rows, cols, top, middle, bottom, label_w);
+  DrawMarks(canvas, labels, marks, lo, hi);
+  AppendRows(out, canvas, rows, cols, labels, label_w);
   AppendTimeAxis(out, ts, label_w, cols);
+  AppendLegend(out, marks, lo, hi);
   return out;
+}
+
+namespace {
+
+enum class RefKind { kPrevClose, kWindowLow, kWindowHigh };
+
+/// The watches that share one reference, and their moves ("±5%", "up 3%").
+struct RefGroup {
+  RefKind kind;
+  int64_t within;
+  std::optional<double> price;
+  std::vector<std::string> moves;
+};
+
+std::string Percent(double v) {
+  std::string s;
+  AppendJsonNumber(s, v);
+  return s + "%";
+}
+
+void AddToGroup(std::vector<RefGroup>& groups, RefKind kind, int64_t within,
+                std::optional<double> price, std::string move) {
+  auto it = std::find_if(groups.begin(), groups.end(), [&](const RefGroup& g) {
+    return g.kind == kind && g.within == within && g.price == price;
+  });
+  if (it == groups.end()) it = groups.insert(groups.end(), RefGroup{kind, within, price, {}});
+  if (std::find(it->moves.begin(), it->moves.end(), move) == it->moves.end())
+    it->moves.push_back(std::move(move));
+}
+
+std::string GroupLabel(const RefGroup& g) {
+  std::string moves;
+  for (const std::string& m : g.moves) moves += (moves.empty() ? "" : ", ") + m;
+  const std::string w = FormatDurationSeconds(g.within);
+  switch (g.kind) {
+    case RefKind::kPrevClose:
+      return g.price ? "previous close: the reference of day-change watches (" + moves + ")"
+                     : "no previous close in these quotes: day-change watches (" + moves +
+                           ") have no reference";
+    case RefKind::kWindowLow:
+      return "lowest of the last " + w + ": the reference of up moves within " + w + " (" + moves +
+             ")";
+    case RefKind::kWindowHigh:
+      return "highest of the last " + w + ": the reference of down moves within " + w + " (" +
+             moves + ")";
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<PlotMark> MoveReferenceMarks(std::span<const Quote> quotes,
+                                         std::span<const Watch> watches) {
+  if (quotes.empty()) return {};
+  std::optional<double> prev_close;
+  for (auto q = quotes.rbegin(); q != quotes.rend() && !prev_close; ++q) prev_close = q->prev_close;
+  std::vector<RefGroup> groups;
+  for (const Watch& w : watches) {
+    if (!w.move || w.ticker != quotes.back().ticker) continue;
+    if (w.within <= 0) {
+      const std::string_view dir = w.direction == MoveDirection::kUp     ? "up "
+                                   : w.direction == MoveDirection::kDown ? "down "
+                                                                         : "\u00b1";
+      AddToGroup(groups, RefKind::kPrevClose, 0, prev_close, std::string(dir) + Percent(*w.move));
+      continue;
+    }
+    const TimeMs from = quotes.back().ts - w.within * 1000;
+    double low = quotes.back().price, high = low;
+    for (const Quote& q : quotes) {
+      if (q.ts < from) continue;
+      low = std::min(low, q.price);
+      high = std::max(high, q.price);
+    }
+    if (w.direction != MoveDirection::kDown)
+      AddToGroup(groups, RefKind::kWindowLow, w.within, low, Percent(*w.move));
+    if (w.direction != MoveDirection::kUp)
+      AddToGroup(groups, RefKind::kWindowHigh, w.within, high, Percent(*w.move));
+  }
+  std::vector<PlotMark> marks;
+  for (const RefGroup& g : groups) marks.push_back(PlotMark{g.price, GroupLabel(g)});
+  return marks;
 }
 
 }  // namespace stockwatch

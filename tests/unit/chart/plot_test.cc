@@ -138,3 +138,104 @@ TEST_CASE("Plot: price labels use the decimals the range needs") {
   CHECK(sw::FormatPriceLabel(1.0843, 1.0821, 1.0843) == "1.08430");
   CHECK(sw::FormatPriceLabel(5, 5, 5) == "5.00");
 }
+
+TEST_CASE("Plot: a mark under the prices widens the range; its row is dotted and labelled") {
+  std::vector<double> prices{100, 102, 104, 106, 108, 110};
+  std::vector<sw::PlotMark> marks{{90.0, "previous close: the reference of ..."}};
+  auto lines = Lines(sw::PlotBraille(prices, {}, "T", sw::PlotOptions{40, 6}, marks));
+  REQUIRE(lines.size() == 1 + 6 + 1 + 1);
+  CHECK(lines[1].rfind("110.0 \u2524", 0) == 0);
+  CHECK(lines[6].rfind(" 90.0 \u2524", 0) == 0);  // the range reaches down to the mark
+  for (int r = 1; r <= 6; ++r) CHECK(CodePoints(lines[static_cast<size_t>(r)]) == 40);
+  // The mark's dotted line: the bottom dot of every cell's left column in the last row.
+  for (char32_t c : Cells(lines[6])) CHECK(((c - 0x2800) & 0x40) != 0);
+  CHECK(lines[8] == "\u2508 90.0  previous close: the reference of ...");
+}
+
+TEST_CASE("Plot: a mark inside the range labels its own row; a mark without a price is a note") {
+  std::vector<double> prices;
+  for (int i = 0; i <= 40; ++i) prices.push_back(100 + i);
+  std::vector<sw::PlotMark> marks{{113.0, "lowest of the last 1h"}, {std::nullopt, "a note"}};
+  auto lines = Lines(sw::PlotBraille(prices, {}, "T", sw::PlotOptions{40, 10}, marks));
+  REQUIRE(lines.size() == 1 + 10 + 1 + 2);
+  // 113 is dot 13 of 40 from the bottom: the 7th row from the top (the middle label is on the 6th).
+  size_t row = 0;
+  for (size_t r = 1; r <= 10; ++r)
+    if (lines[r].rfind("113.0 \u2524", 0) == 0) row = r;
+  CHECK(row == 7);
+  // Every cell of that row has a dot (the dotted line), unlike the row under it.
+  size_t dotted = 0;
+  for (char32_t c : Cells(lines[row])) dotted += c != U'\u2800';
+  CHECK(dotted == Cells(lines[row]).size());
+  CHECK(lines[12] == "\u2508 113.0  lowest of the last 1h");
+  CHECK(lines[13] == "\u2508 a note");
+  // Without marks, nothing after the time axis and no labels but three.
+  auto plain = Lines(sw::PlotBraille(prices, {}, "T", sw::PlotOptions{40, 10}));
+  CHECK(plain.size() == 1 + 10 + 1);
+  CHECK(plain[row].find("113.0") == std::string::npos);
+}
+
+namespace {
+
+sw::Quote Q(double price, int minute, std::optional<double> prev_close = std::nullopt) {
+  sw::Quote q;
+  q.ticker = "AAPL";
+  q.price = price;
+  q.ts = kT0 + minute * 60'000;
+  q.prev_close = prev_close;
+  return q;
+}
+
+sw::Watch MoveWatch(std::string ticker, double move, int64_t within,
+                    sw::MoveDirection dir = sw::MoveDirection::kBoth) {
+  sw::Watch w;
+  w.email = "alice@example.com";
+  w.ticker = std::move(ticker);
+  w.move = move;
+  w.within = within;
+  w.direction = dir;
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("MoveReferenceMarks: previous close for day changes, the window's low and high") {
+  // Two hours of quotes; the newest prev_close is 195 (the older 190 is another day's).
+  std::vector<sw::Quote> quotes{Q(180, 0, 190), Q(200, 30, 195), Q(205, 70),
+                                Q(198, 90),     Q(212, 100),     Q(207, 120)};
+  sw::Watch band;
+  band.ticker = "AAPL";
+  band.high = 250;
+  std::vector<sw::Watch> watches{
+      MoveWatch("AAPL", 5, 0),
+      MoveWatch("AAPL", 3, 0, sw::MoveDirection::kUp),
+      MoveWatch("AAPL", 5, 0),  // another user's: nothing new
+      MoveWatch("MSFT", 5, 0),  // another ticker
+      band,                     // no move
+      MoveWatch("AAPL", 2, 3600),
+      MoveWatch("AAPL", 4, 3600, sw::MoveDirection::kDown),
+      MoveWatch("AAPL", 1, 600, sw::MoveDirection::kUp),
+  };
+  auto marks = sw::MoveReferenceMarks(quotes, watches);
+  REQUIRE(marks.size() == 4);
+  CHECK(marks[0].price == 195.0);
+  CHECK(marks[0].label == "previous close: the reference of day-change watches (\u00b15%, up 3%)");
+  // The last hour: from minute 60 on (205, 198, 212, 207).
+  CHECK(marks[1].price == 198.0);
+  CHECK(marks[1].label == "lowest of the last 1h: the reference of up moves within 1h (2%)");
+  CHECK(marks[2].price == 212.0);
+  CHECK(marks[2].label == "highest of the last 1h: the reference of down moves within 1h (2%, 4%)");
+  // The last 10 minutes: minutes 110..120, only the newest quote.
+  CHECK(marks[3].price == 207.0);
+  CHECK(marks[3].label == "lowest of the last 10m: the reference of up moves within 10m (1%)");
+
+  // No prev_close anywhere: the day-change watches are named without a mark.
+  std::vector<sw::Quote> bare{Q(180, 0), Q(181, 1)};
+  std::vector<sw::Watch> day{MoveWatch("AAPL", 5, 0)};
+  auto none = sw::MoveReferenceMarks(bare, day);
+  REQUIRE(none.size() == 1);
+  CHECK_FALSE(none[0].price.has_value());
+  CHECK(none[0].label ==
+        "no previous close in these quotes: day-change watches (\u00b15%) have no reference");
+  CHECK(sw::MoveReferenceMarks({}, day).empty());
+}
