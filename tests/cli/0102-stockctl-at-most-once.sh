@@ -140,10 +140,15 @@ run o1 --request-id old-1 user add old@example.com
 current=$(sql "SELECT max(version) FROM schema_version")
 # Back to schema 1: undo what the later migrations added (2: the requests'
 # fingerprint; 3: the outbox's retry columns; 4: the dead letters, and the
-# delivery log's layout).
+# delivery log's layout; 5: the move columns and windows).
 if [ -n "${SW_STOCKCTL_DB:-}" ]; then
+  sql "ALTER TABLE watches DROP COLUMN move, DROP COLUMN within_s, DROP COLUMN direction;
+       ALTER TABLE watch_states DROP COLUMN move, DROP COLUMN move_ref; DROP TABLE move_windows"
   sql "DROP TABLE dead_letters; CREATE INDEX deliveries_by_email ON deliveries(email)"
 else
+  sql "ALTER TABLE watches DROP COLUMN move; ALTER TABLE watches DROP COLUMN within_s;
+       ALTER TABLE watches DROP COLUMN direction; ALTER TABLE watch_states DROP COLUMN move;
+       ALTER TABLE watch_states DROP COLUMN move_ref; DROP TABLE move_windows"
   sql "DROP TABLE dead_letters; DROP TABLE deliveries;
        CREATE TABLE deliveries(alert_id TEXT NOT NULL, channel TEXT NOT NULL, email TEXT,
          ts INTEGER NOT NULL, PRIMARY KEY(alert_id, channel)) WITHOUT ROWID;

@@ -97,7 +97,10 @@ sqlite3 "$old" "UPDATE schema_version SET version = 2; ALTER TABLE outbox DROP C
   DROP TABLE dead_letters; DROP TABLE deliveries;
   CREATE TABLE deliveries(alert_id TEXT NOT NULL, channel TEXT NOT NULL, email TEXT,
     ts INTEGER NOT NULL, PRIMARY KEY(alert_id, channel)) WITHOUT ROWID;
-  CREATE INDEX deliveries_by_email ON deliveries(email);"
+  CREATE INDEX deliveries_by_email ON deliveries(email);
+  ALTER TABLE watches DROP COLUMN move; ALTER TABLE watches DROP COLUMN within_s;
+  ALTER TABLE watches DROP COLUMN direction; ALTER TABLE watch_states DROP COLUMN move;
+  ALTER TABLE watch_states DROP COLUMN move_ref; DROP TABLE move_windows;"
 chmod 644 "$old"
 expect_code "an older schema, read-only for this user" 77 \
   ctl_nobody --db "sqlite:$old" user ls 2> "$T/err"

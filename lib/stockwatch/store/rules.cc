@@ -86,29 +86,49 @@ void RuledCommandTx::AddWatch(const Watch& w) {
   Watch watch = w;
   Validate(watch);
   if (!UserExists(watch.email)) NoSuchUser(watch.email);
-  if (WatchBand(watch.email, watch.ticker)) AlreadyWatches(watch);
+  if (WatchSettings(watch.email, watch.ticker)) AlreadyWatches(watch);
   Check(InsertWatch(watch), nullptr, &watch);
   BumpWatchesVersion();
 }
 
+namespace {
+
+// `old` with `edit` applied: removing the move resets its window and
+// direction (giving one of them too is then refused by ValidateMove).
+Settings Edited(const Settings& old, const WatchEdit& edit) {
+  Settings s = old;
+  if (edit.low) s.low = *edit.low;
+  if (edit.high) s.high = *edit.high;
+  if (edit.move) {
+    s.move = *edit.move;
+    if (!s.move) {
+      s.within = 0;
+      s.direction = MoveDirection::kBoth;
+    }
+  }
+  if (edit.within) s.within = *edit.within;
+  if (edit.direction) s.direction = *edit.direction;
+  return s;
+}
+
+}  // namespace
+
 void RuledCommandTx::SetWatch(std::string_view email_in, std::string_view ticker_in,
-                              std::optional<std::optional<double>> low,
-                              std::optional<std::optional<double>> high) {
+                              const WatchEdit& edit) {
   const std::string email = NormalizeEmail(email_in);
   const std::string ticker = NormalizeTicker(ticker_in);
-  std::optional<Band> old = WatchBand(email, ticker);
+  std::optional<Settings> old = WatchSettings(email, ticker);
   if (!old) {
     if (!UserExists(email)) NoSuchUser(email);
     NoSuchWatch(email, ticker);
   }
-  Band band = *old;
-  if (low) band.low = *low;
-  if (high) band.high = *high;
-  ValidateBand(band.low, band.high, low && !high ? "low" : "high");  // blame what was set
-  UpdateBand(email, ticker, band);
-  // A saved edge state is about the bound that set it: once that bound
-  // changes, the watch is re-armed (what a running stock-alert does too).
-  int stale = StaleStateMask(old->low, old->high, band.low, band.high);
+  const Settings s = Edited(*old, edit);
+  ValidateBand(s.low, s.high, edit.low && !edit.high ? "low" : "high");  // blame what was set
+  ValidateMove(s.move, s.within, s.direction);
+  UpdateSettings(email, ticker, s);
+  // A saved edge state is about what set it: once that changes, the watch
+  // is re-armed (what a running stock-alert does too).
+  const int stale = StaleStateMask(old->low, old->high, s.low, s.high) | StaleMoveMask(*old, s);
   if (stale != 0) RearmStates(email, ticker, stale);
   BumpWatchesVersion();
 }

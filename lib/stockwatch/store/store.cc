@@ -5,7 +5,10 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
@@ -130,6 +133,44 @@ std::string JsonArray(std::span<const std::string> ids) {
     AppendJsonString(out, id);
   }
   out.push_back(']');
+  return out;
+}
+
+std::string EncodeWindowPoints(std::span<const WindowPoint> given) {
+  std::vector<WindowPoint> points(given.begin(), given.end());
+  std::stable_sort(points.begin(), points.end(),
+                   [](const WindowPoint& a, const WindowPoint& b) { return a.ts < b.ts; });
+  std::string out;
+  out.reserve(points.size() * 12);
+  TimeMs prev = 0;
+  for (const WindowPoint& p : points) {
+    if (!std::isfinite(p.price)) throw DataError("price: not a finite number");
+    if (!out.empty()) out.push_back(',');
+    out += std::to_string(p.ts - prev);  // sorted: no overflow for real times
+    out.push_back(':');
+    AppendJsonNumber(out, p.price);
+    prev = p.ts;
+  }
+  return out;
+}
+
+std::optional<std::vector<WindowPoint>> DecodeWindowPoints(std::string_view text) {
+  std::vector<WindowPoint> out;
+  TimeMs prev = 0;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p != end) {
+    int64_t delta = 0;
+    double price = 0;
+    auto [ts_end, ts_ec] = std::from_chars(p, end, delta);
+    if (ts_ec != std::errc() || ts_end == end || *ts_end != ':') return std::nullopt;
+    auto [price_end, price_ec] = std::from_chars(ts_end + 1, end, price);
+    if (price_ec != std::errc() || !std::isfinite(price)) return std::nullopt;
+    if (__builtin_add_overflow(prev, delta, &prev)) return std::nullopt;
+    out.push_back(WindowPoint{prev, price});
+    p = price_end;
+    if (p != end && (*p != ',' || ++p == end)) return std::nullopt;
+  }
   return out;
 }
 

@@ -59,6 +59,16 @@ struct KeyValue {
   std::string value;
 };
 
+/// A change of a watch (CommandTx::SetWatch): what is nullopt stays as it
+/// is. For low, high and move an inner nullopt removes the value; removing
+/// the move also resets its window and direction.
+struct WatchEdit {
+  std::optional<std::optional<double>> low, high;
+  std::optional<std::optional<double>> move;  // percent
+  std::optional<int64_t> within;              // seconds; 0: the day's change
+  std::optional<MoveDirection> direction;
+};
+
 /// Write side of user management, valid inside one transaction.
 class CommandTx {
  public:
@@ -75,11 +85,21 @@ class CommandTx {
   virtual void RemoveUser(std::string_view email) = 0;
   /// Throws DataError when the user is missing or the watch exists.
   virtual void AddWatch(const Watch& w) = 0;
+  /// Changes what `edit` gives (see WatchEdit) and validates the result
+  /// (the band, the move). A saved edge state about what changed is
+  /// dropped: "above" when high changed, "below" when low changed, the
+  /// move bits when the move, its window or its direction changed.
+  /// Throws DataError("ticker: no such watch").
+  virtual void SetWatch(std::string_view email, std::string_view ticker, const WatchEdit& edit) = 0;
   /// Sets/clears bounds: outer nullopt = unchanged, inner nullopt = remove.
-  /// Validates the resulting band. Throws DataError("ticker: no such watch").
-  virtual void SetWatch(std::string_view email, std::string_view ticker,
-                        std::optional<std::optional<double>> low,
-                        std::optional<std::optional<double>> high) = 0;
+  void SetWatch(std::string_view email, std::string_view ticker,
+                std::optional<std::optional<double>> low,
+                std::optional<std::optional<double>> high) {
+    WatchEdit edit;
+    edit.low = low;
+    edit.high = high;
+    SetWatch(email, ticker, edit);
+  }
   virtual void RemoveWatch(std::string_view email, std::string_view ticker) = 0;
 
   // ---- bulk (stockctl import / quote ingest); added by issue 3 ----
@@ -88,7 +108,9 @@ class CommandTx {
   /// telegram_id and interval are replaced. Throws DataError on a conflict
   /// (a telegram_id linked to another user).
   virtual void PutUsers(std::span<const User> users) = 0;
-  /// Upserts watches (validated by the caller; an existing band is replaced).
+  /// Upserts watches (validated by the caller; an existing band and move
+  /// are replaced, and the saved move bits of a watch whose move changed
+  /// are dropped).
   /// Throws DataError("email: no such user") when an owner is missing.
   virtual void PutWatches(std::span<const Watch> watches) = 0;
   /// Commands::StoreQuotes inside this transaction.
@@ -123,8 +145,13 @@ class Commands {
   /// so replaying a stream stores nothing twice; an older quote never
   /// replaces the latest one in the read model.
   virtual void StoreQuotes(std::span<const Quote> quotes) = 0;
-  /// Upserts edge-trigger states.
+  /// Upserts edge-trigger states (band state, move bits and move_ref).
   virtual void SaveWatchStates(std::span<const WatchState> states) = 0;
+  /// For each ticker given, replaces its stored window points with these
+  /// (an empty list deletes them), in one transaction. A ticker given twice:
+  /// the last wins. Windows belong to tickers, not users (removing a user
+  /// leaves them). Throws DataError for a price that is not finite.
+  virtual void SaveMoveWindows(std::span<const TickerWindow> windows) = 0;
   /// Records that alert_id (of user `email`) was delivered on channel; false
   /// when it already was. RemoveUser deletes the user's records.
   virtual bool RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
@@ -173,6 +200,9 @@ class Queries {
   /// Newest first, at most `limit`.
   virtual std::vector<Quote> History(std::string_view ticker, int64_t limit) = 0;
   virtual std::vector<WatchState> WatchStates() = 0;
+  /// Every stored move window (SaveMoveWindows), sorted by ticker, points
+  /// oldest first.
+  virtual std::vector<TickerWindow> MoveWindows() = 0;
   virtual bool Delivered(std::string_view alert_id, std::string_view channel) = 0;
   /// The ids among `ids` that Delivered() would say yes to, with one query
   /// per few hundred ids (stock-notify checks what it was handed in bulk).

@@ -1015,6 +1015,21 @@ std::string RawSql(const TestDb& db, const std::string& backend, const std::stri
   return r.empty() || r[0].empty() || r[0][0].is_null() ? "" : r[0][0].as<std::string>();
 }
 
+/// Takes a store just created back to the version 4 layout: no move
+/// columns, no move_windows.
+void ShapeVersion4(const TestDb& db, const std::string& backend) {
+  RawSql(db, backend,
+         backend == "sqlite"
+             ? "ALTER TABLE watches DROP COLUMN move; ALTER TABLE watches DROP COLUMN within_s;"
+               "ALTER TABLE watches DROP COLUMN direction;"
+               "ALTER TABLE watch_states DROP COLUMN move;"
+               "ALTER TABLE watch_states DROP COLUMN move_ref;"
+               "DROP TABLE move_windows; UPDATE schema_version SET version = 4"
+             : "ALTER TABLE watches DROP COLUMN move, DROP COLUMN within_s, DROP COLUMN direction;"
+               "ALTER TABLE watch_states DROP COLUMN move, DROP COLUMN move_ref;"
+               "DROP TABLE move_windows; UPDATE schema_version SET version = 4");
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -1022,6 +1037,7 @@ TEST_CASE(
   FOR_EACH_BACKEND(db) {
     const bool sqlite = backend_name == "sqlite";
     { auto s = db.Open(); }
+    ShapeVersion4(db, backend_name);
     // The version 3 layout: the delivery log keyed by (alert id, channel)
     // with an index by email, and no dead letters.
     RawSql(db, backend_name,
@@ -1046,8 +1062,9 @@ TEST_CASE(
     auto s = db.Open();
     auto& c = s->commands();
     auto& q = s->queries();
-    CHECK(q.SchemaVersion() == 4);
-    CHECK(RawSql(db, backend_name, "SELECT max(version) FROM schema_version") == "4");
+    CHECK(q.SchemaVersion() == sw::store_internal::kSchemaVersion);
+    CHECK(RawSql(db, backend_name, "SELECT max(version) FROM schema_version") ==
+          std::to_string(sw::store_internal::kSchemaVersion));
     // Every recorded delivery is still known, and only once per channel.
     CHECK(q.Delivered("a1", "telegram"));
     CHECK(q.Delivered("a2", "webhook:u"));
@@ -1173,4 +1190,381 @@ TEST_CASE("Store (SQLite): a delivery recorded on a large log writes about one p
   CHECK(pages <
         2.0);  // about 1.5 (the index page, its rebalancing, the table's last page); 3 before
   CHECK(pages > 0.5);  // the measurement saw the writes
+}
+
+// ---- percent-move watches (schema version 5) ----
+
+namespace {
+
+sw::Watch MakeMoveWatch(std::string email, std::string ticker, double move, int64_t within = 0,
+                        sw::MoveDirection direction = sw::MoveDirection::kBoth) {
+  sw::Watch w = MakeWatch(std::move(email), std::move(ticker), std::nullopt, std::nullopt);
+  w.move = move;
+  w.within = within;
+  w.direction = direction;
+  return w;
+}
+
+sw::WatchState MoveState(std::string email, std::string ticker, sw::BandState band, uint8_t bits,
+                         double ref, sw::TimeMs ts = kT0) {
+  sw::WatchState st{std::move(email), std::move(ticker), band, ts};
+  st.move = bits;
+  st.move_ref = ref;
+  return st;
+}
+
+sw::Outcome Edit(sw::Store& s, const std::string& ticker, const sw::WatchEdit& edit) {
+  return Do(s, [&](sw::CommandTx& tx) { tx.SetWatch("alice@example.com", ticker, edit); });
+}
+
+}  // namespace
+
+TEST_CASE("Store: a watch's move, window and direction are added, changed, cleared and listed") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto& q = s->queries();
+    Do(*s, [](sw::CommandTx& tx) { tx.AddUser(MakeUser("alice@example.com", 111)); });
+    sw::Watch both = MakeMoveWatch("alice@example.com", "aapl", 5);
+    both.low = 150;
+    both.high = 200;
+    CHECK(Do(*s, [&](sw::CommandTx& tx) {
+            tx.AddWatch(both);
+            tx.AddWatch(
+                MakeMoveWatch("alice@example.com", "MSFT", 2.5, 3600, sw::MoveDirection::kUp));
+            tx.AddWatch(
+                MakeMoveWatch("alice@example.com", "IBM", 0.1 + 0.2, 90, sw::MoveDirection::kDown));
+            tx.AddWatch(MakeWatch("alice@example.com", "BAND", 1, 2));
+          }).exit_code == 0);
+    auto all = q.Watches(std::nullopt, std::nullopt);
+    REQUIRE(all.size() == 4);
+    CHECK(all[0].ticker == "AAPL");
+    CHECK(all[0].low == 150);
+    CHECK(all[0].high == 200);
+    CHECK(all[0].move == 5);
+    CHECK(all[0].within == 0);
+    CHECK(all[0].direction == sw::MoveDirection::kBoth);
+    CHECK(all[1].ticker == "BAND");
+    CHECK_FALSE(all[1].move);
+    CHECK(all[1].within == 0);
+    CHECK(all[1].direction == sw::MoveDirection::kBoth);
+    CHECK(all[2].ticker == "IBM");
+    CHECK(all[2].move == 0.1 + 0.2);  // exactly
+    CHECK(all[2].within == 90);
+    CHECK(all[2].direction == sw::MoveDirection::kDown);
+    CHECK(all[3].ticker == "MSFT");
+    CHECK(all[3].move == 2.5);
+    CHECK(all[3].within == 3600);
+    CHECK(all[3].direction == sw::MoveDirection::kUp);
+    CHECK(all[3].telegram_id == 111);
+    // Every filter reads the move too.
+    CHECK(q.Watches("alice@example.com", "MSFT").at(0).within == 3600);
+    CHECK(q.Watches(std::nullopt, "MSFT").at(0).direction == sw::MoveDirection::kUp);
+    CHECK(q.Watches("alice@example.com", std::nullopt).at(3).move == 2.5);
+
+    // A bad move is refused naming the field, and nothing is added.
+    sw::Outcome bad = Do(
+        *s, [](sw::CommandTx& tx) { tx.AddWatch(MakeMoveWatch("alice@example.com", "BAD", -1)); });
+    CHECK(bad.exit_code == 65);
+    CHECK(bad.error.rfind("move: ", 0) == 0);
+    sw::Watch window_only = MakeWatch("alice@example.com", "BAD", 1, 2);
+    window_only.within = 60;
+    bad = Do(*s, [&](sw::CommandTx& tx) { tx.AddWatch(window_only); });
+    CHECK(bad.exit_code == 65);
+    CHECK(bad.error.rfind("within: ", 0) == 0);
+    CHECK(q.Watches("alice@example.com", "BAD").empty());
+
+    // SetWatch: only what is given changes.
+    sw::WatchEdit e;
+    e.move = std::optional<double>(7.5);
+    CHECK(Edit(*s, "MSFT", e).exit_code == 0);
+    sw::Watch w = q.Watches("alice@example.com", "MSFT").at(0);
+    CHECK(w.move == 7.5);
+    CHECK(w.within == 3600);
+    CHECK(w.direction == sw::MoveDirection::kUp);
+    e = {};
+    e.within = 0;
+    e.direction = sw::MoveDirection::kBoth;
+    CHECK(Edit(*s, "MSFT", e).exit_code == 0);
+    w = q.Watches("alice@example.com", "MSFT").at(0);
+    CHECK(w.move == 7.5);
+    CHECK(w.within == 0);
+    CHECK(w.direction == sw::MoveDirection::kBoth);
+    // A band edit leaves the move alone; a move edit leaves the band alone.
+    CHECK(Do(*s, [](sw::CommandTx& tx) {
+            tx.SetWatch("alice@example.com", "AAPL", std::nullopt, std::optional<double>(210));
+          }).exit_code == 0);
+    CHECK(q.Watches("alice@example.com", "AAPL").at(0).move == 5);
+    e = {};
+    e.move = std::optional<double>(6);
+    CHECK(Edit(*s, "AAPL", e).exit_code == 0);
+    w = q.Watches("alice@example.com", "AAPL").at(0);
+    CHECK(w.low == 150);
+    CHECK(w.high == 210);
+    CHECK(w.move == 6);
+    // Removing the move resets its window and direction.
+    e = {};
+    e.move = std::optional<double>();
+    CHECK(Edit(*s, "IBM", e).exit_code == 0);
+    w = q.Watches("alice@example.com", "IBM").at(0);
+    CHECK_FALSE(w.move);
+    CHECK(w.within == 0);
+    CHECK(w.direction == sw::MoveDirection::kBoth);
+    // A window or a direction without a move is refused; so is a bad one.
+    e = {};
+    e.within = 60;
+    bad = Edit(*s, "IBM", e);
+    CHECK(bad.exit_code == 65);
+    CHECK(bad.error.rfind("within: ", 0) == 0);
+    e = {};
+    e.direction = sw::MoveDirection::kUp;
+    bad = Edit(*s, "BAND", e);
+    CHECK(bad.exit_code == 65);
+    CHECK(bad.error.rfind("direction: ", 0) == 0);
+    e = {};
+    e.move = std::optional<double>();
+    e.within = 60;
+    CHECK(Edit(*s, "MSFT", e).exit_code == 65);
+    e = {};
+    e.within = sw::kMaxMoveWithin + 1;
+    CHECK(Edit(*s, "MSFT", e).error.rfind("within: ", 0) == 0);
+    w = q.Watches("alice@example.com", "MSFT").at(0);  // unchanged by the refusals
+    CHECK(w.move == 7.5);
+    CHECK(w.within == 0);
+
+    // Bulk upserts carry and replace the move.
+    std::vector<sw::Watch> bulk{
+        MakeMoveWatch("alice@example.com", "NEW", 4, 900, sw::MoveDirection::kDown),
+        MakeWatch("alice@example.com", "MSFT", 1, 2)};  // replaces MSFT's move by a band
+    CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(bulk); }).exit_code == 0);
+    w = q.Watches("alice@example.com", "NEW").at(0);
+    CHECK(w.move == 4);
+    CHECK(w.within == 900);
+    CHECK(w.direction == sw::MoveDirection::kDown);
+    w = q.Watches("alice@example.com", "MSFT").at(0);
+    CHECK_FALSE(w.move);
+    CHECK(w.low == 1);
+  }
+}
+
+TEST_CASE("Store: move states round-trip and a change re-arms only what it is about") {
+  FOR_EACH_BACKEND(db) {
+    auto s = db.Open();
+    auto& c = s->commands();
+    auto& q = s->queries();
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.AddUser(MakeUser("alice@example.com"));
+      sw::Watch w = MakeMoveWatch("alice@example.com", "AAPL", 5);
+      w.low = 100;
+      w.high = 200;
+      tx.AddWatch(w);
+      tx.AddWatch(MakeMoveWatch("alice@example.com", "MSFT", 3, 3600));
+    });
+    std::vector<sw::WatchState> st{
+        MoveState("alice@example.com", "AAPL", sw::BandState::kAbove,
+                  sw::kMoveUpFired | sw::kMoveDownFired, 187.25),
+        MoveState("alice@example.com", "MSFT", sw::BandState::kInside, sw::kMoveDownFired, 0)};
+    c.SaveWatchStates(st);
+    auto states = q.WatchStates();
+    REQUIRE(states.size() == 2);
+    CHECK(states[0].state == sw::BandState::kAbove);
+    CHECK(states[0].move == (sw::kMoveUpFired | sw::kMoveDownFired));
+    CHECK(states[0].move_ref == 187.25);
+    CHECK(states[0].ts == kT0);
+    CHECK(states[1].move == sw::kMoveDownFired);
+    CHECK(states[1].move_ref == 0);
+    // An upsert replaces the bits.
+    st[0].move = sw::kMoveUpFired;
+    st[0].move_ref = 190.5;
+    st[0].ts = kT0 + 1;
+    c.SaveWatchStates(std::span(st).first(1));
+    states = q.WatchStates();
+    CHECK(states[0].move == sw::kMoveUpFired);
+    CHECK(states[0].move_ref == 190.5);
+    CHECK(states[0].ts == kT0 + 1);
+
+    // A band edit re-arms the band state and keeps the move bits.
+    Do(*s, [](sw::CommandTx& tx) {
+      tx.SetWatch("alice@example.com", "AAPL", std::nullopt, std::optional<double>(250));
+    });
+    states = q.WatchStates();
+    REQUIRE(states.size() == 2);
+    CHECK(states[0].state == sw::BandState::kInside);
+    CHECK(states[0].move == sw::kMoveUpFired);
+    CHECK(states[0].move_ref == 190.5);
+    CHECK(states[0].ts == kT0 + 1);
+    // A move edit drops the move bits and keeps the band state.
+    st[0].state = sw::BandState::kBelow;
+    c.SaveWatchStates(std::span(st).first(1));
+    sw::WatchEdit e;
+    e.direction = sw::MoveDirection::kUp;
+    CHECK(Edit(*s, "AAPL", e).exit_code == 0);
+    states = q.WatchStates();
+    REQUIRE(states.size() == 2);
+    CHECK(states[0].state == sw::BandState::kBelow);
+    CHECK(states[0].move == 0);
+    CHECK(states[0].move_ref == 0);
+    // An edit that sets what was there already re-arms nothing.
+    c.SaveWatchStates(std::span(st).first(1));
+    e = {};
+    e.move = std::optional<double>(5);
+    e.direction = sw::MoveDirection::kUp;
+    CHECK(Edit(*s, "AAPL", e).exit_code == 0);
+    CHECK(q.WatchStates()[0].move == sw::kMoveUpFired);
+    // A state left with nothing that holds is deleted: MSFT's window changes.
+    e = {};
+    e.within = 1800;
+    CHECK(Edit(*s, "MSFT", e).exit_code == 0);
+    states = q.WatchStates();
+    REQUIRE(states.size() == 1);
+    CHECK(states[0].ticker == "AAPL");
+
+    // Import: a changed move drops the bits, an unchanged one keeps them.
+    st[1].move = sw::kMoveUpFired;
+    c.SaveWatchStates(st);
+    REQUIRE(q.WatchStates().size() == 2);
+    sw::Watch aapl = q.Watches("alice@example.com", "AAPL").at(0);
+    std::vector<sw::Watch> same{aapl, MakeMoveWatch("alice@example.com", "MSFT", 3, 1800)};
+    CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(same); }).exit_code == 0);
+    states = q.WatchStates();
+    CHECK(states[0].move == sw::kMoveUpFired);
+    CHECK(states[1].move == sw::kMoveUpFired);
+    std::vector<sw::Watch> changed{
+        MakeMoveWatch("alice@example.com", "MSFT", 3, 1800, sw::MoveDirection::kDown)};
+    CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.PutWatches(changed); }).exit_code == 0);
+    states = q.WatchStates();
+    CHECK(states[0].move == sw::kMoveUpFired);  // AAPL: not in the batch
+    CHECK(states[1].move == 0);
+    CHECK(states[1].move_ref == 0);
+  }
+}
+
+TEST_CASE("Store: move windows are saved, replaced, deleted and survive a reopen") {
+  FOR_EACH_BACKEND(db) {
+    {
+      auto s = db.Open();
+      auto& c = s->commands();
+      auto& q = s->queries();
+      CHECK(q.MoveWindows().empty());
+      std::vector<sw::TickerWindow> windows{
+          {"MSFT", {{kT0, 410.5}, {kT0 + 60'000, 0.1 + 0.2}, {kT0 + 61'500, 1e-7}}},
+          {"AAPL", {{kT0 + 5, 187.25}}},
+          {"EMPTY", {}},
+      };
+      c.SaveMoveWindows(windows);
+      auto got = q.MoveWindows();
+      REQUIRE(got.size() == 2);  // sorted by ticker; an empty window is not stored
+      CHECK(got[0].ticker == "AAPL");
+      REQUIRE(got[0].points.size() == 1);
+      CHECK(got[0].points[0].ts == kT0 + 5);
+      CHECK(got[0].points[0].price == 187.25);
+      CHECK(got[1].ticker == "MSFT");
+      REQUIRE(got[1].points.size() == 3);
+      CHECK(got[1].points[0].ts == kT0);
+      CHECK(got[1].points[0].price == 410.5);
+      CHECK(got[1].points[1].ts == kT0 + 60'000);
+      CHECK(got[1].points[1].price == 0.1 + 0.2);  // prices round-trip exactly
+      CHECK(got[1].points[2].ts == kT0 + 61'500);
+      CHECK(got[1].points[2].price == 1e-7);
+
+      // Replace one ticker (given out of order: read back oldest first),
+      // delete another, leave a third; the last of a ticker given twice wins.
+      std::vector<sw::TickerWindow> next{
+          {"MSFT", {{kT0 + 120'000, 415}, {kT0 + 90'000, 412}}},
+          {"AAPL", {}},
+          {"IBM", {{kT0, 1}}},
+          {"IBM", {{kT0, 2}}},
+      };
+      c.SaveMoveWindows(next);
+      got = q.MoveWindows();
+      REQUIRE(got.size() == 2);
+      CHECK(got[0].ticker == "IBM");
+      REQUIRE(got[0].points.size() == 1);
+      CHECK(got[0].points[0].price == 2);
+      CHECK(got[1].ticker == "MSFT");
+      REQUIRE(got[1].points.size() == 2);
+      CHECK(got[1].points[0].ts == kT0 + 90'000);
+      CHECK(got[1].points[0].price == 412);
+      CHECK(got[1].points[1].ts == kT0 + 120'000);
+
+      // A price that is not finite fails the whole call: nothing changes.
+      std::vector<sw::TickerWindow> bad{{"IBM", {}}, {"MSFT", {{kT0, std::nan("")}}}};
+      CHECK_THROWS_AS(c.SaveMoveWindows(bad), sw::DataError);
+      CHECK(q.MoveWindows().size() == 2);
+
+      // Windows belong to tickers: removing a user (and their watches) leaves them.
+      Do(*s, [](sw::CommandTx& tx) {
+        tx.AddUser(MakeUser("alice@example.com"));
+        tx.AddWatch(MakeMoveWatch("alice@example.com", "IBM", 3, 3600));
+      });
+      Do(*s, [](sw::CommandTx& tx) { tx.RemoveUser("alice@example.com"); });
+      CHECK(q.MoveWindows().size() == 2);
+    }
+    auto s = db.Open();
+    auto got = s->queries().MoveWindows();
+    REQUIRE(got.size() == 2);
+    CHECK(got[1].points.size() == 2);
+  }
+}
+
+TEST_CASE("Store: window points encode compactly and malformed text is refused") {
+  using sw::store_internal::DecodeWindowPoints;
+  using sw::store_internal::EncodeWindowPoints;
+  std::vector<sw::WindowPoint> points{{kT0, 187.25}, {kT0 + 60'000, 188}, {kT0 + 60'001, 0.5}};
+  const std::string text = EncodeWindowPoints(points);
+  CHECK(text == std::to_string(kT0) + ":187.25,60000:188,1:0.5");
+  auto back = DecodeWindowPoints(text);
+  REQUIRE(back);
+  REQUIRE(back->size() == 3);
+  CHECK((*back)[2].ts == kT0 + 60'001);
+  CHECK((*back)[2].price == 0.5);
+  CHECK(EncodeWindowPoints({}).empty());
+  CHECK(DecodeWindowPoints("")->empty());
+  for (const char* bad : {"1", "1:", ":1", "1:2,", "1:2,,3:4", "1:2;3:4", "x:1", "1:nan", "1:inf",
+                          "9223372036854775807:1,1:1"}) {
+    INFO(bad);
+    CHECK_FALSE(DecodeWindowPoints(bad));
+  }
+}
+
+TEST_CASE("Store: a version 4 store is upgraded: watches and states keep their values") {
+  FOR_EACH_BACKEND(db) {
+    { auto s = db.Open(); }
+    ShapeVersion4(db, backend_name);
+    RawSql(
+        db, backend_name,
+        "INSERT INTO users(email, telegram_id, interval_s) VALUES('a@example.com', 7, 0);"
+        "INSERT INTO watches(email, ticker, low, high) VALUES('a@example.com', 'AAPL', 150, "
+        "200);"
+        "INSERT INTO watch_states(email, ticker, state, ts) VALUES('a@example.com', 'AAPL', 1, " +
+            std::to_string(kT0) + ")");
+    auto s = db.Open();
+    auto& q = s->queries();
+    CHECK(q.SchemaVersion() == 5);
+    CHECK(RawSql(db, backend_name, "SELECT max(version) FROM schema_version") == "5");
+    auto w = q.Watches(std::nullopt, std::nullopt);
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].low == 150);
+    CHECK(w[0].high == 200);
+    CHECK(w[0].telegram_id == 7);
+    CHECK_FALSE(w[0].move);
+    CHECK(w[0].within == 0);
+    CHECK(w[0].direction == sw::MoveDirection::kBoth);
+    auto st = q.WatchStates();
+    REQUIRE(st.size() == 1);
+    CHECK(st[0].state == sw::BandState::kAbove);
+    CHECK(st[0].ts == kT0);
+    CHECK(st[0].move == 0);
+    CHECK(st[0].move_ref == 0);
+    CHECK(q.MoveWindows().empty());
+    // The new columns and table are in use.
+    sw::WatchEdit e;
+    e.move = std::optional<double>(5);
+    e.within = 3600;
+    CHECK(Do(*s, [&](sw::CommandTx& tx) { tx.SetWatch("a@example.com", "AAPL", e); }).exit_code ==
+          0);
+    CHECK(q.Watches("a@example.com", "AAPL").at(0).within == 3600);
+    std::vector<sw::TickerWindow> win{{"AAPL", {{kT0, 1.5}}}};
+    s->commands().SaveMoveWindows(win);
+    CHECK(q.MoveWindows().size() == 1);
+  }
 }

@@ -127,6 +127,20 @@ CREATE TABLE dead_letters(
 );
 CREATE INDEX dead_letters_by_ts ON dead_letters(ts);
 )sql",
+    // 4 -> 5: percent-move watches and the prices of their windows (see
+    // sqlite/backend.cc: one move_windows row per ticker, its points in one
+    // text, because stock-alert replaces a ticker's window as a whole).
+    R"sql(
+ALTER TABLE watches ADD COLUMN move DOUBLE PRECISION,
+  ADD COLUMN within_s BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN direction TEXT;
+ALTER TABLE watch_states ADD COLUMN move SMALLINT NOT NULL DEFAULT 0,
+  ADD COLUMN move_ref DOUBLE PRECISION NOT NULL DEFAULT 0;
+CREATE TABLE move_windows(
+  ticker TEXT COLLATE "C" PRIMARY KEY,
+  points TEXT NOT NULL
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == store_internal::kSchemaVersion);
 

@@ -59,7 +59,7 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
   void StoreQuotes(std::span<const Quote> quotes) override { InsertQuotes(c_, tx(), quotes); }
 
  private:
-  using Band = store_internal::Band;
+  using Settings = store_internal::Settings;
   using Clash = store_internal::Clash;
 
   pqxx::transaction_base& tx() { return *c_.tx(); }
@@ -72,15 +72,22 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
                             "SELECT email FROM users WHERE telegram_id = $1", telegram_id);
     return r.empty() ? std::string() : r[0][0].as<std::string>();
   }
-  std::optional<Band> WatchBand(const std::string& email, const std::string& ticker) override {
+  std::optional<Settings> WatchSettings(const std::string& email,
+                                        const std::string& ticker) override {
     // FOR UPDATE: a concurrent change of the same watch waits for this one,
-    // so a band is validated against what it replaces.
+    // so a change is validated against what it replaces.
     pqxx::result r = c_.Run(tx(), "watch_get_for_update",
-                            "SELECT low, high FROM watches WHERE email = $1 AND ticker = $2 "
-                            "FOR UPDATE",
+                            "SELECT low, high, move, within_s, direction FROM watches "
+                            "WHERE email = $1 AND ticker = $2 FOR UPDATE",
                             email, ticker);
     if (r.empty()) return std::nullopt;
-    return Band{Opt<double>(r[0][0]), Opt<double>(r[0][1])};
+    Settings w;
+    w.low = Opt<double>(r[0][0]);
+    w.high = Opt<double>(r[0][1]);
+    w.move = Opt<double>(r[0][2]);
+    w.within = r[0][3].as<int64_t>();
+    w.direction = store_internal::DirectionFromColumn(r[0][4].is_null() ? "" : r[0][4].c_str());
+    return w;
   }
   Clash InsertUser(const User& u) override {
     try {
@@ -121,8 +128,10 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
   Clash InsertWatch(const Watch& w) override {
     try {
       c_.Run(tx(), "watch_insert",
-             "INSERT INTO watches(email, ticker, low, high) VALUES($1, $2, $3, $4)", w.email,
-             w.ticker, w.low, w.high);
+             "INSERT INTO watches(email, ticker, low, high, move, within_s, direction) "
+             "VALUES($1, $2, $3, $4, $5, $6, $7)",
+             w.email, w.ticker, w.low, w.high, w.move, w.within,
+             store_internal::DirectionColumn(w.direction));
     } catch (const pqxx::unique_violation&) {
       return Clash::kWatchExists;
     } catch (const pqxx::foreign_key_violation&) {
@@ -130,15 +139,30 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
     }
     return Clash::kNone;
   }
-  void UpdateBand(const std::string& email, const std::string& ticker, const Band& band) override {
+  void UpdateSettings(const std::string& email, const std::string& ticker,
+                      const Settings& w) override {
     c_.Run(tx(), "watch_update",
-           "UPDATE watches SET low = $1, high = $2 WHERE email = $3 AND ticker = $4", band.low,
-           band.high, email, ticker);
+           "UPDATE watches SET low = $1, high = $2, move = $3, within_s = $4, direction = $5 "
+           "WHERE email = $6 AND ticker = $7",
+           w.low, w.high, w.move, w.within, store_internal::DirectionColumn(w.direction), email,
+           ticker);
   }
   void RearmStates(const std::string& email, const std::string& ticker, int stale) override {
-    c_.Run(tx(), "watch_state_rearm",
+    // As in sqlite/commands.cc: a row with nothing left that holds goes; the
+    // rest of what is stale is reset in place.
+    c_.Run(tx(), "watch_state_rearm_delete",
            "DELETE FROM watch_states WHERE email = $1 AND ticker = $2 AND "
-           "((state = 1 AND ($3::int & 1) <> 0) OR (state = 2 AND ($3::int & 2) <> 0))",
+           "((state = 1 AND ($3::int & 1) <> 0) OR (state = 2 AND ($3::int & 2) <> 0) OR "
+           "(state = 0 AND ($3::int & 4) <> 0)) AND "
+           "((move = 0 AND move_ref = 0) OR ($3::int & 4) <> 0)",
+           email, ticker, stale);
+    c_.Run(tx(), "watch_state_rearm_update",
+           "UPDATE watch_states SET "
+           "state = CASE WHEN (state = 1 AND ($3::int & 1) <> 0) OR "
+           "(state = 2 AND ($3::int & 2) <> 0) THEN 0 ELSE state END, "
+           "move = CASE WHEN ($3::int & 4) <> 0 THEN 0 ELSE move END, "
+           "move_ref = CASE WHEN ($3::int & 4) <> 0 THEN 0 ELSE move_ref END "
+           "WHERE email = $1 AND ticker = $2",
            email, ticker, stale);
   }
   bool DeleteWatch(const std::string& email, const std::string& ticker) override {
@@ -197,18 +221,30 @@ class PgCommandTx final : public store_internal::RuledCommandTx {
     });
     CopyIntoTemp(t, "sw_in_watches",
                  "CREATE TEMP TABLE IF NOT EXISTS sw_in_watches(email TEXT COLLATE \"C\", "
-                 "ticker TEXT COLLATE \"C\", low DOUBLE PRECISION, high DOUBLE PRECISION) "
+                 "ticker TEXT COLLATE \"C\", low DOUBLE PRECISION, high DOUBLE PRECISION, "
+                 "move DOUBLE PRECISION, within_s BIGINT, direction TEXT) "
                  "ON COMMIT DELETE ROWS",
-                 {"email", "ticker", "low", "high"}, rows,
-                 [](const Watch& w) { return std::make_tuple(w.email, w.ticker, w.low, w.high); });
+                 {"email", "ticker", "low", "high", "move", "within_s", "direction"}, rows,
+                 [](const Watch& w) {
+                   return std::make_tuple(w.email, w.ticker, w.low, w.high, w.move, w.within,
+                                          store_internal::DirectionColumn(w.direction));
+                 });
+    // The move bits of a watch whose move changes are stale.
+    c_.Run(t, "watch_states_rearm_from_temp",
+           "UPDATE watch_states s SET move = 0, move_ref = 0 FROM watches w, sw_in_watches i "
+           "WHERE w.email = s.email AND w.ticker = s.ticker AND i.email = s.email "
+           "AND i.ticker = s.ticker AND (w.move IS DISTINCT FROM i.move OR "
+           "w.within_s <> i.within_s OR w.direction IS DISTINCT FROM i.direction)");
     // The upsert runs first, under a savepoint; only when it fails is the
     // missing owner looked for (the happy path pays nothing for the message).
     t.exec("SAVEPOINT sw_put_watches");
     try {
       c_.Run(t, "watches_upsert_from_temp",
-             "INSERT INTO watches(email, ticker, low, high) "
-             "SELECT email, ticker, low, high FROM sw_in_watches "
-             "ON CONFLICT(email, ticker) DO UPDATE SET low = excluded.low, high = excluded.high");
+             "INSERT INTO watches(email, ticker, low, high, move, within_s, direction) "
+             "SELECT email, ticker, low, high, move, within_s, direction FROM sw_in_watches "
+             "ON CONFLICT(email, ticker) DO UPDATE SET low = excluded.low, high = excluded.high, "
+             "move = excluded.move, within_s = excluded.within_s, "
+             "direction = excluded.direction");
     } catch (const pqxx::foreign_key_violation&) {
       t.exec("ROLLBACK TO SAVEPOINT sw_put_watches");
       pqxx::result orphan = c_.Run(t, "watches_missing_owner",
@@ -415,11 +451,54 @@ void PgCommands::SaveWatchStates(std::span<const WatchState> states) {
     for (const WatchState& st : states) {
       // A state for a watch removed meanwhile is dropped, not an error.
       conn_.Run(tx, "state_upsert",
-                "INSERT INTO watch_states(email, ticker, state, ts) "
-                "SELECT $1, $2, $3::smallint, $4::bigint WHERE EXISTS "
-                "(SELECT 1 FROM watches WHERE email = $1 AND ticker = $2) "
-                "ON CONFLICT(email, ticker) DO UPDATE SET state = excluded.state, ts = excluded.ts",
-                st.email, st.ticker, static_cast<int>(st.state), st.ts);
+                "INSERT INTO watch_states(email, ticker, state, ts, move, move_ref) "
+                "SELECT $1, $2, $3::smallint, $4::bigint, $5::smallint, $6::double precision "
+                "WHERE EXISTS (SELECT 1 FROM watches WHERE email = $1 AND ticker = $2) "
+                "ON CONFLICT(email, ticker) DO UPDATE SET state = excluded.state, "
+                "ts = excluded.ts, move = excluded.move, move_ref = excluded.move_ref",
+                st.email, st.ticker, static_cast<int>(st.state), st.ts, static_cast<int>(st.move),
+                st.move_ref);
+    }
+  });
+}
+
+void PgCommands::SaveMoveWindows(std::span<const TickerWindow> windows) {
+  if (windows.empty()) return;
+  // Two statements whatever the number of tickers: the tickers to delete as
+  // a JSON array, the rows to upsert as a JSON array of {"t", "p"} objects
+  // (the last of each ticker; an upsert may not touch a row twice).
+  const std::vector<const TickerWindow*> rows =
+      LastPerKey(windows, [](const TickerWindow& w) { return w.ticker; });
+  std::string gone = "[", put = "[";
+  for (const TickerWindow* w : rows) {
+    CheckText(w->ticker);
+    if (w->points.empty()) {
+      if (gone.size() > 1) gone.push_back(',');
+      AppendJsonString(gone, w->ticker);
+      continue;
+    }
+    if (put.size() > 1) put.push_back(',');
+    put += "{\"t\":";
+    AppendJsonString(put, w->ticker);
+    put += ",\"p\":\"";
+    put += store_internal::EncodeWindowPoints(w->points);  // digits, ':', ',', '.', 'e', '-'
+    put += "\"}";
+  }
+  gone.push_back(']');
+  put.push_back(']');
+  conn_.Write([&](pqxx::transaction_base& tx) {
+    if (gone.size() > 2) {
+      conn_.Run(tx, "move_windows_delete",
+                "DELETE FROM move_windows WHERE ticker IN "
+                "(SELECT json_array_elements_text($1::json))",
+                gone);
+    }
+    if (put.size() > 2) {
+      conn_.Run(tx, "move_windows_upsert",
+                "INSERT INTO move_windows(ticker, points) SELECT t, p FROM "
+                "json_to_recordset($1::json) AS x(t TEXT, p TEXT) "
+                "ON CONFLICT(ticker) DO UPDATE SET points = excluded.points",
+                put);
     }
   });
 }

@@ -20,7 +20,7 @@ User ReadUser(const pqxx::row& r) {
   return u;
 }
 
-// Columns: email, ticker, low, high, telegram_id.
+// Columns: email, ticker, low, high, telegram_id, move, within_s, direction.
 Watch ReadWatch(const pqxx::row& r) {
   Watch w;
   w.email = r[0].as<std::string>();
@@ -28,6 +28,9 @@ Watch ReadWatch(const pqxx::row& r) {
   w.low = Opt<double>(r[2]);
   w.high = Opt<double>(r[3]);
   w.telegram_id = Opt<int64_t>(r[4]);
+  w.move = Opt<double>(r[5]);
+  w.within = r[6].as<int64_t>();
+  w.direction = store_internal::DirectionFromColumn(r[7].is_null() ? "" : r[7].c_str());
   return w;
 }
 
@@ -60,8 +63,8 @@ std::vector<T> All(const pqxx::result& res, F read) {
 }
 
 constexpr const char* kWatchColumns =
-    "SELECT w.email, w.ticker, w.low, w.high, u.telegram_id FROM watches w "
-    "JOIN users u ON u.email = w.email ";
+    "SELECT w.email, w.ticker, w.low, w.high, u.telegram_id, w.move, w.within_s, w.direction "
+    "FROM watches w JOIN users u ON u.email = w.email ";
 
 }  // namespace
 
@@ -178,11 +181,35 @@ std::vector<WatchState> PgQueries::WatchStates() {
   return conn_.Auto([&](Tx& tx) {
     return All<WatchState>(
         conn_.Run(tx, "states_all",
-                  "SELECT email, ticker, state, ts FROM watch_states ORDER BY email, ticker"),
+                  "SELECT email, ticker, state, ts, move, move_ref FROM watch_states "
+                  "ORDER BY email, ticker"),
         [](const pqxx::row& r) {
-          return WatchState{r[0].as<std::string>(), r[1].as<std::string>(),
-                            static_cast<BandState>(r[2].as<int>()), r[3].as<int64_t>()};
+          return WatchState{r[0].as<std::string>(),
+                            r[1].as<std::string>(),
+                            static_cast<BandState>(r[2].as<int>()),
+                            r[3].as<int64_t>(),
+                            static_cast<uint8_t>(r[4].as<int>()),
+                            r[5].as<double>()};
         });
+  });
+}
+
+std::vector<TickerWindow> PgQueries::MoveWindows() {
+  return conn_.Auto([&](Tx& tx) {
+    return All<TickerWindow>(conn_.Run(tx, "move_windows_all",
+                                       "SELECT ticker, points FROM move_windows ORDER BY ticker"),
+                             [&](const pqxx::row& r) {
+                               TickerWindow w{r[0].as<std::string>(), {}};
+                               std::optional<std::vector<WindowPoint>> points =
+                                   store_internal::DecodeWindowPoints(r[1].c_str());
+                               if (!points) {
+                                 throw Error(exitcode::kSoftware,
+                                             conn_.url() + ": move_windows: the points of " +
+                                                 w.ticker + " are malformed");
+                               }
+                               w.points = std::move(*points);
+                               return w;
+                             });
   });
 }
 

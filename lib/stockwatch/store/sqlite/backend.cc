@@ -141,6 +141,26 @@ CREATE TABLE dead_letters(
 );
 CREATE INDEX dead_letters_by_ts ON dead_letters(ts);
 )sql",
+    // 4 -> 5: percent-move watches. A watch's move (percent), its window
+    // (seconds; 0: the day's change) and direction ('up', 'down'; NULL:
+    // both); a state's fired move bits and the prev_close they belong to.
+    // move_windows keeps the prices of each ticker's move windows, so a
+    // restarted stock-alert still sees the last hour: one row per ticker,
+    // the points encoded in one text (store_internal::EncodeWindowPoints).
+    // stock-alert replaces a ticker's window as a whole at each checkpoint,
+    // so a row per ticker makes that one upsert instead of a delete and an
+    // insert per point (thousands of rows a minute over many tickers).
+    R"sql(
+ALTER TABLE watches ADD COLUMN move REAL;
+ALTER TABLE watches ADD COLUMN within_s INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE watches ADD COLUMN direction TEXT;
+ALTER TABLE watch_states ADD COLUMN move INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE watch_states ADD COLUMN move_ref REAL NOT NULL DEFAULT 0;
+CREATE TABLE move_windows(
+  ticker TEXT PRIMARY KEY NOT NULL,
+  points TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == store_internal::kSchemaVersion);
 

@@ -114,6 +114,7 @@ class SqliteCommands : public Commands {
                   const std::function<Outcome(CommandTx&)>& fn) override;
   void StoreQuotes(std::span<const Quote> quotes) override;
   void SaveWatchStates(std::span<const WatchState> states) override;
+  void SaveMoveWindows(std::span<const TickerWindow> windows) override;
   bool RecordDelivery(std::string_view alert_id, std::string_view channel, TimeMs ts,
                       std::string_view email) override;
   void RecordDeliveries(std::span<const DeliveryRow> rows,
@@ -146,6 +147,7 @@ class SqliteQueries : public Queries {
   std::pair<double, int64_t> AverageLast(std::string_view ticker, int64_t n) override;
   std::vector<Quote> History(std::string_view ticker, int64_t limit) override;
   std::vector<WatchState> WatchStates() override;
+  std::vector<TickerWindow> MoveWindows() override;
   bool Delivered(std::string_view alert_id, std::string_view channel) override;
   std::vector<std::string> DeliveredAmong(std::span<const std::string> ids,
                                           std::string_view channel) override;

@@ -1,6 +1,7 @@
 // SQLite backend, command side: every write to the store.
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "stockwatch/core/error.h"
 #include "stockwatch/core/records.h"
@@ -21,7 +22,7 @@ class SqliteCommandTx final : public store_internal::RuledCommandTx {
   void StoreQuotes(std::span<const Quote> quotes) override { InsertQuotes(db_, quotes); }
 
  private:
-  using Band = store_internal::Band;
+  using Settings = store_internal::Settings;
   using Clash = store_internal::Clash;
 
   bool UserExists(const std::string& email) override {
@@ -34,11 +35,19 @@ class SqliteCommandTx final : public store_internal::RuledCommandTx {
     s.Int(1, telegram_id);
     return s.Step() ? s.ColText(0) : std::string();
   }
-  std::optional<Band> WatchBand(const std::string& email, const std::string& ticker) override {
-    Stmt s = db_.Prepare("SELECT low, high FROM watches WHERE email = ? AND ticker = ?");
+  std::optional<Settings> WatchSettings(const std::string& email,
+                                        const std::string& ticker) override {
+    Stmt s = db_.Prepare(
+        "SELECT low, high, move, within_s, direction FROM watches WHERE email = ? AND ticker = ?");
     s.Text(1, email).Text(2, ticker);
     if (!s.Step()) return std::nullopt;
-    return Band{s.ColOptDouble(0), s.ColOptDouble(1)};
+    Settings w;
+    w.low = s.ColOptDouble(0);
+    w.high = s.ColOptDouble(1);
+    w.move = s.ColOptDouble(2);
+    w.within = s.ColInt(3);
+    w.direction = store_internal::DirectionFromColumn(s.ColText(4));
+    return w;
   }
   Clash InsertUser(const User& u) override {
     db_.Prepare("INSERT INTO users(email, telegram_id, interval_s) VALUES(?, ?, ?)")
@@ -78,30 +87,54 @@ class SqliteCommandTx final : public store_internal::RuledCommandTx {
     db_.Prepare("DELETE FROM users WHERE email = ?").Text(1, email).Run();
   }
   Clash InsertWatch(const Watch& w) override {
-    db_.Prepare("INSERT INTO watches(email, ticker, low, high) VALUES(?, ?, ?, ?)")
+    db_.Prepare(
+           "INSERT INTO watches(email, ticker, low, high, move, within_s, direction) "
+           "VALUES(?, ?, ?, ?, ?, ?, ?)")
         .Text(1, w.email)
         .Text(2, w.ticker)
         .OptDouble(3, w.low)
         .OptDouble(4, w.high)
+        .OptDouble(5, w.move)
+        .Int(6, w.within)
+        .OptText(7, store_internal::DirectionColumn(w.direction).value_or(""))
         .Run();
     return Clash::kNone;
   }
-  void UpdateBand(const std::string& email, const std::string& ticker, const Band& band) override {
-    db_.Prepare("UPDATE watches SET low = ?, high = ? WHERE email = ? AND ticker = ?")
-        .OptDouble(1, band.low)
-        .OptDouble(2, band.high)
-        .Text(3, email)
-        .Text(4, ticker)
+  void UpdateSettings(const std::string& email, const std::string& ticker,
+                      const Settings& w) override {
+    db_.Prepare(
+           "UPDATE watches SET low = ?, high = ?, move = ?, within_s = ?, direction = ? "
+           "WHERE email = ? AND ticker = ?")
+        .OptDouble(1, w.low)
+        .OptDouble(2, w.high)
+        .OptDouble(3, w.move)
+        .Int(4, w.within)
+        .OptText(5, store_internal::DirectionColumn(w.direction).value_or(""))
+        .Text(6, email)
+        .Text(7, ticker)
         .Run();
   }
   void RearmStates(const std::string& email, const std::string& ticker, int stale) override {
+    // ?3: the mask. A row with nothing left that holds goes; the rest of
+    // what is stale is reset in place.
     db_.Prepare(
-           "DELETE FROM watch_states WHERE email = ? AND ticker = ? AND "
-           "((state = 1 AND ? & 1) OR (state = 2 AND ? & 2))")
+           "DELETE FROM watch_states WHERE email = ?1 AND ticker = ?2 AND "
+           "((state = 1 AND ?3 & 1) OR (state = 2 AND ?3 & 2) OR (state = 0 AND ?3 & 4)) AND "
+           "((move = 0 AND move_ref = 0) OR ?3 & 4)")
         .Text(1, email)
         .Text(2, ticker)
         .Int(3, stale)
-        .Int(4, stale)
+        .Run();
+    db_.Prepare(
+           "UPDATE watch_states SET "
+           "state = CASE WHEN (state = 1 AND ?3 & 1) OR (state = 2 AND ?3 & 2) THEN 0 "
+           "ELSE state END, "
+           "move = CASE WHEN ?3 & 4 THEN 0 ELSE move END, "
+           "move_ref = CASE WHEN ?3 & 4 THEN 0 ELSE move_ref END "
+           "WHERE email = ?1 AND ticker = ?2")
+        .Text(1, email)
+        .Text(2, ticker)
+        .Int(3, stale)
         .Run();
   }
   bool DeleteWatch(const std::string& email, const std::string& ticker) override {
@@ -129,10 +162,25 @@ class SqliteCommandTx final : public store_internal::RuledCommandTx {
   }
   bool UpsertWatches(std::span<const Watch> watches, std::string* missing) override {
     for (const Watch& w : watches) {
+      // The move bits of a watch whose move changes are stale.
+      db_.Prepare(
+             "UPDATE watch_states SET move = 0, move_ref = 0 WHERE email = ?1 AND ticker = ?2 "
+             "AND EXISTS (SELECT 1 FROM watches WHERE email = ?1 AND ticker = ?2 AND "
+             "(move IS NOT ?3 OR within_s IS NOT ?4 OR direction IS NOT ?5))")
+          .Text(1, w.email)
+          .Text(2, w.ticker)
+          .OptDouble(3, w.move)
+          .Int(4, w.within)
+          .OptText(5, store_internal::DirectionColumn(w.direction).value_or(""))
+          .Run();
       Stmt s = db_.Prepare(
-          "INSERT INTO watches(email, ticker, low, high) VALUES(?, ?, ?, ?) "
-          "ON CONFLICT(email, ticker) DO UPDATE SET low = excluded.low, high = excluded.high");
+          "INSERT INTO watches(email, ticker, low, high, move, within_s, direction) "
+          "VALUES(?, ?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT(email, ticker) DO UPDATE SET low = excluded.low, high = excluded.high, "
+          "move = excluded.move, within_s = excluded.within_s, direction = excluded.direction");
       s.Text(1, w.email).Text(2, w.ticker).OptDouble(3, w.low).OptDouble(4, w.high);
+      s.OptDouble(5, w.move).Int(6, w.within);
+      s.OptText(7, store_internal::DirectionColumn(w.direction).value_or(""));
       try {
         s.Run();
       } catch (const DataError&) {  // FOREIGN KEY: the owner is missing
@@ -258,13 +306,41 @@ void SqliteCommands::SaveWatchStates(std::span<const WatchState> states) {
   for (const WatchState& st : states) {
     // A state for a watch removed meanwhile is dropped, not an error.
     db_.Prepare(
-           "INSERT INTO watch_states(email, ticker, state, ts) SELECT ?1, ?2, ?3, ?4 "
+           "INSERT INTO watch_states(email, ticker, state, ts, move, move_ref) "
+           "SELECT ?1, ?2, ?3, ?4, ?5, ?6 "
            "WHERE EXISTS (SELECT 1 FROM watches WHERE email = ?1 AND ticker = ?2) "
-           "ON CONFLICT(email, ticker) DO UPDATE SET state = excluded.state, ts = excluded.ts")
+           "ON CONFLICT(email, ticker) DO UPDATE SET state = excluded.state, ts = excluded.ts, "
+           "move = excluded.move, move_ref = excluded.move_ref")
         .Text(1, st.email)
         .Text(2, st.ticker)
         .Int(3, static_cast<int64_t>(st.state))
         .Int(4, st.ts)
+        .Int(5, st.move)
+        .Double(6, st.move_ref)
+        .Run();
+  }
+  tx.Commit();
+}
+
+void SqliteCommands::SaveMoveWindows(std::span<const TickerWindow> windows) {
+  if (windows.empty()) return;
+  // Encoded first: a bad price throws before anything is written.
+  std::vector<std::string> encoded;
+  encoded.reserve(windows.size());
+  for (const TickerWindow& w : windows)
+    encoded.push_back(store_internal::EncodeWindowPoints(w.points));
+  std::lock_guard<std::recursive_mutex> lock(db_.mu());
+  WriteTx tx(db_);
+  for (size_t i = 0; i < windows.size(); ++i) {
+    if (windows[i].points.empty()) {
+      db_.Prepare("DELETE FROM move_windows WHERE ticker = ?").Text(1, windows[i].ticker).Run();
+      continue;
+    }
+    db_.Prepare(
+           "INSERT INTO move_windows(ticker, points) VALUES(?, ?) "
+           "ON CONFLICT(ticker) DO UPDATE SET points = excluded.points")
+        .Text(1, windows[i].ticker)
+        .Text(2, encoded[i])
         .Run();
   }
   tx.Commit();

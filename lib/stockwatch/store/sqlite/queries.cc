@@ -19,7 +19,10 @@ User ReadUser(const Stmt& s) {
   return u;
 }
 
-// Columns: email, ticker, low, high, telegram_id.
+// Columns: email, ticker, low, high, telegram_id, move, within_s, direction.
+#define SW_WATCH_COLUMNS                                                         \
+  "SELECT w.email, w.ticker, w.low, w.high, u.telegram_id, w.move, w.within_s, " \
+  "w.direction FROM watches w JOIN users u ON u.email = w.email "
 Watch ReadWatch(const Stmt& s) {
   Watch w;
   w.email = s.ColText(0);
@@ -27,6 +30,9 @@ Watch ReadWatch(const Stmt& s) {
   w.low = s.ColOptDouble(2);
   w.high = s.ColOptDouble(3);
   w.telegram_id = s.ColOptInt(4);
+  w.move = s.ColOptDouble(5);
+  w.within = s.ColInt(6);
+  w.direction = store_internal::DirectionFromColumn(s.ColText(7));
   return w;
 }
 
@@ -85,27 +91,19 @@ std::vector<Watch> SqliteQueries::Watches(std::optional<std::string_view> email,
     while (s.Step()) out.push_back(ReadWatch(s));
   };
   if (email && ticker) {
-    Stmt s = db_.Prepare(
-        "SELECT w.email, w.ticker, w.low, w.high, u.telegram_id FROM watches w "
-        "JOIN users u ON u.email = w.email WHERE w.email = ? AND w.ticker = ?");
+    Stmt s = db_.Prepare(SW_WATCH_COLUMNS "WHERE w.email = ? AND w.ticker = ?");
     s.Text(1, *email).Text(2, *ticker);
     collect(s);
   } else if (email) {
-    Stmt s = db_.Prepare(
-        "SELECT w.email, w.ticker, w.low, w.high, u.telegram_id FROM watches w "
-        "JOIN users u ON u.email = w.email WHERE w.email = ? ORDER BY w.ticker");
+    Stmt s = db_.Prepare(SW_WATCH_COLUMNS "WHERE w.email = ? ORDER BY w.ticker");
     s.Text(1, *email);
     collect(s);
   } else if (ticker) {
-    Stmt s = db_.Prepare(
-        "SELECT w.email, w.ticker, w.low, w.high, u.telegram_id FROM watches w "
-        "JOIN users u ON u.email = w.email WHERE w.ticker = ? ORDER BY w.email");
+    Stmt s = db_.Prepare(SW_WATCH_COLUMNS "WHERE w.ticker = ? ORDER BY w.email");
     s.Text(1, *ticker);
     collect(s);
   } else {
-    Stmt s = db_.Prepare(
-        "SELECT w.email, w.ticker, w.low, w.high, u.telegram_id FROM watches w "
-        "JOIN users u ON u.email = w.email ORDER BY w.email, w.ticker");
+    Stmt s = db_.Prepare(SW_WATCH_COLUMNS "ORDER BY w.email, w.ticker");
     collect(s);
   }
   return out;
@@ -165,10 +163,29 @@ std::vector<Quote> SqliteQueries::History(std::string_view ticker, int64_t limit
 std::vector<WatchState> SqliteQueries::WatchStates() {
   Lock lock(db_.mu());
   std::vector<WatchState> out;
-  Stmt s = db_.Prepare("SELECT email, ticker, state, ts FROM watch_states ORDER BY email, ticker");
+  Stmt s = db_.Prepare(
+      "SELECT email, ticker, state, ts, move, move_ref FROM watch_states ORDER BY email, ticker");
   while (s.Step()) {
-    out.push_back(
-        WatchState{s.ColText(0), s.ColText(1), static_cast<BandState>(s.ColInt(2)), s.ColInt(3)});
+    out.push_back(WatchState{s.ColText(0), s.ColText(1), static_cast<BandState>(s.ColInt(2)),
+                             s.ColInt(3), static_cast<uint8_t>(s.ColInt(4)), s.ColDouble(5)});
+  }
+  return out;
+}
+
+std::vector<TickerWindow> SqliteQueries::MoveWindows() {
+  Lock lock(db_.mu());
+  std::vector<TickerWindow> out;
+  Stmt s = db_.Prepare("SELECT ticker, points FROM move_windows ORDER BY ticker");
+  while (s.Step()) {
+    TickerWindow w{s.ColText(0), {}};
+    std::optional<std::vector<WindowPoint>> points =
+        store_internal::DecodeWindowPoints(s.ColText(1));
+    if (!points) {
+      throw Error(exitcode::kSoftware,
+                  db_.url() + ": move_windows: the points of " + w.ticker + " are malformed");
+    }
+    w.points = std::move(*points);
+    out.push_back(std::move(w));
   }
   return out;
 }
