@@ -87,4 +87,25 @@ expect_eq "plot height" 12 "$(grep -c $'[\u2524\u2502]' "$T/plot")"
 COLUMNS=100 stockctl quote history BTC-USD --plot --height 6 > "$T/plot2"
 expect_eq "plot --height" 6 "$(grep -c $'[\u2524\u2502]' "$T/plot2")"
 expect_eq "wider terminal, wider plot" 101 "$(sed -n 2p "$T/plot2" | wc -m)"
+
+# --plot marks the references of the ticker's move watches: the newest
+# previous close for a day change, the lowest price of the last 30 minutes
+# (13:40..14:10) for an up move within 30m, with a legend line each, top
+# to bottom.
+q() { echo "{\"type\":\"quote\",\"ticker\":\"PLOTME\",\"price\":$2,\"prev_close\":$3,\"ts\":\"2026-11-24T$1:00Z\"}"; }
+{ q 13:00 100 96; q 13:10 104 96; q 13:20 98.5 96; q 13:30 101 96
+  q 13:40 105 97; q 13:50 109 97; q 14:00 100.5 97; q 14:10 106 97; } > "$T/plotme.jsonl"
+stockctl quote ingest "$T/plotme.jsonl" > /dev/null
+printf '%s\n' '{"type":"user","email":"plot@example.com"}' '{"type":"user","email":"plot2@example.com"}' \
+  '{"type":"watch","email":"plot@example.com","ticker":"PLOTME","move":5}' \
+  '{"type":"watch","email":"plot2@example.com","ticker":"PLOTME","move":2,"within":1800,"direction":"up"}' |
+  stockctl import > /dev/null
+COLUMNS=60 stockctl quote history PLOTME --plot > "$T/plot3"
+expect_eq "plot: a legend line per move reference" \
+  "┈ 100.5  lowest of the last 30m: the reference of up moves within 30m (2%)
+┈ 97.0  previous close: the reference of day-change watches (±5%)" \
+  "$(grep $'^\u2508' "$T/plot3")"
+check "plot: the previous close (under every price) is the bottom row" grep -q $'^ 97.0 \u2524' "$T/plot3"
+check "plot: the window's low labels its row" grep -q $'^100.5 \u2524' "$T/plot3"
+expect_eq "plot: with marks, rows still \$COLUMNS wide" 61 "$(sed -n 2p "$T/plot3" | wc -m)"
 finish

@@ -285,6 +285,10 @@ std::vector<PlotMark> MoveReferenceMarks(std::span<const Quote> quotes,
     if (w.direction != MoveDirection::kUp)
       AddToGroup(groups, RefKind::kWindowHigh, w.within, high, Percent(*w.move));
   }
+  // Top to bottom, as on the chart; notes without a price last.
+  std::stable_sort(groups.begin(), groups.end(), [](const RefGroup& a, const RefGroup& b) {
+    return a.price.value_or(-HUGE_VAL) > b.price.value_or(-HUGE_VAL);
+  });
   std::vector<PlotMark> marks;
   for (const RefGroup& g : groups) marks.push_back(PlotMark{g.price, GroupLabel(g)});
   return marks;

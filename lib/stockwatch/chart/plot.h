@@ -43,7 +43,8 @@ std::string PlotBraille(std::span<const double> prices, std::span<const TimeMs> 
 /// (up moves) and the highest (down moves) price of the quotes of the last
 /// `within` seconds up to the newest quote. Watches with the same reference
 /// share one mark; a day-change watch with no prev_close in the quotes
-/// gets a mark without a price that says so.
+/// gets a mark without a price that says so. Highest price first (the
+/// legend reads top to bottom, as the chart), marks without a price last.
 std::vector<PlotMark> MoveReferenceMarks(std::span<const Quote> quotes,
                                          std::span<const Watch> watches);
 

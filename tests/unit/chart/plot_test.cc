@@ -217,17 +217,18 @@ TEST_CASE("MoveReferenceMarks: previous close for day changes, the window's low 
       MoveWatch("AAPL", 1, 600, sw::MoveDirection::kUp),
   };
   auto marks = sw::MoveReferenceMarks(quotes, watches);
+  // Highest first, as the legend lists them.
   REQUIRE(marks.size() == 4);
-  CHECK(marks[0].price == 195.0);
-  CHECK(marks[0].label == "previous close: the reference of day-change watches (\u00b15%, up 3%)");
   // The last hour: from minute 60 on (205, 198, 212, 207).
-  CHECK(marks[1].price == 198.0);
-  CHECK(marks[1].label == "lowest of the last 1h: the reference of up moves within 1h (2%)");
-  CHECK(marks[2].price == 212.0);
-  CHECK(marks[2].label == "highest of the last 1h: the reference of down moves within 1h (2%, 4%)");
+  CHECK(marks[0].price == 212.0);
+  CHECK(marks[0].label == "highest of the last 1h: the reference of down moves within 1h (2%, 4%)");
   // The last 10 minutes: minutes 110..120, only the newest quote.
-  CHECK(marks[3].price == 207.0);
-  CHECK(marks[3].label == "lowest of the last 10m: the reference of up moves within 10m (1%)");
+  CHECK(marks[1].price == 207.0);
+  CHECK(marks[1].label == "lowest of the last 10m: the reference of up moves within 10m (1%)");
+  CHECK(marks[2].price == 198.0);
+  CHECK(marks[2].label == "lowest of the last 1h: the reference of up moves within 1h (2%)");
+  CHECK(marks[3].price == 195.0);
+  CHECK(marks[3].label == "previous close: the reference of day-change watches (\u00b15%, up 3%)");
 
   // No prev_close anywhere: the day-change watches are named without a mark.
   std::vector<sw::Quote> bare{Q(180, 0), Q(181, 1)};

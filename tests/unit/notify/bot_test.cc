@@ -141,6 +141,13 @@ TEST_CASE("Bot /status: link, interval, watches, held alerts") {
     w.low = 150;
     w.high = 200;
     tx.AddWatch(w);
+    sw::Watch m;  // a percent move, no band
+    m.email = "alice@example.com";
+    m.ticker = "MSFT";
+    m.move = 3;
+    m.within = 3600;
+    m.direction = sw::MoveDirection::kDown;
+    tx.AddWatch(m);
     return sw::Outcome{};
   });
   sw::OutboxItem item;
@@ -154,6 +161,7 @@ TEST_CASE("Bot /status: link, interval, watches, held alerts") {
   CHECK(Has(r, "Linked to alice@example.com"));
   CHECK(Has(r, "every 60 s"));
   CHECK(Has(r, "<b>AAPL</b> [150, 200]"));
+  CHECK(Has(r, "<b>MSFT</b> down 3% within 1h"));
   CHECK(Has(r, "Held alerts: 1."));
   CHECK(Has(bot.Handle(Update(2, 5, "/status")), "not linked"));
 }
