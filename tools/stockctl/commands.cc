@@ -50,6 +50,50 @@ int64_t ParseInterval(std::string_view text) {
   return *ms / 1000;
 }
 
+// A percent: "5", "5%", "2.5%" (validated by the store: ValidateMove).
+double ParseMove(std::string_view text) {
+  std::string_view number = text;
+  if (number.ends_with('%')) number.remove_suffix(1);
+  try {
+    return ParseNumber("move", number);
+  } catch (const DataError&) {
+    throw DataError("move: not a percentage (like 5, 5% or 2.5%): " + Shown(text));
+  }
+}
+
+// A move's window: a duration in whole seconds ("90s", "15m", "1h"), or
+// "0" / "day" for the day's change.
+int64_t ParseWithin(std::string_view text) {
+  if (text == "day") return 0;
+  const std::optional<int64_t> ms = ParseDurationMs(text);
+  if (!ms)
+    throw DataError("within: not a duration (like 90s, 15m, 1h; 0 or day: the day's change): " +
+                    Shown(text));
+  if (*ms % 1000 != 0) throw DataError("within: must be whole seconds");
+  return *ms / 1000;
+}
+
+std::optional<MoveDirection> DirectionFlag(const Options& o) {
+  if (o.up) return MoveDirection::kUp;
+  if (o.down) return MoveDirection::kDown;
+  if (o.both) return MoveDirection::kBoth;
+  return std::nullopt;
+}
+
+// What `watch set` was asked to change.
+WatchEdit EditOf(const Options& o) {
+  WatchEdit e;
+  if (!o.low.empty()) e.low.emplace(ParseNumber("low", o.low));
+  if (o.no_low) e.low.emplace(std::nullopt);
+  if (!o.high.empty()) e.high.emplace(ParseNumber("high", o.high));
+  if (o.no_high) e.high.emplace(std::nullopt);
+  if (!o.move.empty()) e.move.emplace(ParseMove(o.move));
+  if (o.no_move) e.move.emplace(std::nullopt);
+  if (!o.within.empty()) e.within = ParseWithin(o.within);
+  e.direction = DirectionFlag(o);
+  return e;
+}
+
 std::string UserLine(const User& u) {
   std::string s = u.email;
   if (u.telegram_id) s += " (telegram " + std::to_string(*u.telegram_id) + ")";
@@ -112,29 +156,29 @@ Outcome WatchAdd(Ctx& c) {
   w.ticker = c.opts.ticker;
   if (!c.opts.low.empty()) w.low = ParseNumber("low", c.opts.low);
   if (!c.opts.high.empty()) w.high = ParseNumber("high", c.opts.high);
+  if (!c.opts.move.empty()) w.move = ParseMove(c.opts.move);
+  if (!c.opts.within.empty()) w.within = ParseWithin(c.opts.within);
+  w.direction = DirectionFlag(c.opts).value_or(MoveDirection::kBoth);
   Validate(w);
   c.tx->AddWatch(w);
   const Watch stored = ReadBack(c, w.email, w.ticker);
   if (c.opts.json) return Ok(JsonLine(stored));
-  return Ok(w.email + " now watches " + w.ticker + " (" + Band(w.low, w.high) + ")\n");
+  return Ok(w.email + " now watches " + w.ticker + " (" + WatchWords(stored) + ")\n");
 }
 
 Outcome WatchSet(Ctx& c) {
   const std::string email = NormalizeEmail(c.opts.email);
   const std::string ticker = NormalizeTicker(c.opts.ticker);
-  std::optional<std::optional<double>> low, high;
-  if (!c.opts.low.empty()) low.emplace(ParseNumber("low", c.opts.low));
-  if (c.opts.no_low) low.emplace(std::nullopt);
-  if (!c.opts.high.empty()) high.emplace(ParseNumber("high", c.opts.high));
-  if (c.opts.no_high) high.emplace(std::nullopt);
-  if (!low && !high) {
+  const WatchEdit edit = EditOf(c.opts);
+  if (!edit.low && !edit.high && !edit.move && !edit.within && !edit.direction) {
     throw Error(exitcode::kUsage,
-                "watch set: nothing to change (give --low, --no-low, --high or --no-high)");
+                "watch set: nothing to change (give --low, --no-low, --high, --no-high, --move, "
+                "--no-move, --within, --up, --down or --both)");
   }
-  c.tx->SetWatch(email, ticker, low, high);
+  c.tx->SetWatch(email, ticker, edit);
   const Watch stored = ReadBack(c, email, ticker);
   if (c.opts.json) return Ok(JsonLine(stored));
-  return Ok(email + " watches " + ticker + " (" + Band(stored.low, stored.high) + ")\n");
+  return Ok(email + " watches " + ticker + " (" + WatchWords(stored) + ")\n");
 }
 
 Outcome WatchRm(Ctx& c) {

@@ -32,6 +32,12 @@ class Sha256 {
     Add(value);
     Add(";");
   }
+  /// Field() when `value` is not empty: a field added to the fingerprint
+  /// later leaves the fingerprint of a request that does not use it as an
+  /// older version computed it (its stored request ids keep working).
+  void FieldIfGiven(std::string_view name, std::string_view value) {
+    if (!value.empty()) Field(name, value);
+  }
   std::string Hex() {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -143,6 +149,12 @@ std::string RequestFingerprint(const Options& o) {
   h.Field("high", o.high);
   h.Field("no_low", o.no_low ? "1" : "");
   h.Field("no_high", o.no_high ? "1" : "");
+  h.FieldIfGiven("move", o.move);
+  h.FieldIfGiven("no_move", o.no_move ? "1" : "");
+  h.FieldIfGiven("within", o.within);
+  h.FieldIfGiven("up", o.up ? "1" : "");
+  h.FieldIfGiven("down", o.down ? "1" : "");
+  h.FieldIfGiven("both", o.both ? "1" : "");
   h.Field("filter_email", o.filter_email);
   h.Field("filter_ticker", o.filter_ticker);
   h.Field("n", std::to_string(o.n));

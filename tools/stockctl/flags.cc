@@ -100,6 +100,30 @@ void DefineUserCommands(CLI::App& app, Options& o) {
   ush->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
 }
 
+// --move, --within and --up/--down of watch add and watch set.
+struct MoveFlags {
+  CLI::Option *move, *within, *up, *down;
+};
+
+MoveFlags AddMoveFlags(CLI::App* sub, Options& o, bool set) {
+  MoveFlags f{};
+  f.move = sub->add_option("--move", o.move,
+                           set ? "New percent move (5, 5%, 2.5%); keeps --within and --up/--down"
+                               : "Alert when the price moves PCT percent (5, 5%, 2.5%) from the "
+                                 "previous close, or within --within")
+               ->type_name("PCT");
+  f.within = sub->add_option("--within", o.within,
+                             "Measure the move against the prices of this rolling window (90s, "
+                             "15m, 1h; at most 7d); 0 or day: against the previous close")
+                 ->type_name("DURATION");
+  f.up = sub->add_flag("--up", o.up, "Only alert on a rise");
+  f.down = sub->add_flag("--down", o.down, "Only alert on a fall")->excludes(f.up);
+  if (!set) {
+    for (CLI::Option* opt : {f.within, f.up, f.down}) opt->needs(f.move);
+  }
+  return f;
+}
+
 void DefineWatchCommands(CLI::App& app, Options& o) {
   CLI::App* watch = app.add_subcommand("watch", "Add, change, remove and list watches");
   watch->require_subcommand(1);
@@ -110,13 +134,24 @@ void DefineWatchCommands(CLI::App& app, Options& o) {
       ->type_name("TICKER");
   wa->add_option("--low", o.low, "Alert when the price goes below X")->type_name("X");
   wa->add_option("--high", o.high, "Alert when the price goes above Y")->type_name("Y");
-  CLI::App* ws = Sub(*watch, "set", "Change a watch's band", o, "watch set");
+  AddMoveFlags(wa, o, false);
+  CLI::App* ws = Sub(*watch, "set", "Change a watch's band or move", o, "watch set");
   ws->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
   ws->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");
   CLI::Option* low = ws->add_option("--low", o.low, "New lower bound")->type_name("X");
   ws->add_flag("--no-low", o.no_low, "Remove the lower bound")->excludes(low);
   CLI::Option* high = ws->add_option("--high", o.high, "New upper bound")->type_name("Y");
   ws->add_flag("--no-high", o.no_high, "Remove the upper bound")->excludes(high);
+  const MoveFlags mf = AddMoveFlags(ws, o, true);
+  CLI::Option* both =
+      ws->add_flag("--both", o.both, "Alert on a move either way again")->excludes(mf.up);
+  both->excludes(mf.down);
+  ws->add_flag("--no-move", o.no_move, "Remove the move (and its window and direction)")
+      ->excludes(mf.move)
+      ->excludes(mf.within)
+      ->excludes(mf.up)
+      ->excludes(mf.down)
+      ->excludes(both);
   CLI::App* wr = Sub(*watch, "rm", "Stop watching a ticker", o, "watch rm");
   wr->add_option("email", o.email, "The user's email address")->required()->type_name("EMAIL");
   wr->add_option("ticker", o.ticker, "The ticker")->required()->type_name("TICKER");

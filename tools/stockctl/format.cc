@@ -74,4 +74,17 @@ std::string Band(const std::optional<double>& low, const std::optional<double>& 
   return "no bounds";
 }
 
+std::string Move(const Watch& w) {
+  if (!w.move) return "-";
+  std::string s = Num(w.move) + "% " + (w.within == 0 ? std::string("day") : Interval(w.within));
+  if (w.direction != MoveDirection::kBoth) s += " " + std::string(ToString(w.direction));
+  return s;
+}
+
+std::string WatchWords(const Watch& w) {
+  if (!w.move) return Band(w.low, w.high);
+  if (!w.low && !w.high) return "move " + Move(w);
+  return Band(w.low, w.high) + ", move " + Move(w);
+}
+
 }  // namespace stockwatch::stockctl

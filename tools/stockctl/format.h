@@ -33,5 +33,10 @@ std::string Int(const std::optional<int64_t>& v);
 std::string Interval(int64_t seconds);
 /// A band in words: "low 150, high 200", "above 200 only"...
 std::string Band(const std::optional<double>& low, const std::optional<double>& high);
+/// A watch's move: "5% day", "3% 1h up", "2.5% 15m down"; "-" when none.
+std::string Move(const Watch& w);
+/// A watch's band and move in words: "low 150, high 200, move 5% day",
+/// "move 3% 1h up", "no bounds".
+std::string WatchWords(const Watch& w);
 
 }  // namespace stockwatch::stockctl

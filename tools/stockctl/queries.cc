@@ -23,17 +23,27 @@ void AppendLine(std::string& out, const R& record) {
   out.push_back('\n');
 }
 
+// The MOVE column only when some watch has a move (a list of bands reads
+// as it always did).
 std::string WatchTable(const std::vector<Watch>& watches, bool with_email) {
-  Table t(with_email ? std::vector<std::string>{"EMAIL", "TICKER", "LOW", "HIGH"}
-                     : std::vector<std::string>{"TICKER", "LOW", "HIGH"},
-          with_email ? std::vector<bool>{false, false, true, true}
-                     : std::vector<bool>{false, true, true});
+  const bool moves = std::any_of(watches.begin(), watches.end(),
+                                 [](const Watch& w) { return w.move.has_value(); });
+  std::vector<std::string> headers{"TICKER", "LOW", "HIGH"};
+  std::vector<bool> right{false, true, true};
+  if (with_email) {
+    headers.insert(headers.begin(), "EMAIL");
+    right.insert(right.begin(), false);
+  }
+  if (moves) {
+    headers.push_back("MOVE");
+    right.push_back(false);
+  }
+  Table t(std::move(headers), std::move(right));
   for (const Watch& w : watches) {
-    if (with_email) {
-      t.Add({w.email, w.ticker, Num(w.low), Num(w.high)});
-    } else {
-      t.Add({w.ticker, Num(w.low), Num(w.high)});
-    }
+    std::vector<std::string> row{w.ticker, Num(w.low), Num(w.high)};
+    if (with_email) row.insert(row.begin(), w.email);
+    if (moves) row.push_back(Move(w));
+    t.Add(std::move(row));
   }
   return t.Render();
 }

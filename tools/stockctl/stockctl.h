@@ -31,7 +31,11 @@ struct Options {
   std::string interval;   // --interval
   std::string low, high;  // --low / --high
   bool no_low = false, no_high = false;
-  std::string filter_email, filter_ticker;  // watch ls --email / --ticker
+  std::string move;      // --move (percent: 5, 5%, 2.5%)
+  bool no_move = false;  // watch set --no-move
+  std::string within;    // --within (a duration; 0 or "day": the day's change)
+  bool up = false, down = false, both = false;  // --up / --down / (watch set) --both
+  std::string filter_email, filter_ticker;      // watch ls --email / --ticker
 
   int64_t n = 10;           // quote avg -n
   int64_t limit = 0;        // quote history --limit (0: the default)
