@@ -554,7 +554,9 @@ void AlertEngine::FillAlert(const Fired& f, const Quote& q, Alert& out) const {
   if (f.condition == Condition::kUp || f.condition == Condition::kDown) {
     const double pct = moves_[f.watch].pct;
     const double ref = f.reference;
-    out.threshold = ref * (f.condition == Condition::kUp ? 1 + pct / 100 : 1 - pct / 100);
+    // The price at which the move reaches pct, to a millionth (no 204.99999999999997).
+    const double delta = f.condition == Condition::kUp ? ref * pct / 100 : -ref * pct / 100;
+    out.threshold = std::round((ref + delta) * 1e6) / 1e6;
     out.reference = ref;
     out.change = std::round((q.price - ref) / ref * 10000) / 100;  // percent, 2 decimals
     out.move = pct;

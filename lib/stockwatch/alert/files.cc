@@ -158,8 +158,89 @@ void AppendStateJson(std::string& out, const SavedState& s) {
     out.append(R"(,"high":)");
     AppendJsonNumber(out, *s.high);
   }
+  if (s.move) {
+    out.append(R"(,"move":)");
+    AppendJsonNumber(out, *s.move);
+    if (s.within != 0) out.append(R"(,"within":)").append(std::to_string(s.within));
+    if (s.direction != MoveDirection::kBoth) {
+      out.append(R"(,"direction":")").append(ToString(s.direction)).push_back('"');
+    }
+  }
+  if (s.state.move != 0) {
+    const uint8_t both = kMoveUpFired | kMoveDownFired;
+    out.append(R"(,"moved":")");
+    out.append(s.state.move == both ? "both" : s.state.move == kMoveUpFired ? "up" : "down");
+    out.push_back('"');
+    if (s.state.move_ref != 0) {
+      out.append(R"(,"move_ref":)");
+      AppendJsonNumber(out, s.state.move_ref);
+    }
+  }
   out.push_back('}');
 }
+
+void AppendWindowJson(std::string& out, const TickerWindow& w) {
+  out.append(R"({"type":"move_window","ticker":)");
+  AppendJsonString(out, w.ticker);
+  out.append(R"(,"points":[)");
+  for (size_t k = 0; k < w.points.size(); ++k) {
+    if (k > 0) out.push_back(',');
+    out.push_back('[');
+    out.append(std::to_string(w.points[k].ts));
+    out.push_back(',');
+    AppendJsonNumber(out, w.points[k].price);
+    out.push_back(']');
+  }
+  out.append("]}");
+}
+
+namespace {
+
+TickerWindow ParseWindowJson(const nlohmann::json& j) {
+  TickerWindow w;
+  auto t = j.find("ticker");
+  if (t == j.end() || !t->is_string()) throw DataError("ticker: missing");
+  w.ticker = NormalizeTicker(t->get<std::string>());
+  auto p = j.find("points");
+  if (p == j.end() || !p->is_array()) throw DataError("points: not an array");
+  for (const auto& pt : *p) {
+    if (!pt.is_array() || pt.size() != 2 || !pt[0].is_number_integer() || !pt[1].is_number())
+      throw DataError("points: each must be [ts_ms, price]");
+    double price = pt[1].get<double>();
+    if (!std::isfinite(price) || price < 0) throw DataError("points: a price is not valid");
+    w.points.push_back({pt[0].get<int64_t>(), price});
+  }
+  return w;
+}
+
+}  // namespace
+
+namespace {
+
+template <typename Num>
+void ParseStateMove(const nlohmann::json& j, SavedState& s, Num& num) {
+  s.move = num("move");
+  s.within = static_cast<int64_t>(num("within").value_or(0));
+  if (auto it = j.find("direction"); it != j.end() && it->is_string()) {
+    auto d = ParseMoveDirection(it->get<std::string>());
+    if (!d) throw DataError("direction: must be up, down or both");
+    s.direction = *d;
+  }
+  if (auto it = j.find("moved"); it != j.end() && !it->is_null()) {
+    const std::string m = it->is_string() ? it->get<std::string>() : "";
+    if (m == "up")
+      s.state.move = kMoveUpFired;
+    else if (m == "down")
+      s.state.move = kMoveDownFired;
+    else if (m == "both")
+      s.state.move = kMoveUpFired | kMoveDownFired;
+    else
+      throw DataError("moved: must be up, down or both");
+  }
+  s.state.move_ref = num("move_ref").value_or(0);
+}
+
+}  // namespace
 
 SavedState ParseStateJson(std::string_view line) {
   nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -197,10 +278,12 @@ SavedState ParseStateJson(std::string_view line) {
   s.state.ts = *ts;
   s.low = num("low");
   s.high = num("high");
+  ParseStateMove(j, s, num);
   return s;
 }
 
-std::vector<SavedState> ReadStateFile(const std::string& path, size_t* bytes, bool* torn) {
+std::vector<SavedState> ReadStateFile(const std::string& path, size_t* bytes, bool* torn,
+                                      std::vector<TickerWindow>* windows) {
   // The file is replaced by rename when saved: refuse a link now, before any
   // work, rather than at the first save.
   RefuseSymlink(path);
@@ -211,10 +294,24 @@ std::vector<SavedState> ReadStateFile(const std::string& path, size_t* bytes, bo
   if (!data) return out;
   const bool unterminated = !data->empty() && data->back() != '\n';
   const uint64_t last = static_cast<uint64_t>(std::count(data->begin(), data->end(), '\n')) + 1;
+  std::unordered_map<std::string, size_t> window_of;  // ticker -> index in *windows
   ForEachLine(*data, [&](std::string_view line, size_t, uint64_t n) {
     if (IsBlank(line)) return;
     try {
-      out.push_back(ParseStateJson(line));
+      if (line.find(R"("type":"move_window")") == std::string_view::npos) {
+        out.push_back(ParseStateJson(line));
+        return;
+      }
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.is_object()) throw DataError("invalid JSON");
+      TickerWindow w = ParseWindowJson(j);
+      if (windows == nullptr) return;
+      auto [it, added] = window_of.try_emplace(w.ticker, windows->size());
+      if (added) {
+        windows->push_back(std::move(w));
+      } else {
+        (*windows)[it->second] = std::move(w);  // a later line wins
+      }
     } catch (const DataError& e) {
       if (unterminated && n == last) {
         if (torn != nullptr) *torn = true;
@@ -234,9 +331,20 @@ void AppendStateLines(std::string& text, const std::vector<WatchState>& states,
   for (const WatchState& st : states) {
     std::optional<uint32_t> i = engine.Find(st.email, st.ticker);
     s.state = st;
-    s.low = i ? engine.watches()[*i].low : std::nullopt;
-    s.high = i ? engine.watches()[*i].high : std::nullopt;
+    const Watch* w = i ? &engine.watches()[*i] : nullptr;
+    s.low = w ? w->low : std::nullopt;
+    s.high = w ? w->high : std::nullopt;
+    s.move = w ? w->move : std::nullopt;
+    s.within = w ? w->within : 0;
+    s.direction = w ? w->direction : MoveDirection::kBoth;
     AppendStateJson(text, s);
+    text.push_back('\n');
+  }
+}
+
+void AppendWindowLines(std::string& text, const std::vector<TickerWindow>& windows) {
+  for (const TickerWindow& w : windows) {
+    AppendWindowJson(text, w);
     text.push_back('\n');
   }
 }
@@ -274,18 +382,23 @@ void CutTornEnd(int fd, const std::string& path) {
 size_t WriteStateFile(const std::string& path, const AlertEngine& engine) {
   std::vector<WatchState> states;
   engine.SnapshotStates(states);
+  std::vector<TickerWindow> windows;
+  engine.SnapshotWindows(windows);
   std::string text;
   text.reserve(states.size() * 120);
   AppendStateLines(text, states, engine);
+  AppendWindowLines(text, windows);
   WriteFileAtomically(path, text, kPrivateFileMode);
   return text.size();
 }
 
 size_t AppendStateFile(const std::string& path, const std::vector<WatchState>& changed,
-                       const AlertEngine& engine, bool sync) {
+                       const std::vector<TickerWindow>& windows, const AlertEngine& engine,
+                       bool sync) {
   std::string text;
   text.reserve(changed.size() * 120);
   AppendStateLines(text, changed, engine);
+  AppendWindowLines(text, windows);
   RefuseSymlink(path);
   int fd = OpenOutputFile(path, /*append=*/true, kPrivateFileMode);
   try {
@@ -320,6 +433,10 @@ std::vector<WatchState> ApplicableStates(const std::vector<SavedState>& saved,
     if ((st.state == BandState::kAbove && w.high != s.high) ||
         (st.state == BandState::kBelow && w.low != s.low)) {
       st.state = BandState::kInside;
+    }
+    if (w.move != s.move || w.within != s.within || w.direction != s.direction) {
+      st.move = 0;
+      st.move_ref = 0;
     }
     out.push_back(std::move(st));
   }

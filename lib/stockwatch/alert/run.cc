@@ -85,8 +85,10 @@ class StoreWatches final : public WatchProvider {
 class StateKeeper {
  public:
   virtual ~StateKeeper() = default;
-  /// The saved states that apply to the engine's watches.
+  /// The saved states that apply to the engine's watches, and the saved
+  /// move windows (read by the same Load(): call windows() after it).
   virtual std::vector<WatchState> Load(const AlertEngine& engine) = 0;
+  virtual std::vector<TickerWindow> windows() { return {}; }
   /// Persists what changed; called at every checkpoint (before offsets are
   /// committed) and at the end (`final`).
   virtual void Save(AlertEngine& engine, bool final) = 0;
@@ -94,11 +96,14 @@ class StateKeeper {
   virtual bool shared() const { return false; }
 };
 
-/// No persistence (`--watches` without `--state`, or level mode).
+/// No persistence (`--watches` without `--state`).
 class NoStates final : public StateKeeper {
  public:
   std::vector<WatchState> Load(const AlertEngine&) override { return {}; }
-  void Save(AlertEngine& engine, bool) override { engine.DiscardChangedStates(); }
+  void Save(AlertEngine& engine, bool) override {
+    engine.DiscardChangedStates();
+    engine.DiscardChangedWindows();
+  }
 };
 
 /// The store's watch_states (Commands::SaveWatchStates): only what changed.
@@ -108,17 +113,22 @@ class StoreStates final : public StateKeeper {
   std::vector<WatchState> Load(const AlertEngine&) override {
     return store_.queries().WatchStates();
   }
+  std::vector<TickerWindow> windows() override { return store_.queries().MoveWindows(); }
   void Save(AlertEngine& engine, bool) override {
     engine.TakeChangedStates(changed_);
-    if (changed_.empty()) return;
-    store_.commands().SaveWatchStates(changed_);
-    log::Debug("saved {} watch state(s) to the store", changed_.size());
+    engine.TakeChangedWindows(windows_);
+    if (!changed_.empty()) {
+      store_.commands().SaveWatchStates(changed_);
+      log::Debug("saved {} watch state(s) to the store", changed_.size());
+    }
+    if (!windows_.empty()) store_.commands().SaveMoveWindows(windows_);
   }
   bool shared() const override { return true; }
 
  private:
   Store& store_;
   std::vector<WatchState> changed_;
+  std::vector<TickerWindow> windows_;
 };
 
 /// `--state FILE`: a snapshot of every state followed by a journal of the
@@ -133,24 +143,29 @@ class FileStates final : public StateKeeper {
       : path_(std::move(path)), every_checkpoint_(every_checkpoint) {}
   std::vector<WatchState> Load(const AlertEngine& engine) override {
     bool torn = false;
-    std::vector<SavedState> saved = ReadStateFile(path_, &snapshot_bytes_, &torn);
+    windows_.clear();
+    std::vector<SavedState> saved = ReadStateFile(path_, &snapshot_bytes_, &torn, &windows_);
     if (torn) log::Warn("{}: its last line was cut short (an interrupted save): ignored", path_);
     journal_bytes_ = 0;
     return ApplicableStates(saved, engine);
   }
+  std::vector<TickerWindow> windows() override { return std::move(windows_); }
   void Save(AlertEngine& engine, bool final) override {
-    if (!engine.has_changed_states()) return;
+    if (!engine.has_changed_states() && !engine.has_changed_windows()) return;
     TimeMs now = NowMs();
     if (!final && !every_checkpoint_ && now - last_write_ < 1000) return;
     if (journal_bytes_ >= std::max<size_t>(snapshot_bytes_, kMinCompactBytes)) {
       engine.DiscardChangedStates();  // the whole state is written
+      engine.DiscardChangedWindows();
       snapshot_bytes_ = WriteStateFile(path_, engine);
       journal_bytes_ = 0;
       log::Debug("rewrote the watch states in {}", path_);
     } else {
       engine.TakeChangedStates(changed_);
-      journal_bytes_ += AppendStateFile(path_, changed_, engine, /*sync=*/final);
-      log::Debug("appended {} watch state(s) to {}", changed_.size(), path_);
+      engine.TakeChangedWindows(windows_);
+      journal_bytes_ += AppendStateFile(path_, changed_, windows_, engine, /*sync=*/final);
+      log::Debug("appended {} watch state(s) and {} window(s) to {}", changed_.size(),
+                 windows_.size(), path_);
     }
     last_write_ = now;
   }
@@ -160,6 +175,7 @@ class FileStates final : public StateKeeper {
   std::string path_;
   bool every_checkpoint_;
   std::vector<WatchState> changed_;
+  std::vector<TickerWindow> windows_;
   size_t snapshot_bytes_ = 0;  // the file's size when last read or rewritten
   size_t journal_bytes_ = 0;   // appended since
   TimeMs last_write_ = 0;
@@ -169,7 +185,7 @@ class FileStates final : public StateKeeper {
 
 struct Counts {
   uint64_t quotes = 0, alerts = 0, unknown = 0, out_of_order = 0, passed = 0, reloads = 0;
-  uint64_t by_condition[2] = {0, 0};  // Condition::kAbove, kBelow
+  uint64_t by_condition[4] = {0, 0, 0, 0};  // Condition::kAbove, kBelow, kUp, kDown
 };
 
 /// The run's counts as metrics, published at each checkpoint (the hot path
@@ -183,6 +199,8 @@ class AlertMetrics {
         other_out_(Out("other")),
         above_(Alerts("above")),
         below_(Alerts("below")),
+        up_(Alerts("up")),
+        down_(Alerts("down")),
         rejected_(metrics::Default().counter("stockwatch_records_rejected_total",
                                              "Input records rejected (bad JSON or fields)")),
         unwatched_(metrics::Default().counter("stockwatch_quotes_unwatched_total",
@@ -199,6 +217,8 @@ class AlertMetrics {
     alerts_out_.Set(c.alerts);
     above_.Set(c.by_condition[0]);
     below_.Set(c.by_condition[1]);
+    up_.Set(c.by_condition[2]);
+    down_.Set(c.by_condition[3]);
     rejected_.Set(rejected);
     unwatched_.Set(c.unknown);
     out_of_order_.Set(c.out_of_order);
@@ -218,8 +238,8 @@ class AlertMetrics {
     return metrics::Default().counter("stockwatch_alerts_total", "Alerts emitted by condition",
                                       {{"condition", condition}});
   }
-  metrics::Counter &quotes_in_, &other_in_, &alerts_out_, &other_out_, &above_, &below_, &rejected_,
-      &unwatched_, &out_of_order_, &reloads_;
+  metrics::Counter &quotes_in_, &other_in_, &alerts_out_, &other_out_, &above_, &below_, &up_,
+      &down_, &rejected_, &unwatched_, &out_of_order_, &reloads_;
 };
 
 void LogDiff(const WatchDiff& d, size_t tickers, const std::string& from, bool initial) {
@@ -243,12 +263,9 @@ std::unique_ptr<WatchProvider> OpenWatches(const AlertRunOptions& o,
   return std::make_unique<StoreWatches>(*store, o.db_url);
 }
 
-/// States: --state, else the store's (edge mode only).
+/// States: --state, else the store's. Level mode keeps no edge states, only
+/// the move windows.
 std::unique_ptr<StateKeeper> OpenStates(const AlertRunOptions& o, Store* store) {
-  if (o.mode != AlertMode::kEdge) {
-    if (!o.state_file.empty()) log::Warn("--state: level mode keeps no state; ignored");
-    return std::make_unique<NoStates>();
-  }
   if (!o.state_file.empty())
     return std::make_unique<FileStates>(o.state_file, IsKafka(o.stream.input));
   if (store) return std::make_unique<StoreStates>(*store);
@@ -261,10 +278,13 @@ void LoadWatchesAndStates(AlertEngine& engine, WatchProvider& watches, StateKeep
   WatchDiff initial = engine.SetWatches(watches.Load());
   LogDiff(initial, engine.ticker_count(), watches.name(), true);
   if (engine.watches().empty()) log::Warn("no watches in {}: no quote can alert", watches.name());
+  std::vector<WatchState> saved = states.Load(engine);
   if (edge) {
-    size_t n = engine.RestoreStates(states.Load(engine));
+    size_t n = engine.RestoreStates(saved);
     log::Info("restored {} watch state(s)", n);
   }
+  size_t w = engine.RestoreWindows(states.windows());
+  if (w > 0) log::Info("restored the move windows of {} ticker(s)", w);
 }
 
 /// Kafka: partitions (tickers) that another consumer of the group owned
@@ -276,8 +296,10 @@ void ReloadStatesOnAssign(Source& in, AlertEngine& engine, StateKeeper& states) 
     // lost assignment saves nothing on revoke): saving them later would
     // overwrite what the new owner saved. The store is the truth now.
     engine.DiscardChangedStates();
+    engine.DiscardChangedWindows();
     engine.ForgetPrices();
     size_t n = engine.RestoreStates(states.Load(engine));
+    engine.RestoreWindows(states.windows());
     log::Info("{}: partitions assigned: reloaded {} watch state(s)", in.name(), n);
   });
 }
@@ -338,7 +360,7 @@ class AlertLoop {
       AppendJson(buf_, alert_);
       out_.Write(alert_.email, buf_);
       ++counts_.alerts;
-      ++counts_.by_condition[f.condition == Condition::kAbove ? 0 : 1];
+      ++counts_.by_condition[static_cast<int>(f.condition)];
     }
   }
   // Watch changes: checked after every checkpoint (so also right after the
@@ -412,7 +434,7 @@ int RunAlert(const AlertRunOptions& o, const std::function<void(std::string_view
     outs.push_back(dead_letter.get());
   }
   std::unique_ptr<Source> in = OpenSource(o.stream, o.stream.input);
-  if (edge && states->shared()) ReloadStatesOnAssign(*in, engine, *states);
+  if (states->shared()) ReloadStatesOnAssign(*in, engine, *states);
   Rejecter rejecter(o.stream.program, dead_letter.get(), o.stream.strict, diag);
 
   AlertLoop loop(engine, *watches, *out, o.reload_ms);

@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include "stockwatch/core/files.h"
+
 using namespace stockwatch;
 
 namespace {
@@ -103,7 +105,12 @@ TEST_CASE("ReadWatchesFile: errors name the file and line; a missing file is 66"
 }
 
 TEST_CASE("State lines: round trip and field errors") {
-  SavedState s{{"a@x.io", "^GSPC", BandState::kBelow, 1796817000123}, 4000.5, std::nullopt};
+  SavedState s;
+  s.state.email = "a@x.io";
+  s.state.ticker = "^GSPC";
+  s.state.state = BandState::kBelow;
+  s.state.ts = 1796817000123;
+  s.low = 4000.5;
   std::string line;
   AppendStateJson(line, s);
   CHECK(
@@ -124,6 +131,64 @@ TEST_CASE("State lines: round trip and field errors") {
       ParseStateJson(R"({"type":"watch_state","email":"a@x.io","ticker":"T","state":"above"})"),
       "ts: missing", DataError);
   CHECK_THROWS_AS(ParseStateJson("{"), DataError);
+}
+
+TEST_CASE("State lines: a move's bits, day and settings; window lines") {
+  SavedState s;
+  s.state.email = "a@x.io";
+  s.state.ticker = "AAPL";
+  s.state.ts = 1796817000000;
+  s.state.move = kMoveUpFired;
+  s.state.move_ref = 197.5;
+  s.move = 5;
+  s.within = 0;
+  std::string line;
+  AppendStateJson(line, s);
+  CHECK(
+      line ==
+      R"({"type":"watch_state","email":"a@x.io","ticker":"AAPL","state":"inside","ts":"2026-12-09T11:50:00Z","move":5,"moved":"up","move_ref":197.5})");
+  SavedState r = ParseStateJson(line);
+  CHECK(r.state.move == kMoveUpFired);
+  CHECK(r.state.move_ref == 197.5);
+  CHECK(r.move == 5);
+  CHECK(r.within == 0);
+  s.state.move = kMoveUpFired | kMoveDownFired;
+  s.state.move_ref = 0;
+  s.within = 3600;
+  s.direction = MoveDirection::kBoth;
+  line.clear();
+  AppendStateJson(line, s);
+  r = ParseStateJson(line);
+  CHECK(r.state.move == (kMoveUpFired | kMoveDownFired));
+  CHECK(r.within == 3600);
+  CHECK_THROWS_WITH_AS(
+      ParseStateJson(
+          R"({"type":"watch_state","email":"a@x.io","ticker":"T","state":"inside","ts":"2026-12-09T14:30:00Z","moved":"sideways"})"),
+      "moved: must be up, down or both", DataError);
+
+  TempDir d;
+  const std::string p = (d.path / "state").string();
+  TickerWindow w{"BTC-USD", {{1000, 60000}, {2000, 62500.5}}};
+  std::string text;
+  AppendWindowJson(text, w);
+  CHECK(text ==
+        R"({"type":"move_window","ticker":"BTC-USD","points":[[1000,60000],[2000,62500.5]]})");
+  TickerWindow later{"BTC-USD", {{3000, 61000}}};
+  text += "\n";
+  AppendWindowJson(text, later);
+  text += "\n" + line + "\n";
+  WriteFileAtomically(p, text, 0600);
+  std::vector<TickerWindow> windows;
+  std::vector<SavedState> states = ReadStateFile(p, nullptr, nullptr, &windows);
+  CHECK(states.size() == 1);
+  REQUIRE(windows.size() == 1);  // the later line for the ticker wins
+  CHECK(windows[0].points.size() == 1);
+  CHECK(windows[0].points[0].ts == 3000);
+  WriteFileAtomically(p,
+                      R"({"type":"move_window","ticker":"T","points":[[1,"x"]]})"
+                      "\n",
+                      0600);
+  CHECK_THROWS_AS(ReadStateFile(p, nullptr, nullptr, &windows), DataError);
 }
 
 TEST_CASE("State file: written atomically, read back, missing means empty") {
@@ -200,7 +265,7 @@ TEST_CASE("State file: a journal of changes after the snapshot; the latest line 
   e.OnQuote(Q("T", 35, 1002));  // a and b: above
   e.TakeChangedStates(changed);
   REQUIRE(changed.size() == 2);
-  size_t appended = AppendStateFile(p, changed, e, true);
+  size_t appended = AppendStateFile(p, changed, {}, e, true);
   CHECK(ReadAll(p).size() == snapshot + appended);
 
   size_t bytes = 0;
@@ -235,7 +300,7 @@ TEST_CASE("State file: the torn end of an interrupted append is ignored, then cu
   e.OnQuote(Q("T", 5, 1000));  // b: below
   std::vector<WatchState> changed;
   e.TakeChangedStates(changed);
-  AppendStateFile(p, changed, e, true);
+  AppendStateFile(p, changed, {}, e, true);
   saved = ReadStateFile(p, nullptr, &torn);
   CHECK_FALSE(torn);
   REQUIRE(saved.size() == 2);
