@@ -296,6 +296,8 @@ void AlertEngine::Adopt(NewSet&& n) {
   owners_ = std::move(n.owners);
   moves_ = std::move(n.moves);
   groups_ = std::move(n.groups);
+  ticker_moves_ = std::move(n.ticker_moves);
+  group_unsettled_.assign(groups_.size(), {});
   move_values_ = std::move(n.move_values);
   move_rearm_ = std::move(n.move_rearm);
   move_owners_ = std::move(n.move_owners);
@@ -309,10 +311,7 @@ void AlertEngine::Adopt(NewSet&& n) {
     s.unsettled = false;
     // Without a previous price the first quote checks every watch anyway.
     if (unsettled && (table_[tickers_[s.ticker].slot].flags & kHasPrev)) MarkUnsettled(i);
-    if (unsettled && !moves_.empty() && !std::isnan(moves_[i].pct)) {
-      MoveGroup& g = groups_[moves_[i].group];
-      if (g.has_prev) g.unsettled.push_back(i);
-    }
+    if (unsettled && !moves_.empty() && !std::isnan(moves_[i].pct)) Unsettle(moves_[i].group, i);
   }
 }
 
@@ -354,9 +353,8 @@ size_t AlertEngine::RestoreStates(std::span<const WatchState> states) {
                               : m.dir == MoveDirection::kDown ? kMoveDownFired
                                                               : kMoveUpFired | kMoveDownFired;
       m.bits = st.move & allowed;
-      MoveGroup& g = groups_[m.group];
-      m.ref = g.within_ms == 0 ? st.move_ref : 0;
-      if (g.has_prev) g.unsettled.push_back(*i);
+      m.ref = groups_[m.group].within_ms == 0 ? st.move_ref : 0;
+      Unsettle(m.group, *i);
     }
     TickerSlot& t = table_[tickers_[s.ticker].slot];
     if (!(t.flags & kHasTs) || st.ts > t.last_ts) {
@@ -370,10 +368,8 @@ size_t AlertEngine::RestoreStates(std::span<const WatchState> states) {
 }
 
 void AlertEngine::ForgetPrices() {
-  for (MoveGroup& g : groups_) {
-    g.has_prev = false;
-    g.unsettled.clear();
-  }
+  for (MoveGroup& g : groups_) g.has_prev = g.unsettled = false;
+  for (std::vector<uint32_t>& list : group_unsettled_) list.clear();
   for (TickerCold& c : tickers_) {
     for (uint32_t i : c.unsettled) slots_[i].unsettled = false;
     c.unsettled.clear();
@@ -516,6 +512,11 @@ QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
   fired_.clear();
   TickerSlot* t = FindTicker(q.ticker);
   if (t == nullptr) return QuoteOutcome::kUnknownTicker;
+  TickerMoves* moves = nullptr;
+  if (t->flags & kHasMoves) {
+    moves = &ticker_moves_[IdOf(*t)];  // its line is needed below: start loading it now
+    __builtin_prefetch(moves);
+  }
   if ((t->flags & kHasTs) && q.ts < t->last_ts) return QuoteOutcome::kOutOfOrder;
   t->flags |= kHasTs;
   t->last_ts = q.ts;
@@ -530,7 +531,7 @@ QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
   } else {
     CheckEdge(*t, p, q.ts);
   }
-  if (t->flags & kHasMoves) CheckMoves(tickers_[IdOf(*t)], q);
+  if (moves != nullptr) CheckMoves(*moves, q);
   if (fired_.size() > 1) {
     std::sort(fired_.begin(), fired_.end(), [](const Fired& a, const Fired& b) {
       return a.watch != b.watch ? a.watch < b.watch : a.condition < b.condition;

@@ -186,16 +186,26 @@ class AlertEngine {
   /// The move watches of one ticker with one window. Thresholds are in
   /// move_values_ from `begin`: n_up ascending (watches looking up), then
   /// n_down ascending; move_rearm_ holds their re-arm points alongside.
-  struct MoveGroup {
-    uint32_t ticker = 0;
+  struct alignas(64) MoveGroup {
+    double m_up = 0, m_down = 0;  // the moves at the last quote (has_prev)
+    // The smallest threshold or re-arm point of the group's watches: moves
+    // that stay under it (the usual case) visit nothing.
+    double floor = 0;
+    double day_ref = 0;     // the prev_close of the current trading day
     int64_t within_ms = 0;  // 0: the day's change
-    MinMaxWindow window;
-    double day_ref = 0;  // the prev_close of the current trading day
-    bool has_ref = false;
-    bool has_prev = false;  // m_up/m_down hold the moves at the last quote
-    double m_up = 0, m_down = 0;
+    uint32_t ticker = 0;
     uint32_t begin = 0, n_up = 0, n_down = 0;
-    std::vector<uint32_t> unsettled;  // watches to check at the next quote
+    bool has_ref = false;
+    bool has_prev = false;
+    bool unsettled = false;  // group_unsettled_ lists watches to check at the next quote
+  };
+  static_assert(sizeof(MoveGroup) == 64, "one cache line");
+  /// A ticker's move data (ticker_moves_, by ticker id), in one cache line.
+  struct alignas(64) TickerMoves {
+    MinMaxWindow window;                          // the prices of the last window_ms
+    int64_t window_ms = 0;                        // the longest window of its groups; 0: none
+    uint32_t groups_begin = 0, groups_count = 0;  // in groups_
+    bool window_dirty = false;                    // listed in dirty_windows_
   };
   /// What a quote needs of its ticker, in one cache line, stored in an
   /// open-addressing table keyed by the ticker itself (tickers have at most
@@ -227,8 +237,6 @@ class AlertEngine {
     uint32_t slot = 0;                              // position in table_
     uint32_t watches_begin = 0, watches_count = 0;  // in ticker_watches_
     std::vector<uint32_t> unsettled;                // watches to check at the next quote
-    uint32_t groups_begin = 0, groups_count = 0;    // in groups_
-    bool window_dirty = false;                      // listed in dirty_windows_
   };
 
   struct NewSet;
@@ -242,14 +250,15 @@ class AlertEngine {
   void BuildMoveGroups(NewSet& n) const;
   void AddMoveGroup(NewSet& n, uint32_t ticker, std::span<const uint32_t> members) const;
 
-  void CheckMoves(TickerCold& c, const Quote& q);
+  void CheckMoves(TickerMoves& c, const Quote& q);
+  void Unsettle(uint32_t group, uint32_t watch);
   void CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double ref_up, double ref_down);
   void VisitMoves(const MoveGroup& g, uint32_t from, uint32_t n, double before, double now);
   void FireMoveLevel(const MoveGroup& g, double m_up, double m_down, double ref_up,
                      double ref_down);
   void EvaluateMove(uint32_t i, TimeMs ts);
   void MarkChanged(uint32_t i, TimeMs ts);
-  void AppendWindow(const TickerCold& c, std::vector<WindowPoint>& out) const;
+  void AppendWindow(const TickerMoves& c, std::vector<WindowPoint>& out) const;
 
   TickerSlot* FindTicker(std::string_view ticker);
   const TickerSlot* FindTicker(std::string_view ticker) const {
@@ -280,7 +289,9 @@ class AlertEngine {
   std::vector<uint32_t> changed_;
   std::vector<MoveSlot> moves_;  // per watch; empty when no watch has a move
   std::vector<MoveGroup> groups_;
-  std::vector<double> move_values_;  // see MoveGroup
+  std::vector<TickerMoves> ticker_moves_;  // by ticker id; empty when no watch has a move
+  std::vector<std::vector<uint32_t>> group_unsettled_;  // by group
+  std::vector<double> move_values_;                     // see MoveGroup
   std::vector<double> move_rearm_;
   std::vector<uint32_t> move_owners_;
   std::vector<uint32_t> dirty_windows_;  // ticker ids

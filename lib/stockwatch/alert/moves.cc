@@ -34,15 +34,18 @@ void AlertEngine::CarryMove(NewSet& n, uint32_t i, std::optional<uint32_t> old) 
   }
 }
 
-// Each ticker's move watches, one group per distinct window.
+// Each ticker's move watches, one group per distinct window; the ticker's
+// window (prices of the longest one) is carried over from the old set.
 void AlertEngine::BuildMoveGroups(NewSet& n) const {
   if (n.moves.empty()) return;
+  n.ticker_moves.resize(n.tickers.size());
   std::vector<uint32_t> members;
   for (uint32_t id = 0; id < n.tickers.size(); ++id) {
-    TickerCold& c = n.tickers[id];
+    const TickerCold& tc = n.tickers[id];
+    TickerMoves& c = n.ticker_moves[id];
     members.clear();
-    for (uint32_t k = 0; k < c.watches_count; ++k) {
-      uint32_t i = n.ticker_watches[c.watches_begin + k];
+    for (uint32_t k = 0; k < tc.watches_count; ++k) {
+      uint32_t i = n.ticker_watches[tc.watches_begin + k];
       if (!std::isnan(n.moves[i].pct)) members.push_back(i);
     }
     if (members.empty()) continue;
@@ -59,42 +62,41 @@ void AlertEngine::BuildMoveGroups(NewSet& n) const {
       from = to;
     }
     c.groups_count = static_cast<uint32_t>(n.groups.size()) - c.groups_begin;
+    c.window_ms = n.groups.back().within_ms;  // sorted: the longest is last
     n.proto[id].flags |= kHasMoves;
+    // A window added to a ticker starts with the prices the ticker's other
+    // windows hold: exact for one no longer than the longest of them.
+    const TickerSlot& proto = n.proto[id];
+    const TickerSlot* old = FindTicker(std::string_view(proto.key, proto.len));
+    if (old != nullptr && c.window_ms > 0 && !ticker_moves_.empty())
+      c.window = ticker_moves_[IdOf(*old)].window;
   }
 }
 
 // One group: its thresholds sorted per direction, and what the old group of
-// the same ticker and window knew (its window, the day, the last moves).
+// the same ticker and window knew (the day, the last moves).
 void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
                                std::span<const uint32_t> members) const {
   MoveGroup g;
   g.ticker = ticker;
   g.within_ms = n.watches[members.front()].within * 1000;
   const TickerSlot& proto = n.proto[ticker];
-  if (const TickerSlot* old = FindTicker(std::string_view(proto.key, proto.len))) {
-    const TickerCold& oc = tickers_[IdOf(*old)];
-    bool found = false;
+  const TickerSlot* old = FindTicker(std::string_view(proto.key, proto.len));
+  if (old != nullptr && !ticker_moves_.empty()) {
+    const TickerMoves& oc = ticker_moves_[IdOf(*old)];
     for (uint32_t k = 0; k < oc.groups_count; ++k) {
       const MoveGroup& og = groups_[oc.groups_begin + k];
       if (og.within_ms != g.within_ms) continue;
-      found = true;
-      g.window = og.window;
       g.day_ref = og.day_ref;
       g.has_ref = og.has_ref;
       // Watches the old group still had to check are checked anew: all.
-      g.has_prev = og.has_prev && og.unsettled.empty();
+      g.has_prev = og.has_prev && !og.unsettled;
       g.m_up = og.m_up;
       g.m_down = og.m_down;
     }
-    if (!found && g.within_ms != 0) {
-      // A new window on a ticker that has others starts with what they
-      // hold: exact for a window no longer than the longest of them.
-      std::vector<WindowPoint> seed;
-      AppendWindow(oc, seed);
-      for (const WindowPoint& p : seed) g.window.Push(p.ts, p.price, g.within_ms);
-    }
   }
   g.begin = static_cast<uint32_t>(n.move_values.size());
+  g.floor = std::numeric_limits<double>::infinity();
   std::vector<std::pair<double, uint32_t>> section;
   auto add = [&](MoveDirection skip) {
     section.clear();
@@ -105,6 +107,7 @@ void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
       n.move_values.push_back(pct);
       n.move_rearm.push_back(n.moves[i].rearm);  // ascending too: pct times a constant
       n.move_owners.push_back(i);
+      g.floor = std::min({g.floor, pct, n.moves[i].rearm});
     }
     return static_cast<uint32_t>(section.size());
   };
@@ -114,7 +117,26 @@ void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
   n.groups.push_back(std::move(g));
 }
 
-void AlertEngine::CheckMoves(TickerCold& c, const Quote& q) {
+void AlertEngine::Unsettle(uint32_t group, uint32_t watch) {
+  MoveGroup& g = groups_[group];
+  if (!g.has_prev) return;  // its next quote checks every watch anyway
+  g.unsettled = true;
+  group_unsettled_[group].push_back(watch);
+}
+
+void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
+  // What follows reads the window's two ring buffers and the groups: start
+  // all those cache misses at once rather than one after the other.
+  c.window.Prefetch();
+  const MoveGroup* first = &groups_[c.groups_begin];
+  for (uint32_t k = 0; k < c.groups_count; ++k) __builtin_prefetch(first + k);
+  if (c.window_ms > 0) {
+    c.window.Push(q.ts, q.price, c.window_ms);
+    if (!c.window_dirty) {
+      c.window_dirty = true;
+      dirty_windows_.push_back(groups_[c.groups_begin].ticker);
+    }
+  }
   for (uint32_t k = 0; k < c.groups_count; ++k) {
     MoveGroup& g = groups_[c.groups_begin + k];
     double ref_up, ref_down;
@@ -132,13 +154,8 @@ void AlertEngine::CheckMoves(TickerCold& c, const Quote& q) {
       }
       ref_up = ref_down = ref;
     } else {
-      g.window.Push(q.ts, q.price, g.within_ms);
-      if (!c.window_dirty) {
-        c.window_dirty = true;
-        dirty_windows_.push_back(g.ticker);
-      }
-      ref_up = g.window.min();
-      ref_down = g.window.max();
+      ref_up = c.window.MinSince(q.ts - g.within_ms);
+      ref_down = c.window.MaxSince(q.ts - g.within_ms);
     }
     CheckMoveGroup(g, q.price, q.ts, ref_up, ref_down);
   }
@@ -166,8 +183,12 @@ void AlertEngine::CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double r
     VisitMoves(g, g.begin, g.n_up, g.m_up, m_up);
     VisitMoves(g, g.begin + g.n_up, g.n_down, g.m_down, m_down);
   }
-  for (uint32_t i : g.unsettled) EvaluateMove(i, ts);  // a second look changes nothing
-  g.unsettled.clear();
+  if (g.unsettled) {
+    std::vector<uint32_t>& list = group_unsettled_[static_cast<size_t>(&g - groups_.data())];
+    for (uint32_t i : list) EvaluateMove(i, ts);  // a second look changes nothing
+    list.clear();
+    g.unsettled = false;
+  }
   g.m_up = m_up;
   g.m_down = m_down;
   g.has_prev = true;
@@ -180,7 +201,7 @@ void AlertEngine::CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double r
 void AlertEngine::VisitMoves(const MoveGroup& g, uint32_t from, uint32_t n, double before,
                              double now) {
   const double lo = std::min(before, now), hi = std::max(before, now);
-  if (!(lo < hi)) return;
+  if (!(lo < hi) || hi < g.floor) return;  // nothing lies in (lo, hi]
   auto visit = [&](const double* v) {
     const double* b = std::upper_bound(v + from, v + from + n, lo);
     const double* e = std::upper_bound(b, v + from + n, hi);
@@ -232,34 +253,16 @@ void AlertEngine::EvaluateMove(uint32_t i, TimeMs ts) {
 
 // ---------------------------------------------------------------- windows
 
-void AlertEngine::AppendWindow(const TickerCold& c, std::vector<WindowPoint>& out) const {
-  const size_t start = out.size();
-  size_t windows = 0;
-  for (uint32_t k = 0; k < c.groups_count; ++k) {
-    const MoveGroup& g = groups_[c.groups_begin + k];
-    if (g.within_ms == 0) continue;
-    g.window.AppendPoints(out);
-    ++windows;
-  }
-  if (windows < 2) return;
-  auto begin = out.begin() + static_cast<std::ptrdiff_t>(start);
-  auto less = [](const WindowPoint& a, const WindowPoint& b) {
-    return a.ts != b.ts ? a.ts < b.ts : a.price < b.price;
-  };
-  std::sort(begin, out.end(), less);
-  out.erase(std::unique(begin, out.end(),
-                        [](const WindowPoint& a, const WindowPoint& b) {
-                          return a.ts == b.ts && a.price == b.price;
-                        }),
-            out.end());
+void AlertEngine::AppendWindow(const TickerMoves& c, std::vector<WindowPoint>& out) const {
+  if (c.window_ms > 0) c.window.AppendPoints(out);
 }
 
 void AlertEngine::TakeChangedWindows(std::vector<TickerWindow>& out) {
   out.resize(dirty_windows_.size());
   for (size_t k = 0; k < dirty_windows_.size(); ++k) {
-    TickerCold& c = tickers_[dirty_windows_[k]];
+    TickerMoves& c = ticker_moves_[dirty_windows_[k]];
     c.window_dirty = false;
-    const TickerSlot& t = table_[c.slot];
+    const TickerSlot& t = table_[tickers_[dirty_windows_[k]].slot];
     out[k].ticker.assign(t.key, t.len);
     out[k].points.clear();
     AppendWindow(c, out[k].points);
@@ -268,17 +271,17 @@ void AlertEngine::TakeChangedWindows(std::vector<TickerWindow>& out) {
 }
 
 void AlertEngine::DiscardChangedWindows() {
-  for (uint32_t id : dirty_windows_) tickers_[id].window_dirty = false;
+  for (uint32_t id : dirty_windows_) ticker_moves_[id].window_dirty = false;
   dirty_windows_.clear();
 }
 
 void AlertEngine::SnapshotWindows(std::vector<TickerWindow>& out) const {
-  for (const TickerCold& c : tickers_) {
-    if (c.groups_count == 0) continue;
+  for (uint32_t id = 0; id < ticker_moves_.size(); ++id) {
+    if (ticker_moves_[id].window_ms == 0) continue;
     TickerWindow w;
-    AppendWindow(c, w.points);
+    AppendWindow(ticker_moves_[id], w.points);
     if (w.points.empty()) continue;
-    const TickerSlot& t = table_[c.slot];
+    const TickerSlot& t = table_[tickers_[id].slot];
     w.ticker.assign(t.key, t.len);
     out.push_back(std::move(w));
   }
@@ -289,22 +292,21 @@ size_t AlertEngine::RestoreWindows(std::span<const TickerWindow> windows) {
   std::vector<WindowPoint> sorted;
   for (const TickerWindow& w : windows) {
     TickerSlot* t = FindTicker(w.ticker);
-    if (t == nullptr || w.points.empty()) continue;
-    const TickerCold& c = tickers_[IdOf(*t)];
+    if (t == nullptr || w.points.empty() || ticker_moves_.empty()) continue;
+    TickerMoves& c = ticker_moves_[IdOf(*t)];
+    if (c.window_ms == 0) continue;
     sorted = w.points;
     std::stable_sort(sorted.begin(), sorted.end(),
                      [](const WindowPoint& a, const WindowPoint& b) { return a.ts < b.ts; });
-    bool any = false;
+    c.window.Clear();
+    for (const WindowPoint& p : sorted) c.window.Push(p.ts, p.price, c.window_ms);
     for (uint32_t k = 0; k < c.groups_count; ++k) {
       MoveGroup& g = groups_[c.groups_begin + k];
       if (g.within_ms == 0) continue;
-      g.window.Clear();
-      for (const WindowPoint& p : sorted) g.window.Push(p.ts, p.price, g.within_ms);
       g.has_prev = false;  // its moves are computed afresh at the next quote
-      g.unsettled.clear();
-      any = true;
+      g.unsettled = false;
+      group_unsettled_[c.groups_begin + k].clear();
     }
-    if (!any) continue;
     if (!(t->flags & kHasTs) || sorted.back().ts > t->last_ts) {
       t->flags |= kHasTs;
       t->last_ts = sorted.back().ts;

@@ -58,24 +58,33 @@ TEST_CASE("MinMaxWindow: min and max of the last span, and its points") {
   w.Push(1000, 12, 5000);
   w.Push(2000, 9, 5000);
   w.Push(3000, 11, 5000);
-  CHECK(w.min() == 9);
-  CHECK(w.max() == 12);
+  CHECK(w.MinSince(-2000) == 9);
+  CHECK(w.MaxSince(-2000) == 12);
+  CHECK(w.MinSince(3000) == 11);  // a shorter window: the last second only
+  CHECK(w.MaxSince(2000) == 11);
   w.Push(6000, 10.5, 5000);  // 1000 (12) is 5 s old: still in
-  CHECK(w.max() == 12);
+  CHECK(w.MaxSince(1000) == 12);
   w.Push(6001, 10.5, 5000);  // now it is out
-  CHECK(w.min() == 9);
-  CHECK(w.max() == 11);
+  CHECK(w.MinSince(1001) == 9);
+  CHECK(w.MaxSince(1001) == 11);
   w.Push(7001, 10.8, 5000);  // and 2000 (9)
-  CHECK(w.min() == 10.5);
+  CHECK(w.MinSince(2001) == 10.5);
+  // Many points: the ring buffers grow and wrap.
+  for (int k = 0; k < 1000; ++k) w.Push(8000 + k, 100 + k % 7, 50);
+  CHECK(w.MinSince(8999 - 50) == 100);
+  CHECK(w.MaxSince(8999 - 50) == 106);
+  CHECK(w.MinSince(8999) == 100 + 999 % 7);
   std::vector<WindowPoint> pts;
   w.AppendPoints(pts);
   REQUIRE(!pts.empty());
   CHECK(std::is_sorted(pts.begin(), pts.end(),
                        [](const WindowPoint& a, const WindowPoint& b) { return a.ts < b.ts; }));
   MinMaxWindow again;
-  for (const WindowPoint& p : pts) again.Push(p.ts, p.price, 5000);
-  CHECK(again.min() == w.min());
-  CHECK(again.max() == w.max());
+  for (const WindowPoint& p : pts) again.Push(p.ts, p.price, 50);
+  for (TimeMs since = 8949; since <= 8999; ++since) {
+    CHECK(again.MinSince(since) == w.MinSince(since));
+    CHECK(again.MaxSince(since) == w.MaxSince(since));
+  }
 }
 
 TEST_CASE("moves: a day change fires once per direction per trading day") {
