@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The stockctl CLI tests (users and watches, at-most-once with 8 racing
 # processes, quotes, import/export, injection-shaped values, dead letters in
-# stockctl status, percent-move watches) against
+# stockctl status, percent-move watches; stock-alert's move states and
+# windows across restarts) against
 # PostgreSQL: each runs in a schema of its own on the STOCKWATCH_TEST_PG server.
 source "$(dirname "$0")/../lib/common.sh"
 require_env STOCKWATCH_TEST_PG
@@ -9,7 +10,8 @@ require_env STOCKWATCH_TEST_PG
 sep='?'; [[ "$STOCKWATCH_TEST_PG" == *\?* ]] && sep='&'
 for script in 0101-stockctl-users-watches 0102-stockctl-at-most-once 0103-stockctl-quotes \
               0104-stockctl-import-export 0105-stockctl-injection \
-              0113-stockctl-status-dead-letters 0114-stockctl-move-watches; do
+              0113-stockctl-status-dead-letters 0114-stockctl-move-watches \
+              0311-alert-move-restart; do
   schema="sw_$(echo "$script" | tr -c 'a-z0-9\n' '_')_$$"
   psql -q -X -v ON_ERROR_STOP=1 "$STOCKWATCH_TEST_PG" -c "CREATE SCHEMA $schema" ||
     { fail "$script: cannot create schema $schema"; continue; }
