@@ -25,6 +25,7 @@
 /// it; a windowed one re-arms when the move falls back under its threshold
 /// (with hysteresis, that much under).
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -198,8 +199,15 @@ class AlertEngine {
     bool has_ref = false;
     bool has_prev = false;
     bool unsettled = false;  // group_unsettled_ lists watches to check at the next quote
+    bool has_ext = false;    // a window's lowest and highest price are known:
+    double low = 0, high = 0;
+    TimeMs low_ts = 0, high_ts = 0;  // kept until they leave the window (or are beaten)
+    // Around the last move of each direction: no threshold (or re-arm point)
+    // lies in [gap_lo, gap_hi) but gap_lo itself, so a move that stays in it
+    // flips nothing. An empty gap (lo > hi) makes the next quote look.
+    double up_gap_lo = kInf, up_gap_hi = -kInf, down_gap_lo = kInf, down_gap_hi = -kInf;
   };
-  static_assert(sizeof(MoveGroup) == 64, "one cache line");
+  static_assert(sizeof(MoveGroup) == 128, "two cache lines");
   /// A ticker's move data (ticker_moves_, by ticker id), in one cache line.
   struct alignas(64) TickerMoves {
     MinMaxWindow window;                          // the prices of the last window_ms
@@ -232,6 +240,7 @@ class AlertEngine {
   static constexpr uint8_t kUnsettled = 4;  // the ticker's unsettled list is not empty
   static constexpr uint8_t kQuiet = 8;      // level: no watch fires inside the gap
   static constexpr uint8_t kHasMoves = 16;  // the ticker has move watches
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
   /// The rest of a ticker's data.
   struct TickerCold {
     uint32_t slot = 0;                              // position in table_
@@ -251,9 +260,12 @@ class AlertEngine {
   void AddMoveGroup(NewSet& n, uint32_t ticker, std::span<const uint32_t> members) const;
 
   void CheckMoves(TickerMoves& c, const Quote& q);
+  static void WindowExtremes(const TickerMoves& c, MoveGroup& g, const Quote& q);
   void Unsettle(uint32_t group, uint32_t watch);
   void CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double ref_up, double ref_down);
   void VisitMoves(const MoveGroup& g, uint32_t from, uint32_t n, double before, double now);
+  void MoveGap(const MoveGroup& g, uint32_t from, uint32_t n, double m, double& lo,
+               double& hi) const;
   void FireMoveLevel(const MoveGroup& g, double m_up, double m_down, double ref_up,
                      double ref_down);
   void EvaluateMove(uint32_t i, TimeMs ts);

@@ -129,7 +129,10 @@ void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
   // all those cache misses at once rather than one after the other.
   c.window.Prefetch();
   const MoveGroup* first = &groups_[c.groups_begin];
-  for (uint32_t k = 0; k < c.groups_count; ++k) __builtin_prefetch(first + k);
+  for (uint32_t k = 0; k < c.groups_count; ++k) {
+    __builtin_prefetch(first + k);
+    __builtin_prefetch(reinterpret_cast<const char*>(first + k) + 64);
+  }
   if (c.window_ms > 0) {
     c.window.Push(q.ts, q.price, c.window_ms);
     if (!c.window_dirty) {
@@ -151,14 +154,40 @@ void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
         g.day_ref = ref;
         g.has_ref = true;
         g.m_up = g.m_down = kMinusInf;
+        g.up_gap_lo = g.down_gap_lo = kInf;  // look at the next move, whatever it is
       }
       ref_up = ref_down = ref;
     } else {
-      ref_up = c.window.MinSince(q.ts - g.within_ms);
-      ref_down = c.window.MaxSince(q.ts - g.within_ms);
+      WindowExtremes(c, g, q);
+      ref_up = g.low;
+      ref_down = g.high;
     }
     CheckMoveGroup(g, q.price, q.ts, ref_up, ref_down);
   }
+}
+
+// The lowest and highest price of g's window after the quote q (pushed
+// already). The group keeps them: a new price can only beat them, and the
+// window is searched only when one of them has left it.
+void AlertEngine::WindowExtremes(const TickerMoves& c, MoveGroup& g, const Quote& q) {
+  const TimeMs since = q.ts - g.within_ms;
+  if (!g.has_ext || g.low_ts < since) {
+    const WindowPoint& p = c.window.MinPointSince(since);
+    g.low = p.price;
+    g.low_ts = p.ts;
+  } else if (q.price <= g.low) {
+    g.low = q.price;
+    g.low_ts = q.ts;
+  }
+  if (!g.has_ext || g.high_ts < since) {
+    const WindowPoint& p = c.window.MaxPointSince(since);
+    g.high = p.price;
+    g.high_ts = p.ts;
+  } else if (q.price >= g.high) {
+    g.high = q.price;
+    g.high_ts = q.ts;
+  }
+  g.has_ext = true;
 }
 
 void AlertEngine::CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double ref_up,
@@ -176,12 +205,20 @@ void AlertEngine::CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double r
   cur_ref_up_ = ref_up;
   cur_ref_down_ = ref_down;
   cur_ts_ = ts;
+  const uint32_t down = g.begin + g.n_up;
   if (!g.has_prev) {
-    for (uint32_t k = g.begin; k < g.begin + g.n_up + g.n_down; ++k)
-      EvaluateMove(move_owners_[k], ts);
+    for (uint32_t k = g.begin; k < down + g.n_down; ++k) EvaluateMove(move_owners_[k], ts);
+    MoveGap(g, g.begin, g.n_up, m_up, g.up_gap_lo, g.up_gap_hi);
+    MoveGap(g, down, g.n_down, m_down, g.down_gap_lo, g.down_gap_hi);
   } else {
-    VisitMoves(g, g.begin, g.n_up, g.m_up, m_up);
-    VisitMoves(g, g.begin + g.n_up, g.n_down, g.m_down, m_down);
+    if (!(g.up_gap_lo <= m_up && m_up < g.up_gap_hi)) {
+      VisitMoves(g, g.begin, g.n_up, g.m_up, m_up);
+      MoveGap(g, g.begin, g.n_up, m_up, g.up_gap_lo, g.up_gap_hi);
+    }
+    if (!(g.down_gap_lo <= m_down && m_down < g.down_gap_hi)) {
+      VisitMoves(g, down, g.n_down, g.m_down, m_down);
+      MoveGap(g, down, g.n_down, m_down, g.down_gap_lo, g.down_gap_hi);
+    }
   }
   if (g.unsettled) {
     std::vector<uint32_t>& list = group_unsettled_[static_cast<size_t>(&g - groups_.data())];
@@ -193,6 +230,21 @@ void AlertEngine::CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double r
   g.m_down = m_down;
   g.has_prev = true;
   cur_group_ = nullptr;
+}
+
+// The gap around the move m among one direction's thresholds (and re-arm
+// points, which windowed watches have with hysteresis).
+void AlertEngine::MoveGap(const MoveGroup& g, uint32_t from, uint32_t n, double m, double& lo,
+                          double& hi) const {
+  lo = -kInf;
+  hi = kInf;
+  auto narrow = [&](const double* v) {
+    const double* k = std::upper_bound(v + from, v + from + n, m);  // the first above m
+    if (k > v + from) lo = std::max(lo, k[-1]);
+    if (k < v + from + n) hi = std::min(hi, *k);
+  };
+  narrow(move_values_.data());
+  if (hysteresis_ && g.within_ms != 0) narrow(move_rearm_.data());
 }
 
 // The watches of one direction whose predicates flip between the move
@@ -304,6 +356,7 @@ size_t AlertEngine::RestoreWindows(std::span<const TickerWindow> windows) {
       MoveGroup& g = groups_[c.groups_begin + k];
       if (g.within_ms == 0) continue;
       g.has_prev = false;  // its moves are computed afresh at the next quote
+      g.has_ext = false;
       g.unsettled = false;
       group_unsettled_[c.groups_begin + k].clear();
     }

@@ -36,6 +36,13 @@ class MinMaxWindow {
   /// last push was at or after it.
   double MinSince(TimeMs since) const { return at(mins_, FirstAtOrAfter(mins_, since)).price; }
   double MaxSince(TimeMs since) const { return at(maxs_, FirstAtOrAfter(maxs_, since)).price; }
+  /// The same, with the point's ts (the newest of equal prices).
+  const WindowPoint& MinPointSince(TimeMs since) const {
+    return at(mins_, FirstAtOrAfter(mins_, since));
+  }
+  const WindowPoint& MaxPointSince(TimeMs since) const {
+    return at(maxs_, FirstAtOrAfter(maxs_, since));
+  }
   void Clear() { mins_.head = mins_.size = maxs_.head = maxs_.size = 0; }
   /// Appends the points either deque holds, oldest first, each once. Pushed
   /// again in that order (with the same keep_ms) they give the same minimum
