@@ -125,16 +125,11 @@ void AlertEngine::Unsettle(uint32_t group, uint32_t watch) {
 }
 
 void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
-  // What follows reads the window's two ring buffers and the groups: start
-  // all those cache misses at once rather than one after the other.
-  c.window.Prefetch();
-  const MoveGroup* first = &groups_[c.groups_begin];
-  for (uint32_t k = 0; k < c.groups_count; ++k) {
-    __builtin_prefetch(first + k);
-    __builtin_prefetch(reinterpret_cast<const char*>(first + k) + 64);
-  }
   if (c.window_ms > 0) {
     c.window.Push(q.ts, q.price, c.window_ms);
+    MoveHint& h = move_hints_[static_cast<size_t>(&c - ticker_moves_.data())];
+    h.min_back = c.window.min_back();
+    h.max_back = c.window.max_back();
     if (!c.window_dirty) {
       c.window_dirty = true;
       dirty_windows_.push_back(groups_[c.groups_begin].ticker);
@@ -352,6 +347,9 @@ size_t AlertEngine::RestoreWindows(std::span<const TickerWindow> windows) {
                      [](const WindowPoint& a, const WindowPoint& b) { return a.ts < b.ts; });
     c.window.Clear();
     for (const WindowPoint& p : sorted) c.window.Push(p.ts, p.price, c.window_ms);
+    MoveHint& h = move_hints_[IdOf(*t)];
+    h.min_back = c.window.min_back();  // a prefetch hint (a stale one would only miss)
+    h.max_back = c.window.max_back();
     for (uint32_t k = 0; k < c.groups_count; ++k) {
       MoveGroup& g = groups_[c.groups_begin + k];
       if (g.within_ms == 0) continue;

@@ -18,12 +18,29 @@ class MinMaxWindow {
   /// Adds a price; `ts` must not be older than the last one pushed. Then
   /// drops the points more than `keep_ms` older than `ts`.
   void Push(TimeMs ts, double price, int64_t keep_ms) {
-    while (mins_.size > 0 && at(mins_, mins_.size - 1).price >= price) --mins_.size;
+    // The newest point and the oldest ts of each deque are kept beside the
+    // buffer: a price that pops nothing and expires nothing (most of them)
+    // only writes to the buffer.
+    if (mins_.size > 0 && mins_.back.price >= price) {
+      --mins_.size;
+      while (mins_.size > 0 && at(mins_, mins_.size - 1).price >= price) --mins_.size;
+    }
     PushBack(mins_, {ts, price});
-    while (maxs_.size > 0 && at(maxs_, maxs_.size - 1).price <= price) --maxs_.size;
+    if (maxs_.size > 0 && maxs_.back.price <= price) {
+      --maxs_.size;
+      while (maxs_.size > 0 && at(maxs_, maxs_.size - 1).price <= price) --maxs_.size;
+    }
     PushBack(maxs_, {ts, price});
-    while (ts - at(mins_, 0).ts > keep_ms) PopFront(mins_);
-    while (ts - at(maxs_, 0).ts > keep_ms) PopFront(maxs_);
+    Expire(mins_, ts - keep_ms);
+    Expire(maxs_, ts - keep_ms);
+  }
+  /// The newest point of each deque (what the next Push() reads first); null
+  /// when empty. Valid until the next Push() or Clear().
+  const WindowPoint* min_back() const {
+    return mins_.size == 0 ? nullptr : &at(mins_, mins_.size - 1);
+  }
+  const WindowPoint* max_back() const {
+    return maxs_.size == 0 ? nullptr : &at(maxs_, maxs_.size - 1);
   }
   /// Starts loading what the next Push() reads.
   void Prefetch() const {
@@ -67,6 +84,8 @@ class MinMaxWindow {
   /// A deque of points in a power-of-two ring buffer: one half of buf_.
   struct Ring {
     uint32_t base = 0, head = 0, size = 0;
+    TimeMs front_ts = 0;  // of the oldest point (size > 0)
+    WindowPoint back;     // the newest point (size > 0)
   };
   const WindowPoint& at(const Ring& r, uint32_t i) const {
     return buf_[r.base + ((r.head + i) & (cap_ - 1))];
@@ -74,11 +93,17 @@ class MinMaxWindow {
   void PushBack(Ring& r, WindowPoint p) {
     if (r.size == cap_) Grow();
     buf_[r.base + ((r.head + r.size) & (cap_ - 1))] = p;
-    ++r.size;
+    if (r.size++ == 0) r.front_ts = p.ts;
+    r.back = p;
   }
-  void PopFront(Ring& r) {
-    r.head = (r.head + 1) & (cap_ - 1);
-    --r.size;
+  // Drops the points older than `since` (never the newest).
+  void Expire(Ring& r, TimeMs since) {
+    if (r.front_ts >= since) return;
+    do {
+      r.head = (r.head + 1) & (cap_ - 1);
+      --r.size;
+    } while (at(r, 0).ts < since);
+    r.front_ts = at(r, 0).ts;
   }
   void Grow() {
     const uint32_t cap = cap_ == 0 ? 8 : cap_ * 2;
