@@ -376,6 +376,7 @@ size_t AlertEngine::RestoreStates(std::span<const WatchState> states) {
 
 void AlertEngine::ForgetPrices() {
   for (MoveGroup& g : groups_) g.has_prev = g.unsettled = false;
+  for (TickerMoves& c : ticker_moves_) c.quiet = false;
   for (std::vector<uint32_t>& list : group_unsettled_) list.clear();
   for (TickerCold& c : tickers_) {
     for (uint32_t i : c.unsettled) slots_[i].unsettled = false;

@@ -210,6 +210,13 @@ class AlertEngine {
   static_assert(sizeof(MoveGroup) == 128, "two cache lines");
   /// A ticker's move data (ticker_moves_, by ticker id), in one cache line.
   struct alignas(64) TickerMoves {
+    // Edge mode: a quote priced strictly inside (quiet_lo, quiet_hi), no
+    // later than quiet_until and with the same previous close moves no
+    // group's move across a threshold and no window's low or high: only
+    // the window takes it.
+    double quiet_lo = 0, quiet_hi = 0, quiet_ref = 0;
+    TimeMs quiet_until = 0;
+    bool quiet = false;
     MinMaxWindow window;                          // the prices of the last window_ms
     int64_t window_ms = 0;                        // the longest window of its groups; 0: none
     uint32_t groups_begin = 0, groups_count = 0;  // in groups_
@@ -261,6 +268,7 @@ class AlertEngine {
 
   void CheckMoves(TickerMoves& c, const Quote& q);
   static void WindowExtremes(const TickerMoves& c, MoveGroup& g, const Quote& q);
+  void SetQuiet(TickerMoves& c) const;
   void Unsettle(uint32_t group, uint32_t watch);
   void CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double ref_up, double ref_down);
   void VisitMoves(const MoveGroup& g, uint32_t from, uint32_t n, double before, double now);

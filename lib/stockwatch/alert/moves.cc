@@ -119,6 +119,7 @@ void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
 
 void AlertEngine::Unsettle(uint32_t group, uint32_t watch) {
   MoveGroup& g = groups_[group];
+  ticker_moves_[g.ticker].quiet = false;
   if (!g.has_prev) return;  // its next quote checks every watch anyway
   g.unsettled = true;
   group_unsettled_[group].push_back(watch);
@@ -134,6 +135,10 @@ void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
       c.window_dirty = true;
       dirty_windows_.push_back(groups_[c.groups_begin].ticker);
     }
+  }
+  if (c.quiet && c.quiet_lo < q.price && q.price < c.quiet_hi && q.ts <= c.quiet_until &&
+      (!q.prev_close || *q.prev_close == c.quiet_ref)) {
+    return;  // every group's watches are fixed points of this price too
   }
   for (uint32_t k = 0; k < c.groups_count; ++k) {
     MoveGroup& g = groups_[c.groups_begin + k];
@@ -159,6 +164,44 @@ void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
     }
     CheckMoveGroup(g, q.price, q.ts, ref_up, ref_down);
   }
+  SetQuiet(c);
+}
+
+// The prices around the last quote that leave every group of the ticker in
+// its gaps and every window's low and high in place (see TickerMoves), made
+// a billionth narrower so that rounding cannot let a crossing through.
+void AlertEngine::SetQuiet(TickerMoves& c) const {
+  c.quiet = false;
+  if (config_.mode != AlertMode::kEdge) return;
+  double lo = -kInf, hi = kInf;
+  TimeMs until = std::numeric_limits<TimeMs>::max();
+  c.quiet_ref = 0;
+  for (uint32_t k = 0; k < c.groups_count; ++k) {
+    const MoveGroup& g = groups_[c.groups_begin + k];
+    if (!g.has_prev || g.unsettled) return;
+    double ref_up = g.day_ref, ref_down = g.day_ref;
+    if (g.within_ms == 0) {
+      if (!g.has_ref) return;
+      c.quiet_ref = g.day_ref;
+    } else {
+      if (!g.has_ext) return;
+      ref_up = g.low;
+      ref_down = g.high;
+      lo = std::max(lo, g.low);
+      hi = std::min(hi, g.high);
+      until = std::min(until, std::min(g.low_ts, g.high_ts) + g.within_ms);
+    }
+    if (!(ref_up > 0) || !(ref_down > 0)) return;
+    lo = std::max({lo, ref_up * (1 + g.up_gap_lo / 100), ref_down * (1 - g.down_gap_hi / 100)});
+    hi = std::min({hi, ref_up * (1 + g.up_gap_hi / 100), ref_down * (1 - g.down_gap_lo / 100)});
+  }
+  if (std::isfinite(lo)) lo += std::fabs(lo) * 1e-9;
+  if (std::isfinite(hi)) hi -= std::fabs(hi) * 1e-9;
+  if (!(lo < hi)) return;
+  c.quiet_lo = lo;
+  c.quiet_hi = hi;
+  c.quiet_until = until;
+  c.quiet = true;
 }
 
 // The lowest and highest price of g's window after the quote q (pushed
@@ -346,6 +389,7 @@ size_t AlertEngine::RestoreWindows(std::span<const TickerWindow> windows) {
     std::stable_sort(sorted.begin(), sorted.end(),
                      [](const WindowPoint& a, const WindowPoint& b) { return a.ts < b.ts; });
     c.window.Clear();
+    c.quiet = false;
     for (const WindowPoint& p : sorted) c.window.Push(p.ts, p.price, c.window_ms);
     MoveHint& h = move_hints_[IdOf(*t)];
     h.min_back = c.window.min_back();  // a prefetch hint (a stale one would only miss)
