@@ -298,13 +298,6 @@ void AlertEngine::Adopt(NewSet&& n) {
   groups_ = std::move(n.groups);
   ticker_moves_ = std::move(n.ticker_moves);
   group_unsettled_.assign(groups_.size(), {});
-  move_hints_.assign(ticker_moves_.size(), {});
-  for (uint32_t id = 0; id < ticker_moves_.size(); ++id) {
-    const TickerMoves& c = ticker_moves_[id];
-    if (c.groups_count == 0) continue;
-    move_hints_[id] = {&groups_[c.groups_begin], c.window.min_back(), c.window.max_back(),
-                       c.groups_count};
-  }
   move_values_ = std::move(n.move_values);
   move_rearm_ = std::move(n.move_rearm);
   move_owners_ = std::move(n.move_owners);
@@ -523,19 +516,7 @@ QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
   TickerMoves* moves = nullptr;
   if (t->flags & kHasMoves) {
     // Its lines are needed below: start loading them all now.
-    const uint32_t id = IdOf(*t);
-    moves = &ticker_moves_[id];
-    const MoveHint& h = move_hints_[id];
-    __builtin_prefetch(moves);
-    __builtin_prefetch(reinterpret_cast<const char*>(moves) + 64);
-    for (uint32_t k = 0; k < h.count; ++k) {
-      __builtin_prefetch(h.groups + k);
-      __builtin_prefetch(reinterpret_cast<const char*>(h.groups + k) + 64);
-    }
-    if (h.min_back != nullptr) {
-      __builtin_prefetch(h.min_back);
-      __builtin_prefetch(h.max_back);
-    }
+    moves = &ticker_moves_[IdOf(*t)];
   }
   if ((t->flags & kHasTs) && q.ts < t->last_ts) return QuoteOutcome::kOutOfOrder;
   t->flags |= kHasTs;

@@ -211,7 +211,8 @@ class AlertEngine {
   /// A ticker's move data (ticker_moves_, by ticker id), in one cache line.
   struct alignas(64) TickerMoves {
     // Edge mode: a quote priced strictly inside (quiet_lo, quiet_hi), no
-    // later than quiet_until and with the same previous close moves no
+    // later than quiet_until and with the previous close quiet_ref (NaN:
+    // the ticker has no day-change group) moves no
     // group's move across a threshold and no window's low or high: only
     // the window takes it.
     double quiet_lo = 0, quiet_hi = 0, quiet_ref = 0;
@@ -310,16 +311,6 @@ class AlertEngine {
   std::vector<MoveSlot> moves_;  // per watch; empty when no watch has a move
   std::vector<MoveGroup> groups_;
   std::vector<TickerMoves> ticker_moves_;  // by ticker id; empty when no watch has a move
-  /// Where a ticker's move data lies, by ticker id: read as soon as a quote's
-  /// ticker is found, so its lines load together rather than one after
-  /// another (each address would otherwise wait for the line before).
-  struct MoveHint {
-    const MoveGroup* groups = nullptr;
-    const WindowPoint* min_back = nullptr;  // the window's newest points
-    const WindowPoint* max_back = nullptr;
-    uint32_t count = 0;
-  };
-  std::vector<MoveHint> move_hints_;
   std::vector<std::vector<uint32_t>> group_unsettled_;  // by group
   std::vector<double> move_values_;                     // see MoveGroup
   std::vector<double> move_rearm_;

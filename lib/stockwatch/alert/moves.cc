@@ -128,16 +128,13 @@ void AlertEngine::Unsettle(uint32_t group, uint32_t watch) {
 void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
   if (c.window_ms > 0) {
     c.window.Push(q.ts, q.price, c.window_ms);
-    MoveHint& h = move_hints_[static_cast<size_t>(&c - ticker_moves_.data())];
-    h.min_back = c.window.min_back();
-    h.max_back = c.window.max_back();
     if (!c.window_dirty) {
       c.window_dirty = true;
       dirty_windows_.push_back(groups_[c.groups_begin].ticker);
     }
   }
   if (c.quiet && c.quiet_lo < q.price && q.price < c.quiet_hi && q.ts <= c.quiet_until &&
-      (!q.prev_close || *q.prev_close == c.quiet_ref)) {
+      (std::isnan(c.quiet_ref) || !q.prev_close || *q.prev_close == c.quiet_ref)) {
     return;  // every group's watches are fixed points of this price too
   }
   for (uint32_t k = 0; k < c.groups_count; ++k) {
@@ -175,7 +172,7 @@ void AlertEngine::SetQuiet(TickerMoves& c) const {
   if (config_.mode != AlertMode::kEdge) return;
   double lo = -kInf, hi = kInf;
   TimeMs until = std::numeric_limits<TimeMs>::max();
-  c.quiet_ref = 0;
+  c.quiet_ref = std::numeric_limits<double>::quiet_NaN();  // no day-change group
   for (uint32_t k = 0; k < c.groups_count; ++k) {
     const MoveGroup& g = groups_[c.groups_begin + k];
     if (!g.has_prev || g.unsettled) return;
@@ -391,9 +388,6 @@ size_t AlertEngine::RestoreWindows(std::span<const TickerWindow> windows) {
     c.window.Clear();
     c.quiet = false;
     for (const WindowPoint& p : sorted) c.window.Push(p.ts, p.price, c.window_ms);
-    MoveHint& h = move_hints_[IdOf(*t)];
-    h.min_back = c.window.min_back();  // a prefetch hint (a stale one would only miss)
-    h.max_back = c.window.max_back();
     for (uint32_t k = 0; k < c.groups_count; ++k) {
       MoveGroup& g = groups_[c.groups_begin + k];
       if (g.within_ms == 0) continue;

@@ -34,20 +34,6 @@ class MinMaxWindow {
     Expire(mins_, ts - keep_ms);
     Expire(maxs_, ts - keep_ms);
   }
-  /// The newest point of each deque (what the next Push() reads first); null
-  /// when empty. Valid until the next Push() or Clear().
-  const WindowPoint* min_back() const {
-    return mins_.size == 0 ? nullptr : &at(mins_, mins_.size - 1);
-  }
-  const WindowPoint* max_back() const {
-    return maxs_.size == 0 ? nullptr : &at(maxs_, maxs_.size - 1);
-  }
-  /// Starts loading what the next Push() reads.
-  void Prefetch() const {
-    if (cap_ == 0) return;
-    __builtin_prefetch(&at(mins_, mins_.size == 0 ? 0 : mins_.size - 1));
-    __builtin_prefetch(&at(maxs_, maxs_.size == 0 ? 0 : maxs_.size - 1));
-  }
   bool empty() const { return mins_.size == 0; }
   /// The lowest (highest) price with a ts at or after `since`; only when the
   /// last push was at or after it.
