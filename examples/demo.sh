@@ -41,6 +41,9 @@ step stockctl watch add alice@example.com BTC-USD --high 68500
 step stockctl watch add bob@example.com MSFT --low 410 --high 420
 step stockctl watch add carol@example.com ^GSPC --low 5900
 step stockctl watch add carol@example.com aapl --high 230
+note "Percent moves: the day's change from the previous close, or within a window"
+step stockctl watch add bob@example.com BTC-USD --move 2%
+step stockctl watch add carol@example.com MSFT --move 0.8% --within 2h --down
 step stockctl watch ls
 
 note "Validation names the field (exit 65)"
