@@ -49,8 +49,13 @@ for r in $(seq "$runs"); do
   db="$W/r$r.db"
   "$SW_BIN/stockctl" --db "sqlite:$db" init > /dev/null
   t0=$(now)
+  # watches has more columns than the CSV (the move's, with their defaults):
+  # .import fills a temporary table of the CSV's four, copied over in the
+  # same transaction.
   sqlite3 "$db" "PRAGMA foreign_keys=ON" "BEGIN" ".import --csv $W/users.csv users" \
-    ".import --csv $W/watches.csv watches" "COMMIT"
+    "CREATE TEMP TABLE w(email TEXT, ticker TEXT, low REAL, high REAL)" \
+    ".import --csv $W/watches.csv w" \
+    "INSERT INTO watches(email, ticker, low, high) SELECT email, ticker, low, high FROM w" "COMMIT"
   t1=$(now)
   [ "$(sqlite3 "$db" 'SELECT count(*) FROM watches')" = $((users * per_user)) ] || die "sqlite3 .import lost rows"
   sqlite_shell+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
