@@ -18,7 +18,7 @@
 //       only). DIR/watches.jsonl has both kinds, DIR/watches-band.jsonl the
 //       band watches alone.
 //   gen_alert_data one-moves DIR [QUOTES WATCHES SEED]
-//       one ticker with WATCHES percent-move watches (0.5-10%, a third each
+//       one ticker with WATCHES percent-move watches (2-20%, a third each
 //       of the day's change, 15 min and 1 h windows; directions mixed) and
 //       QUOTES quotes one second apart: a random walk around 100 with steps
 //       of about 0.002%, and every 1000th quote a jump of about 0.5%.
@@ -229,7 +229,7 @@ int One(const std::string& dir, long quotes, long watches, unsigned seed, double
 
 int OneMoves(const std::string& dir, long quotes, long watches, unsigned seed) {
   std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> pct(0.5, 10);
+  std::uniform_real_distribution<double> pct(2, 20);
   std::normal_distribution<double> step(0, 0.00002), jump(0, 0.005);
   std::vector<W> ws(static_cast<size_t>(watches));
   const long windows[] = {0, 900, 3600};
