@@ -18,17 +18,19 @@ void AddStockAlertFlags(CLI::App& app, StockAlertOptions& opts) {
   app.add_option("--watches", opts.watches_file,
                  "Watch records (as `stockctl watch ls --json` prints them) instead of the store")
       ->type_name("FILE");
-  app.add_option(
-         "--state", opts.state_file,
-         "Keep edge states in FILE instead of the store (a snapshot and a journal of changes)")
+  app.add_option("--state", opts.state_file,
+                 "Keep edge states and move windows in FILE instead of the store (a snapshot and a "
+                 "journal of changes)")
       ->type_name("FILE");
   app.add_option(
          "--mode", opts.mode,
-         "edge: one alert when the price leaves the band (default); level: one per quote outside")
+         "edge: one alert when the price leaves the band or makes the move (default); level: one "
+         "per quote outside or past it")
       ->type_name("MODE")
       ->check(CLI::IsMember({"edge", "level"}));
   app.add_option("--hysteresis", opts.hysteresis,
-                 "Edge mode: re-arm only once the price is back inside by PCT percent of the bound")
+                 "Edge mode: re-arm only once the price is back inside by PCT percent of the bound "
+                 "(a windowed move: under its percentage by PCT percent of it)")
       ->type_name("PCT");
   app.add_option(
          "--reload", opts.reload,
