@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include "alert/band_reference.h"
+
 using namespace stockwatch;
 
 namespace {
@@ -364,13 +366,8 @@ class Reference {
       if (last[{ws[i].email, ws[i].ticker}] != i) continue;
       Entry e{ws[i], BandState::kInside};
       for (const Entry& old : entries_) {
-        if (old.w.email != e.w.email || old.w.ticker != e.w.ticker) continue;
-        e.state = old.state;
-        bool same = old.w.low == e.w.low && old.w.high == e.w.high;
-        if (!same && !((old.state == BandState::kAbove && old.w.high == e.w.high) ||
-                       (old.state == BandState::kBelow && old.w.low == e.w.low))) {
-          e.state = BandState::kInside;
-        }
+        if (old.w.email == e.w.email && old.w.ticker == e.w.ticker)
+          e.state = test::CarriedBand(old.w, old.state, e.w);
       }
       next.push_back(e);
     }
@@ -382,28 +379,8 @@ class Reference {
     auto it = last_ts_.find(q.ticker);
     if (it != last_ts_.end() && q.ts < it->second) return out;
     last_ts_[q.ticker] = q.ts;
-    const double p = q.price;
-    for (Entry& e : entries_) {
-      if (e.w.ticker != q.ticker) continue;
-      const auto& lo = e.w.low;
-      const auto& hi = e.w.high;
-      if (mode_ == AlertMode::kLevel) {
-        if (hi && p > *hi) out.push_back(e.w.email + ":above");
-        if (lo && p < *lo) out.push_back(e.w.email + ":below");
-        continue;
-      }
-      if (hi && p > *hi) {
-        if (e.state != BandState::kAbove) out.push_back(e.w.email + ":above");
-        e.state = BandState::kAbove;
-      } else if (lo && p < *lo) {
-        if (e.state != BandState::kBelow) out.push_back(e.w.email + ":below");
-        e.state = BandState::kBelow;
-      } else if (e.state == BandState::kAbove && (!hi || p <= *hi - std::fabs(*hi) * pct_)) {
-        e.state = BandState::kInside;
-      } else if (e.state == BandState::kBelow && (!lo || p >= *lo + std::fabs(*lo) * pct_)) {
-        e.state = BandState::kInside;
-      }
-    }
+    for (Entry& e : entries_)
+      if (e.w.ticker == q.ticker) test::BandStep(e.w, e.state, q.price, mode_, pct_, out);
     return out;
   }
 

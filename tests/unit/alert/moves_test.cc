@@ -12,6 +12,7 @@
 
 #include <doctest/doctest.h>
 
+#include "alert/band_reference.h"
 #include "stockwatch/alert/engine.h"
 #include "stockwatch/alert/window.h"
 
@@ -58,22 +59,22 @@ TEST_CASE("MinMaxWindow: min and max of the last span, and its points") {
   w.Push(1000, 12, 5000);
   w.Push(2000, 9, 5000);
   w.Push(3000, 11, 5000);
-  CHECK(w.MinSince(-2000) == 9);
-  CHECK(w.MaxSince(-2000) == 12);
-  CHECK(w.MinSince(3000) == 11);  // a shorter window: the last second only
-  CHECK(w.MaxSince(2000) == 11);
+  CHECK(w.MinPointSince(-2000).price == 9);
+  CHECK(w.MaxPointSince(-2000).price == 12);
+  CHECK(w.MinPointSince(3000).price == 11);  // a shorter window: the last second only
+  CHECK(w.MaxPointSince(2000).price == 11);
   w.Push(6000, 10.5, 5000);  // 1000 (12) is 5 s old: still in
-  CHECK(w.MaxSince(1000) == 12);
+  CHECK(w.MaxPointSince(1000).price == 12);
   w.Push(6001, 10.5, 5000);  // now it is out
-  CHECK(w.MinSince(1001) == 9);
-  CHECK(w.MaxSince(1001) == 11);
+  CHECK(w.MinPointSince(1001).price == 9);
+  CHECK(w.MaxPointSince(1001).price == 11);
   w.Push(7001, 10.8, 5000);  // and 2000 (9)
-  CHECK(w.MinSince(2001) == 10.5);
+  CHECK(w.MinPointSince(2001).price == 10.5);
   // Many points: the ring buffers grow and wrap.
   for (int k = 0; k < 1000; ++k) w.Push(8000 + k, 100 + k % 7, 50);
-  CHECK(w.MinSince(8999 - 50) == 100);
-  CHECK(w.MaxSince(8999 - 50) == 106);
-  CHECK(w.MinSince(8999) == 100 + 999 % 7);
+  CHECK(w.MinPointSince(8999 - 50).price == 100);
+  CHECK(w.MaxPointSince(8999 - 50).price == 106);
+  CHECK(w.MinPointSince(8999).price == 100 + 999 % 7);
   std::vector<WindowPoint> pts;
   w.AppendPoints(pts);
   REQUIRE(!pts.empty());
@@ -82,8 +83,8 @@ TEST_CASE("MinMaxWindow: min and max of the last span, and its points") {
   MinMaxWindow again;
   for (const WindowPoint& p : pts) again.Push(p.ts, p.price, 50);
   for (TimeMs since = 8949; since <= 8999; ++since) {
-    CHECK(again.MinSince(since) == w.MinSince(since));
-    CHECK(again.MaxSince(since) == w.MaxSince(since));
+    CHECK(again.MinPointSince(since).price == w.MinPointSince(since).price);
+    CHECK(again.MaxPointSince(since).price == w.MaxPointSince(since).price);
   }
 }
 
@@ -300,11 +301,7 @@ class MoveReference {
       Entry e{ws[i], BandState::kInside, 0, 0};
       for (const Entry& old : entries_) {
         if (old.w.email != e.w.email || old.w.ticker != e.w.ticker) continue;
-        e.band = old.band;
-        if (!(old.w.low == e.w.low && old.w.high == e.w.high) &&
-            !((old.band == BandState::kAbove && old.w.high == e.w.high) ||
-              (old.band == BandState::kBelow && old.w.low == e.w.low)))
-          e.band = BandState::kInside;
+        e.band = test::CarriedBand(old.w, old.band, e.w);
         if (old.w.move == e.w.move && old.w.within == e.w.within &&
             old.w.direction == e.w.direction) {
           e.bits = old.bits;
@@ -325,7 +322,7 @@ class MoveReference {
     hist.push_back({q.ts, q.price});
     for (Entry& e : entries_) {
       if (e.w.ticker != q.ticker) continue;
-      Band(e, q.price, out);
+      test::BandStep(e.w, e.band, q.price, mode_, h_ / 100, out);
       if (e.w.move) Move(e, q, out);
     }
     return out;
@@ -338,28 +335,6 @@ class MoveReference {
     uint8_t bits;
     double ref;
   };
-
-  void Band(Entry& e, double p, std::vector<std::string>& out) const {
-    const auto& lo = e.w.low;
-    const auto& hi = e.w.high;
-    if (mode_ == AlertMode::kLevel) {
-      if (hi && p > *hi) out.push_back(e.w.email + ":above");
-      if (lo && p < *lo) out.push_back(e.w.email + ":below");
-      return;
-    }
-    const double f = h_ / 100;
-    if (hi && p > *hi) {
-      if (e.band != BandState::kAbove) out.push_back(e.w.email + ":above");
-      e.band = BandState::kAbove;
-    } else if (lo && p < *lo) {
-      if (e.band != BandState::kBelow) out.push_back(e.w.email + ":below");
-      e.band = BandState::kBelow;
-    } else if (e.band == BandState::kAbove && (!hi || p <= *hi - std::fabs(*hi) * f)) {
-      e.band = BandState::kInside;
-    } else if (e.band == BandState::kBelow && (!lo || p >= *lo + std::fabs(*lo) * f)) {
-      e.band = BandState::kInside;
-    }
-  }
 
   void Move(Entry& e, const Quote& q, std::vector<std::string>& out) {
     double ref_up, ref_down;
