@@ -189,11 +189,8 @@ class AlertEngine {
   /// n_down ascending; move_rearm_ holds their re-arm points alongside.
   struct alignas(64) MoveGroup {
     double m_up = 0, m_down = 0;  // the moves at the last quote (has_prev)
-    // The smallest threshold or re-arm point of the group's watches: moves
-    // that stay under it (the usual case) visit nothing.
-    double floor = 0;
-    double day_ref = 0;     // the prev_close of the current trading day
-    int64_t within_ms = 0;  // 0: the day's change
+    double day_ref = 0;           // the prev_close of the current trading day
+    int64_t within_ms = 0;        // 0: the day's change
     uint32_t ticker = 0;
     uint32_t begin = 0, n_up = 0, n_down = 0;
     bool has_ref = false;

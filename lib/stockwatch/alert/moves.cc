@@ -96,7 +96,6 @@ void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
     }
   }
   g.begin = static_cast<uint32_t>(n.move_values.size());
-  g.floor = std::numeric_limits<double>::infinity();
   std::vector<std::pair<double, uint32_t>> section;
   auto add = [&](MoveDirection skip) {
     section.clear();
@@ -107,7 +106,6 @@ void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
       n.move_values.push_back(pct);
       n.move_rearm.push_back(n.moves[i].rearm);  // ascending too: pct times a constant
       n.move_owners.push_back(i);
-      g.floor = std::min({g.floor, pct, n.moves[i].rearm});
     }
     return static_cast<uint32_t>(section.size());
   };
@@ -288,7 +286,7 @@ void AlertEngine::MoveGap(const MoveGroup& g, uint32_t from, uint32_t n, double 
 void AlertEngine::VisitMoves(const MoveGroup& g, uint32_t from, uint32_t n, double before,
                              double now) {
   const double lo = std::min(before, now), hi = std::max(before, now);
-  if (!(lo < hi) || hi < g.floor) return;  // nothing lies in (lo, hi]
+  if (!(lo < hi)) return;
   auto visit = [&](const double* v) {
     const double* b = std::upper_bound(v + from, v + from + n, lo);
     const double* e = std::upper_bound(b, v + from + n, hi);

@@ -35,11 +35,8 @@ class MinMaxWindow {
     Expire(maxs_, ts - keep_ms);
   }
   bool empty() const { return mins_.size == 0; }
-  /// The lowest (highest) price with a ts at or after `since`; only when the
-  /// last push was at or after it.
-  double MinSince(TimeMs since) const { return at(mins_, FirstAtOrAfter(mins_, since)).price; }
-  double MaxSince(TimeMs since) const { return at(maxs_, FirstAtOrAfter(maxs_, since)).price; }
-  /// The same, with the point's ts (the newest of equal prices).
+  /// The point of the lowest (highest) price with a ts at or after `since`
+  /// (the newest of equal prices); only when the last push was at or after it.
   const WindowPoint& MinPointSince(TimeMs since) const {
     return at(mins_, FirstAtOrAfter(mins_, since));
   }
