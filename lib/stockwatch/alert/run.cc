@@ -106,11 +106,13 @@ class NoStates final : public StateKeeper {
   }
 };
 
-/// The store's watch_states (Commands::SaveWatchStates): only what changed.
+/// The store's watch_states (Commands::SaveWatchStates): only what changed;
+/// and its move_windows. Level mode keeps no states: it reads only windows.
 class StoreStates final : public StateKeeper {
  public:
-  explicit StoreStates(Store& store) : store_(store) {}
+  StoreStates(Store& store, bool edge) : store_(store), edge_(edge) {}
   std::vector<WatchState> Load(const AlertEngine&) override {
+    if (!edge_) return {};
     return store_.queries().WatchStates();
   }
   std::vector<TickerWindow> windows() override { return store_.queries().MoveWindows(); }
@@ -127,6 +129,7 @@ class StoreStates final : public StateKeeper {
 
  private:
   Store& store_;
+  bool edge_;
   std::vector<WatchState> changed_;
   std::vector<TickerWindow> windows_;
 };
@@ -268,7 +271,7 @@ std::unique_ptr<WatchProvider> OpenWatches(const AlertRunOptions& o,
 std::unique_ptr<StateKeeper> OpenStates(const AlertRunOptions& o, Store* store) {
   if (!o.state_file.empty())
     return std::make_unique<FileStates>(o.state_file, IsKafka(o.stream.input));
-  if (store) return std::make_unique<StoreStates>(*store);
+  if (store) return std::make_unique<StoreStates>(*store, o.mode == AlertMode::kEdge);
   log::Info("no --state file: edge states last for this run only");
   return std::make_unique<NoStates>();
 }
