@@ -296,6 +296,7 @@ void AlertEngine::Adopt(NewSet&& n) {
   owners_ = std::move(n.owners);
   moves_ = std::move(n.moves);
   groups_ = std::move(n.groups);
+  group_cold_ = std::move(n.group_cold);
   ticker_moves_ = std::move(n.ticker_moves);
   group_unsettled_.assign(groups_.size(), {});
   move_values_ = std::move(n.move_values);
@@ -517,6 +518,8 @@ QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
   if (t->flags & kHasMoves) {
     // Its lines are needed below: start loading them all now.
     moves = &ticker_moves_[IdOf(*t)];
+    __builtin_prefetch(moves, 1);
+    __builtin_prefetch(reinterpret_cast<const char*>(moves) + 64, 1);
   }
   if ((t->flags & kHasTs) && q.ts < t->last_ts) return QuoteOutcome::kOutOfOrder;
   t->flags |= kHasTs;

@@ -184,27 +184,33 @@ class AlertEngine {
     uint8_t bits = 0;  // kMoveUpFired | kMoveDownFired
     MoveDirection dir = MoveDirection::kBoth;
   };
-  /// The move watches of one ticker with one window. Thresholds are in
-  /// move_values_ from `begin`: n_up ascending (watches looking up), then
-  /// n_down ascending; move_rearm_ holds their re-arm points alongside.
+  /// The move watches of one ticker with one window: what every quote that
+  /// is not quiet reads, in one cache line (the rest is in MoveGroupCold).
   struct alignas(64) MoveGroup {
-    double m_up = 0, m_down = 0;  // the moves at the last quote (has_prev)
-    double day_ref = 0;           // the prev_close of the current trading day
-    int64_t within_ms = 0;        // 0: the day's change
+    // Around the group's move of each direction (MoveGroupCold's m_up and
+    // m_down): no threshold (or re-arm point) lies in [gap_lo, gap_hi) but
+    // gap_lo itself, so a move that stays in it flips nothing. Floats,
+    // rounded inwards: never wider than the exact gap. An empty gap
+    // (lo > hi) makes the next quote look.
+    float up_gap_lo = kInfF, up_gap_hi = -kInfF, down_gap_lo = kInfF, down_gap_hi = -kInfF;
+    double low = 0, high = 0;        // a window's lowest and highest price (has_ext),
+    TimeMs low_ts = 0, high_ts = 0;  // kept until they leave the window (or are beaten)
+    double day_ref = 0;              // the prev_close of the current trading day (has_ref)
+    int32_t within_ms = 0;           // 0: the day's change (at most 7 days)
+    bool has_ref = false;
+    bool has_prev = false;   // the moves and gaps hold: every settled watch is their fixed point
+    bool unsettled = false;  // group_unsettled_ lists watches to check at the next quote
+    bool has_ext = false;
+  };
+  static_assert(sizeof(MoveGroup) == 64, "one cache line");
+  /// What a group's quote reads only when a move leaves its gap. Thresholds
+  /// are in move_values_ from `begin`: n_up ascending (watches looking up),
+  /// then n_down ascending; move_rearm_ holds their re-arm points alongside.
+  struct MoveGroupCold {
+    double m_up = 0, m_down = 0;  // a move in each gap (has_prev), the last one that left it
     uint32_t ticker = 0;
     uint32_t begin = 0, n_up = 0, n_down = 0;
-    bool has_ref = false;
-    bool has_prev = false;
-    bool unsettled = false;  // group_unsettled_ lists watches to check at the next quote
-    bool has_ext = false;    // a window's lowest and highest price are known:
-    double low = 0, high = 0;
-    TimeMs low_ts = 0, high_ts = 0;  // kept until they leave the window (or are beaten)
-    // Around the last move of each direction: no threshold (or re-arm point)
-    // lies in [gap_lo, gap_hi) but gap_lo itself, so a move that stays in it
-    // flips nothing. An empty gap (lo > hi) makes the next quote look.
-    double up_gap_lo = kInf, up_gap_hi = -kInf, down_gap_lo = kInf, down_gap_hi = -kInf;
   };
-  static_assert(sizeof(MoveGroup) == 128, "two cache lines");
   /// A ticker's move data (ticker_moves_, by ticker id), in one cache line.
   struct alignas(64) TickerMoves {
     // Edge mode: a quote priced strictly inside (quiet_lo, quiet_hi), no
@@ -214,12 +220,13 @@ class AlertEngine {
     // the window takes it.
     double quiet_lo = 0, quiet_hi = 0, quiet_ref = 0;
     TimeMs quiet_until = 0;
-    bool quiet = false;
     MinMaxWindow window;                          // the prices of the last window_ms
-    int64_t window_ms = 0;                        // the longest window of its groups; 0: none
+    int32_t window_ms = 0;                        // the longest window of its groups; 0: none
     uint32_t groups_begin = 0, groups_count = 0;  // in groups_
+    bool quiet = false;                           // quiet_* hold
     bool window_dirty = false;                    // listed in dirty_windows_
   };
+  static_assert(sizeof(TickerMoves) == 128, "two cache lines");
   /// What a quote needs of its ticker, in one cache line, stored in an
   /// open-addressing table keyed by the ticker itself (tickers have at most
   /// 16 characters). Its thresholds are contiguous in values_/owners_, each
@@ -246,6 +253,7 @@ class AlertEngine {
   static constexpr uint8_t kQuiet = 8;      // level: no watch fires inside the gap
   static constexpr uint8_t kHasMoves = 16;  // the ticker has move watches
   static constexpr double kInf = std::numeric_limits<double>::infinity();
+  static constexpr float kInfF = std::numeric_limits<float>::infinity();
   /// The rest of a ticker's data.
   struct TickerCold {
     uint32_t slot = 0;                              // position in table_
@@ -268,11 +276,10 @@ class AlertEngine {
   static void WindowExtremes(const TickerMoves& c, MoveGroup& g, const Quote& q);
   void SetQuiet(TickerMoves& c) const;
   void Unsettle(uint32_t group, uint32_t watch);
-  void CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double ref_up, double ref_down);
+  void CheckMoveGroup(uint32_t k, double price, TimeMs ts, double ref_up, double ref_down);
   void VisitMoves(const MoveGroup& g, uint32_t from, uint32_t n, double before, double now);
-  void MoveGap(const MoveGroup& g, uint32_t from, uint32_t n, double m, double& lo,
-               double& hi) const;
-  void FireMoveLevel(const MoveGroup& g, double m_up, double m_down, double ref_up,
+  void MoveGap(const MoveGroup& g, uint32_t from, uint32_t n, double m, float& lo, float& hi) const;
+  void FireMoveLevel(const MoveGroupCold& g, double m_up, double m_down, double ref_up,
                      double ref_down);
   void EvaluateMove(uint32_t i, TimeMs ts);
   void MarkChanged(uint32_t i, TimeMs ts);
@@ -307,6 +314,7 @@ class AlertEngine {
   std::vector<uint32_t> changed_;
   std::vector<MoveSlot> moves_;  // per watch; empty when no watch has a move
   std::vector<MoveGroup> groups_;
+  std::vector<MoveGroupCold> group_cold_;  // by group
   std::vector<TickerMoves> ticker_moves_;  // by ticker id; empty when no watch has a move
   std::vector<std::vector<uint32_t>> group_unsettled_;  // by group
   std::vector<double> move_values_;                     // see MoveGroup

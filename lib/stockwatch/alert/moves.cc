@@ -13,6 +13,19 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
 
+// The float nearest to x on the side of the gap's inside: the smallest
+// float >= x, and the largest float <= x.
+float FloatAtOrAbove(double x) {
+  if (!(x <= std::numeric_limits<float>::max())) return std::numeric_limits<float>::infinity();
+  auto f = static_cast<float>(x);
+  return f < x ? std::nextafter(f, std::numeric_limits<float>::infinity()) : f;
+}
+float FloatAtOrBelow(double x) {
+  if (!(x >= std::numeric_limits<float>::lowest())) return -std::numeric_limits<float>::infinity();
+  auto f = static_cast<float>(x);
+  return f > x ? std::nextafter(f, -std::numeric_limits<float>::infinity()) : f;
+}
+
 }  // namespace
 
 // Watch i's move, and what the old set knew of it when the move is the same.
@@ -62,7 +75,8 @@ void AlertEngine::BuildMoveGroups(NewSet& n) const {
       from = to;
     }
     c.groups_count = static_cast<uint32_t>(n.groups.size()) - c.groups_begin;
-    c.window_ms = n.groups.back().within_ms;  // sorted: the longest is last
+    // Sorted: the longest is last (at most 7 days: fits in 32 bits).
+    c.window_ms = static_cast<int32_t>(n.groups.back().within_ms);
     n.proto[id].flags |= kHasMoves;
     // A window added to a ticker starts with the prices the ticker's other
     // windows hold: exact for one no longer than the longest of them.
@@ -78,8 +92,9 @@ void AlertEngine::BuildMoveGroups(NewSet& n) const {
 void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
                                std::span<const uint32_t> members) const {
   MoveGroup g;
-  g.ticker = ticker;
-  g.within_ms = n.watches[members.front()].within * 1000;
+  MoveGroupCold cold;
+  cold.ticker = ticker;
+  g.within_ms = static_cast<int32_t>(n.watches[members.front()].within * 1000);
   const TickerSlot& proto = n.proto[ticker];
   const TickerSlot* old = FindTicker(std::string_view(proto.key, proto.len));
   if (old != nullptr && !ticker_moves_.empty()) {
@@ -91,11 +106,11 @@ void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
       g.has_ref = og.has_ref;
       // Watches the old group still had to check are checked anew: all.
       g.has_prev = og.has_prev && !og.unsettled;
-      g.m_up = og.m_up;
-      g.m_down = og.m_down;
+      cold.m_up = group_cold_[oc.groups_begin + k].m_up;
+      cold.m_down = group_cold_[oc.groups_begin + k].m_down;
     }
   }
-  g.begin = static_cast<uint32_t>(n.move_values.size());
+  cold.begin = static_cast<uint32_t>(n.move_values.size());
   std::vector<std::pair<double, uint32_t>> section;
   auto add = [&](MoveDirection skip) {
     section.clear();
@@ -109,34 +124,42 @@ void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
     }
     return static_cast<uint32_t>(section.size());
   };
-  g.n_up = add(MoveDirection::kDown);
-  g.n_down = add(MoveDirection::kUp);
+  cold.n_up = add(MoveDirection::kDown);
+  cold.n_down = add(MoveDirection::kUp);
   for (uint32_t i : members) n.moves[i].group = static_cast<uint32_t>(n.groups.size());
-  n.groups.push_back(std::move(g));
+  n.groups.push_back(g);
+  n.group_cold.push_back(cold);
 }
 
 void AlertEngine::Unsettle(uint32_t group, uint32_t watch) {
   MoveGroup& g = groups_[group];
-  ticker_moves_[g.ticker].quiet = false;
+  ticker_moves_[group_cold_[group].ticker].quiet = false;
   if (!g.has_prev) return;  // its next quote checks every watch anyway
   g.unsettled = true;
   group_unsettled_[group].push_back(watch);
 }
 
 void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
+  // Every group's watches are fixed points of a quiet price too.
+  const bool quiet = c.quiet && c.quiet_lo < q.price && q.price < c.quiet_hi &&
+                     q.ts <= c.quiet_until &&
+                     (std::isnan(c.quiet_ref) || !q.prev_close || *q.prev_close == c.quiet_ref);
+  if (!quiet) {
+    // The cache misses of the groups' lines, together, while the window takes the price.
+    const auto* lines = reinterpret_cast<const char*>(&groups_[c.groups_begin]);
+    for (size_t b = 0; b < c.groups_count * sizeof(MoveGroup); b += 64)
+      __builtin_prefetch(lines + b, 1);
+  }
   if (c.window_ms > 0) {
     c.window.Push(q.ts, q.price, c.window_ms);
     if (!c.window_dirty) {
       c.window_dirty = true;
-      dirty_windows_.push_back(groups_[c.groups_begin].ticker);
+      dirty_windows_.push_back(group_cold_[c.groups_begin].ticker);
     }
   }
-  if (c.quiet && c.quiet_lo < q.price && q.price < c.quiet_hi && q.ts <= c.quiet_until &&
-      (std::isnan(c.quiet_ref) || !q.prev_close || *q.prev_close == c.quiet_ref)) {
-    return;  // every group's watches are fixed points of this price too
-  }
-  for (uint32_t k = 0; k < c.groups_count; ++k) {
-    MoveGroup& g = groups_[c.groups_begin + k];
+  if (quiet) return;
+  for (uint32_t k = c.groups_begin; k < c.groups_begin + c.groups_count; ++k) {
+    MoveGroup& g = groups_[k];
     double ref_up, ref_down;
     if (g.within_ms == 0) {
       // The day's change needs the previous close; a quote without one
@@ -148,8 +171,8 @@ void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
         // threshold up to the new move is crossed.
         g.day_ref = ref;
         g.has_ref = true;
-        g.m_up = g.m_down = kMinusInf;
-        g.up_gap_lo = g.down_gap_lo = kInf;  // look at the next move, whatever it is
+        group_cold_[k].m_up = group_cold_[k].m_down = kMinusInf;
+        g.up_gap_lo = g.down_gap_lo = kInfF;  // look at the next move, whatever it is
       }
       ref_up = ref_down = ref;
     } else {
@@ -157,7 +180,7 @@ void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
       ref_up = g.low;
       ref_down = g.high;
     }
-    CheckMoveGroup(g, q.price, q.ts, ref_up, ref_down);
+    CheckMoveGroup(k, q.price, q.ts, ref_up, ref_down);
   }
   SetQuiet(c);
 }
@@ -187,8 +210,9 @@ void AlertEngine::SetQuiet(TickerMoves& c) const {
       until = std::min(until, std::min(g.low_ts, g.high_ts) + g.within_ms);
     }
     if (!(ref_up > 0) || !(ref_down > 0)) return;
-    lo = std::max({lo, ref_up * (1 + g.up_gap_lo / 100), ref_down * (1 - g.down_gap_hi / 100)});
-    hi = std::min({hi, ref_up * (1 + g.up_gap_hi / 100), ref_down * (1 - g.down_gap_lo / 100)});
+    auto pct = [](float gap) { return static_cast<double>(gap) / 100; };  // in double
+    lo = std::max({lo, ref_up * (1 + pct(g.up_gap_lo)), ref_down * (1 - pct(g.down_gap_hi))});
+    hi = std::min({hi, ref_up * (1 + pct(g.up_gap_hi)), ref_down * (1 - pct(g.down_gap_lo))});
   }
   if (std::isfinite(lo)) lo += std::fabs(lo) * 1e-9;
   if (std::isfinite(hi)) hi -= std::fabs(hi) * 1e-9;
@@ -223,61 +247,70 @@ void AlertEngine::WindowExtremes(const TickerMoves& c, MoveGroup& g, const Quote
   g.has_ext = true;
 }
 
-void AlertEngine::CheckMoveGroup(MoveGroup& g, double price, TimeMs ts, double ref_up,
+void AlertEngine::CheckMoveGroup(uint32_t k, double price, TimeMs ts, double ref_up,
                                  double ref_down) {
+  MoveGroup& g = groups_[k];
   // A reference of 0 has no percent move.
   const double m_up = ref_up > 0 ? (price - ref_up) / ref_up * 100 : 0;
   const double m_down = ref_down > 0 ? (ref_down - price) / ref_down * 100 : 0;
   if (config_.mode == AlertMode::kLevel) {
-    FireMoveLevel(g, m_up, m_down, ref_up, ref_down);
+    FireMoveLevel(group_cold_[k], m_up, m_down, ref_up, ref_down);
     return;
   }
+  // A move that stays in its gap flips nothing, whatever it was before.
+  const bool up_stays = g.has_prev && g.up_gap_lo <= m_up && m_up < g.up_gap_hi;
+  const bool down_stays = g.has_prev && g.down_gap_lo <= m_down && m_down < g.down_gap_hi;
+  if (up_stays && down_stays && !g.unsettled) return;
+  MoveGroupCold& c = group_cold_[k];
   cur_group_ = &g;
   cur_up_ = m_up;
   cur_down_ = m_down;
   cur_ref_up_ = ref_up;
   cur_ref_down_ = ref_down;
   cur_ts_ = ts;
-  const uint32_t down = g.begin + g.n_up;
+  const uint32_t down = c.begin + c.n_up;
   if (!g.has_prev) {
-    for (uint32_t k = g.begin; k < down + g.n_down; ++k) EvaluateMove(move_owners_[k], ts);
-    MoveGap(g, g.begin, g.n_up, m_up, g.up_gap_lo, g.up_gap_hi);
-    MoveGap(g, down, g.n_down, m_down, g.down_gap_lo, g.down_gap_hi);
+    for (uint32_t j = c.begin; j < down + c.n_down; ++j) EvaluateMove(move_owners_[j], ts);
+    MoveGap(g, c.begin, c.n_up, m_up, g.up_gap_lo, g.up_gap_hi);
+    MoveGap(g, down, c.n_down, m_down, g.down_gap_lo, g.down_gap_hi);
+    c.m_up = m_up;
+    c.m_down = m_down;
   } else {
-    if (!(g.up_gap_lo <= m_up && m_up < g.up_gap_hi)) {
-      VisitMoves(g, g.begin, g.n_up, g.m_up, m_up);
-      MoveGap(g, g.begin, g.n_up, m_up, g.up_gap_lo, g.up_gap_hi);
+    if (!up_stays) {
+      VisitMoves(g, c.begin, c.n_up, c.m_up, m_up);
+      MoveGap(g, c.begin, c.n_up, m_up, g.up_gap_lo, g.up_gap_hi);
+      c.m_up = m_up;
     }
-    if (!(g.down_gap_lo <= m_down && m_down < g.down_gap_hi)) {
-      VisitMoves(g, down, g.n_down, g.m_down, m_down);
-      MoveGap(g, down, g.n_down, m_down, g.down_gap_lo, g.down_gap_hi);
+    if (!down_stays) {
+      VisitMoves(g, down, c.n_down, c.m_down, m_down);
+      MoveGap(g, down, c.n_down, m_down, g.down_gap_lo, g.down_gap_hi);
+      c.m_down = m_down;
     }
   }
   if (g.unsettled) {
-    std::vector<uint32_t>& list = group_unsettled_[static_cast<size_t>(&g - groups_.data())];
+    std::vector<uint32_t>& list = group_unsettled_[k];
     for (uint32_t i : list) EvaluateMove(i, ts);  // a second look changes nothing
     list.clear();
     g.unsettled = false;
   }
-  g.m_up = m_up;
-  g.m_down = m_down;
   g.has_prev = true;
   cur_group_ = nullptr;
 }
 
 // The gap around the move m among one direction's thresholds (and re-arm
 // points, which windowed watches have with hysteresis).
-void AlertEngine::MoveGap(const MoveGroup& g, uint32_t from, uint32_t n, double m, double& lo,
-                          double& hi) const {
-  lo = -kInf;
-  hi = kInf;
+void AlertEngine::MoveGap(const MoveGroup& g, uint32_t from, uint32_t n, double m, float& lo,
+                          float& hi) const {
+  double l = -kInf, h = kInf;
   auto narrow = [&](const double* v) {
     const double* k = std::upper_bound(v + from, v + from + n, m);  // the first above m
-    if (k > v + from) lo = std::max(lo, k[-1]);
-    if (k < v + from + n) hi = std::min(hi, *k);
+    if (k > v + from) l = std::max(l, k[-1]);
+    if (k < v + from + n) h = std::min(h, *k);
   };
   narrow(move_values_.data());
   if (hysteresis_ && g.within_ms != 0) narrow(move_rearm_.data());
+  lo = FloatAtOrAbove(l);
+  hi = FloatAtOrBelow(h);
 }
 
 // The watches of one direction whose predicates flip between the move
@@ -297,7 +330,7 @@ void AlertEngine::VisitMoves(const MoveGroup& g, uint32_t from, uint32_t n, doub
   if (hysteresis_ && g.within_ms != 0) visit(move_rearm_.data());
 }
 
-void AlertEngine::FireMoveLevel(const MoveGroup& g, double m_up, double m_down, double ref_up,
+void AlertEngine::FireMoveLevel(const MoveGroupCold& g, double m_up, double m_down, double ref_up,
                                 double ref_down) {
   auto fire = [&](uint32_t from, uint32_t n, double m, Condition c, double ref) {
     const double* v = move_values_.data() + from;

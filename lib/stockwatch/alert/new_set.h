@@ -20,6 +20,7 @@ struct AlertEngine::NewSet {
   std::vector<uint32_t> id_of_pos;
   std::vector<MoveSlot> moves;
   std::vector<MoveGroup> groups;
+  std::vector<MoveGroupCold> group_cold;
   std::vector<TickerMoves> ticker_moves;
   std::vector<double> move_values, move_rearm;
   std::vector<uint32_t> move_owners;

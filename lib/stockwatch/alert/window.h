@@ -5,7 +5,9 @@
 /// low, so that deque rises from front to back; the maximum's falls), each
 /// a ring buffer. A push is O(1) amortised; the minimum of the last S
 /// milliseconds, for any S up to the longest, is a binary search. Pure logic.
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "stockwatch/core/records.h"
@@ -15,95 +17,121 @@ namespace stockwatch {
 
 class MinMaxWindow {
  public:
+  MinMaxWindow() = default;
+  MinMaxWindow(const MinMaxWindow& o) { *this = o; }
+  MinMaxWindow& operator=(const MinMaxWindow& o) {
+    if (this == &o) return *this;
+    mins_ = o.mins_;
+    maxs_ = o.maxs_;
+    cap_ = o.cap_;
+    buf_.reset(cap_ == 0 ? nullptr : new WindowPoint[2 * static_cast<size_t>(cap_)]);
+    std::copy_n(o.buf_.get(), 2 * static_cast<size_t>(cap_), buf_.get());
+    return *this;
+  }
+  MinMaxWindow(MinMaxWindow&&) noexcept = default;
+  MinMaxWindow& operator=(MinMaxWindow&&) noexcept = default;
+
   /// Adds a price; `ts` must not be older than the last one pushed. Then
   /// drops the points more than `keep_ms` older than `ts`.
   void Push(TimeMs ts, double price, int64_t keep_ms) {
-    // The newest point and the oldest ts of each deque are kept beside the
-    // buffer: a price that pops nothing and expires nothing (most of them)
-    // only writes to the buffer.
-    if (mins_.size > 0 && mins_.back.price >= price) {
-      --mins_.size;
-      while (mins_.size > 0 && at(mins_, mins_.size - 1).price >= price) --mins_.size;
-    }
-    PushBack(mins_, {ts, price});
-    if (maxs_.size > 0 && maxs_.back.price <= price) {
-      --maxs_.size;
-      while (maxs_.size > 0 && at(maxs_, maxs_.size - 1).price <= price) --maxs_.size;
-    }
-    PushBack(maxs_, {ts, price});
-    Expire(mins_, ts - keep_ms);
-    Expire(maxs_, ts - keep_ms);
+    PushBack<true>(mins_, 0, {ts, price});
+    PushBack<false>(maxs_, cap_, {ts, price});
+    Expire(mins_, 0, ts - keep_ms);
+    Expire(maxs_, cap_, ts - keep_ms);
   }
   bool empty() const { return mins_.size == 0; }
   /// The point of the lowest (highest) price with a ts at or after `since`
   /// (the newest of equal prices); only when the last push was at or after it.
   const WindowPoint& MinPointSince(TimeMs since) const {
-    return at(mins_, FirstAtOrAfter(mins_, since));
+    return at(mins_, 0, FirstAtOrAfter(mins_, 0, since));
   }
   const WindowPoint& MaxPointSince(TimeMs since) const {
-    return at(maxs_, FirstAtOrAfter(maxs_, since));
+    return at(maxs_, cap_, FirstAtOrAfter(maxs_, cap_, since));
   }
-  void Clear() { mins_.head = mins_.size = maxs_.head = maxs_.size = 0; }
+  void Clear() { mins_ = maxs_ = Ring{}; }
   /// Appends the points either deque holds, oldest first, each once. Pushed
   /// again in that order (with the same keep_ms) they give the same minimum
   /// and maximum for every window at every later push as the original
   /// stream did.
   void AppendPoints(std::vector<WindowPoint>& out) const {
     uint32_t a = 0, b = 0;
+    auto min_at = [&](uint32_t i) -> const WindowPoint& { return at(mins_, 0, i); };
+    auto max_at = [&](uint32_t i) -> const WindowPoint& { return at(maxs_, cap_, i); };
     while (a < mins_.size || b < maxs_.size) {
-      if (b == maxs_.size || (a < mins_.size && at(mins_, a).ts < at(maxs_, b).ts)) {
-        out.push_back(at(mins_, a++));
-      } else if (a == mins_.size || at(maxs_, b).ts < at(mins_, a).ts) {
-        out.push_back(at(maxs_, b++));
+      if (b == maxs_.size || (a < mins_.size && min_at(a).ts < max_at(b).ts)) {
+        out.push_back(min_at(a++));
+      } else if (a == mins_.size || max_at(b).ts < min_at(a).ts) {
+        out.push_back(max_at(b++));
       } else {  // the same ts in both: one point, or two prices at that ts
-        if (at(mins_, a).price != at(maxs_, b).price) out.push_back(at(maxs_, b));
-        out.push_back(at(mins_, a++));
+        if (min_at(a).price != max_at(b).price) out.push_back(max_at(b));
+        out.push_back(min_at(a++));
         ++b;
       }
     }
   }
 
  private:
-  /// A deque of points in a power-of-two ring buffer: one half of buf_.
+  /// A deque of points in a power-of-two ring buffer: one half of buf_
+  /// (from `base`: 0 for the minimum's, cap_ for the maximum's). The prices
+  /// of its two newest points are kept here too, so that a push popping at
+  /// most one point (most of them) reads nothing from the buffer.
   struct Ring {
-    uint32_t base = 0, head = 0, size = 0;
+    uint32_t head = 0, size = 0;
     TimeMs front_ts = 0;  // of the oldest point (size > 0)
-    WindowPoint back;     // the newest point (size > 0)
+    double back = 0;      // the newest price (size > 0)
+    double below = 0;     // the one before it (size > 1)
   };
-  const WindowPoint& at(const Ring& r, uint32_t i) const {
-    return buf_[r.base + ((r.head + i) & (cap_ - 1))];
+  const WindowPoint& at(const Ring& r, uint32_t base, uint32_t i) const {
+    return buf_[base + ((r.head + i) & (cap_ - 1))];
   }
-  void PushBack(Ring& r, WindowPoint p) {
-    if (r.size == cap_) Grow();
-    buf_[r.base + ((r.head + r.size) & (cap_ - 1))] = p;
+  // Pops the points the new one makes useless (a minimum's deque drops
+  // prices >= the new one, a maximum's <= it), then appends it.
+  template <bool kMin>
+  void PushBack(Ring& r, uint32_t base, WindowPoint p) {
+    auto useless = [&](double q) { return kMin ? q >= p.price : q <= p.price; };
+    double below = r.back;  // the newest price left, once popped
+    if (r.size > 0 && useless(r.back)) {
+      if (r.size > 1 && !useless(r.below)) {
+        below = r.below;
+        --r.size;
+      } else {
+        r.size = r.size > 1 ? r.size - 2 : 0;
+        while (r.size > 0 && useless(at(r, base, r.size - 1).price)) --r.size;
+        if (r.size > 0) below = at(r, base, r.size - 1).price;
+      }
+    }
+    if (r.size == cap_) {
+      Grow();
+      base = &r == &mins_ ? 0 : cap_;
+    }
+    buf_[base + ((r.head + r.size) & (cap_ - 1))] = p;
     if (r.size++ == 0) r.front_ts = p.ts;
-    r.back = p;
+    r.below = below;
+    r.back = p.price;
   }
   // Drops the points older than `since` (never the newest).
-  void Expire(Ring& r, TimeMs since) {
+  void Expire(Ring& r, uint32_t base, TimeMs since) {
     if (r.front_ts >= since) return;
     do {
       r.head = (r.head + 1) & (cap_ - 1);
       --r.size;
-    } while (at(r, 0).ts < since);
-    r.front_ts = at(r, 0).ts;
+    } while (at(r, base, 0).ts < since);
+    r.front_ts = at(r, base, 0).ts;
   }
   void Grow() {
     const uint32_t cap = cap_ == 0 ? 8 : cap_ * 2;
-    std::vector<WindowPoint> bigger(2 * static_cast<size_t>(cap));
-    for (uint32_t i = 0; i < mins_.size; ++i) bigger[i] = at(mins_, i);
-    for (uint32_t i = 0; i < maxs_.size; ++i) bigger[cap + i] = at(maxs_, i);
-    buf_.swap(bigger);
+    std::unique_ptr<WindowPoint[]> bigger(new WindowPoint[2 * static_cast<size_t>(cap)]);
+    for (uint32_t i = 0; i < mins_.size; ++i) bigger[i] = at(mins_, 0, i);
+    for (uint32_t i = 0; i < maxs_.size; ++i) bigger[cap + i] = at(maxs_, cap_, i);
+    buf_ = std::move(bigger);
     cap_ = cap;
-    mins_.base = 0;
-    maxs_.base = cap;
     mins_.head = maxs_.head = 0;
   }
-  uint32_t FirstAtOrAfter(const Ring& r, TimeMs since) const {
+  uint32_t FirstAtOrAfter(const Ring& r, uint32_t base, TimeMs since) const {
     uint32_t lo = 0, hi = r.size;  // ts ascends from front to back
     while (lo < hi) {
       uint32_t mid = (lo + hi) / 2;
-      if (at(r, mid).ts < since) {
+      if (at(r, base, mid).ts < since) {
         lo = mid + 1;
       } else {
         hi = mid;
@@ -111,9 +139,9 @@ class MinMaxWindow {
     }
     return lo;
   }
-  std::vector<WindowPoint> buf_;  // the minimum's ring, then the maximum's
-  uint32_t cap_ = 0;              // of each ring
   Ring mins_, maxs_;
+  std::unique_ptr<WindowPoint[]> buf_;  // the minimum's ring, then the maximum's
+  uint32_t cap_ = 0;                    // of each ring
 };
 
 }  // namespace stockwatch

@@ -88,6 +88,41 @@ TEST_CASE("MinMaxWindow: min and max of the last span, and its points") {
   }
 }
 
+TEST_CASE("MinMaxWindow: the same extremes as every point kept, on random streams") {
+  // Prices from a small set, so that equal prices (which pop) are common;
+  // streams that fall or rise for a while, so that one push pops many.
+  for (unsigned seed = 1; seed <= 40; ++seed) {
+    std::mt19937 rng(seed);
+    const int64_t keep = 1 + static_cast<int64_t>(rng() % 200);
+    MinMaxWindow w;
+    std::vector<WindowPoint> all;
+    TimeMs ts = 0;
+    double trend = 0;
+    for (int step = 0; step < 3000; ++step) {
+      ts += static_cast<TimeMs>(rng() % 4);  // equal ts too
+      if (rng() % 50 == 0) trend = static_cast<double>(static_cast<int>(rng() % 3) - 1);
+      const double price = std::max(1.0, 50 + trend * (step % 40) + static_cast<double>(rng() % 9));
+      w.Push(ts, price, keep);
+      all.push_back({ts, price});
+      if (step % 500 == 499) {
+        MinMaxWindow copy(w);  // a copy, then the original pushed again, must agree
+        w = copy;
+      }
+      const TimeMs since = ts - static_cast<TimeMs>(rng() % static_cast<uint64_t>(keep + 1));
+      double lo = 1e300, hi = -1e300;
+      for (const WindowPoint& p : all)
+        if (p.ts >= since) {
+          lo = std::min(lo, p.price);
+          hi = std::max(hi, p.price);
+        }
+      REQUIRE(w.MinPointSince(since).price == lo);
+      REQUIRE(w.MaxPointSince(since).price == hi);
+      REQUIRE(w.MinPointSince(since).ts >= since);
+      REQUIRE(w.MaxPointSince(since).ts >= since);
+    }
+  }
+}
+
 TEST_CASE("moves: a day change fires once per direction per trading day") {
   AlertEngine e;
   e.SetWatches({M("a@x.io", "AAPL", 5)});
