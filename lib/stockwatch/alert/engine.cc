@@ -65,7 +65,14 @@ AlertEngine::TickerSlot* AlertEngine::FindTicker(std::string_view ticker) {
   std::memcpy(&k0, key, 8);
   std::memcpy(&k1, key + 8, 8);
   const size_t mask = table_.size() - 1;
-  for (size_t pos = HashKey(key, len) & mask;; pos = (pos + 1) & mask) {
+  const size_t home = HashKey(key, len) & mask;
+  if (!ticker_moves_.empty()) {
+    // Most tickers sit at their home position: start loading their move
+    // data with the slot, not after it.
+    __builtin_prefetch(&ticker_moves_[home], 1);
+    __builtin_prefetch(reinterpret_cast<const char*>(&ticker_moves_[home]) + 64, 1);
+  }
+  for (size_t pos = home;; pos = (pos + 1) & mask) {
     TickerSlot& t = table_[pos];
     if (t.len == 0) return nullptr;
     uint64_t t0, t1;
@@ -281,6 +288,11 @@ void AlertEngine::PlaceTickers(NewSet& n) {
     n.id_of_pos[pos] = id;
     n.tickers[id].slot = static_cast<uint32_t>(pos);
   }
+  if (n.ticker_moves.empty()) return;
+  std::vector<TickerMoves> by_pos(cap);  // built by id: laid out as the table
+  for (uint32_t id = 0; id < n.tickers.size(); ++id)
+    by_pos[n.tickers[id].slot] = std::move(n.ticker_moves[id]);
+  n.ticker_moves.swap(by_pos);
 }
 
 // Makes the new set the engine's, and lists the watches to check again.
@@ -516,10 +528,7 @@ QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
   if (t == nullptr) return QuoteOutcome::kUnknownTicker;
   TickerMoves* moves = nullptr;
   if (t->flags & kHasMoves) {
-    // Its lines are needed below: start loading them all now.
-    moves = &ticker_moves_[IdOf(*t)];
-    __builtin_prefetch(moves, 1);
-    __builtin_prefetch(reinterpret_cast<const char*>(moves) + 64, 1);
+    moves = &ticker_moves_[PosOf(*t)];  // its lines are on their way (FindTicker)
   }
   if ((t->flags & kHasTs) && q.ts < t->last_ts) return QuoteOutcome::kOutOfOrder;
   t->flags |= kHasTs;

@@ -211,7 +211,7 @@ class AlertEngine {
     uint32_t ticker = 0;
     uint32_t begin = 0, n_up = 0, n_down = 0;
   };
-  /// A ticker's move data (ticker_moves_, by ticker id), in one cache line.
+  /// A ticker's move data (ticker_moves_, at its table position), in two cache lines.
   struct alignas(64) TickerMoves {
     // Edge mode: a quote priced strictly inside (quiet_lo, quiet_hi), no
     // later than quiet_until and with the previous close quiet_ref (NaN:
@@ -295,9 +295,10 @@ class AlertEngine {
   void CheckLevel(TickerSlot& t, double price);
   void CheckEdge(TickerSlot& t, double price, TimeMs ts);
   void SetGap(TickerSlot& t, double price) const;
-  uint32_t IdOf(const TickerSlot& t) const {
-    return id_of_pos_[static_cast<size_t>(&t - table_.data())];
-  }
+  size_t PosOf(const TickerSlot& t) const { return static_cast<size_t>(&t - table_.data()); }
+  uint32_t IdOf(const TickerSlot& t) const { return id_of_pos_[PosOf(t)]; }
+  TickerMoves& MovesOf(uint32_t id) { return ticker_moves_[tickers_[id].slot]; }
+  const TickerMoves& MovesOf(uint32_t id) const { return ticker_moves_[tickers_[id].slot]; }
 
   AlertConfig config_;
   bool hysteresis_ = false;
@@ -315,7 +316,8 @@ class AlertEngine {
   std::vector<MoveSlot> moves_;  // per watch; empty when no watch has a move
   std::vector<MoveGroup> groups_;
   std::vector<MoveGroupCold> group_cold_;  // by group
-  std::vector<TickerMoves> ticker_moves_;  // by ticker id; empty when no watch has a move
+  // As table_ (by table position); empty when no watch has a move.
+  std::vector<TickerMoves> ticker_moves_;
   std::vector<std::vector<uint32_t>> group_unsettled_;  // by group
   std::vector<double> move_values_;                     // see MoveGroup
   std::vector<double> move_rearm_;

@@ -83,7 +83,7 @@ void AlertEngine::BuildMoveGroups(NewSet& n) const {
     const TickerSlot& proto = n.proto[id];
     const TickerSlot* old = FindTicker(std::string_view(proto.key, proto.len));
     if (old != nullptr && c.window_ms > 0 && !ticker_moves_.empty())
-      c.window = ticker_moves_[IdOf(*old)].window;
+      c.window = ticker_moves_[PosOf(*old)].window;
   }
 }
 
@@ -98,7 +98,7 @@ void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
   const TickerSlot& proto = n.proto[ticker];
   const TickerSlot* old = FindTicker(std::string_view(proto.key, proto.len));
   if (old != nullptr && !ticker_moves_.empty()) {
-    const TickerMoves& oc = ticker_moves_[IdOf(*old)];
+    const TickerMoves& oc = ticker_moves_[PosOf(*old)];
     for (uint32_t k = 0; k < oc.groups_count; ++k) {
       const MoveGroup& og = groups_[oc.groups_begin + k];
       if (og.within_ms != g.within_ms) continue;
@@ -133,7 +133,7 @@ void AlertEngine::AddMoveGroup(NewSet& n, uint32_t ticker,
 
 void AlertEngine::Unsettle(uint32_t group, uint32_t watch) {
   MoveGroup& g = groups_[group];
-  ticker_moves_[group_cold_[group].ticker].quiet = false;
+  MovesOf(group_cold_[group].ticker).quiet = false;
   if (!g.has_prev) return;  // its next quote checks every watch anyway
   g.unsettled = true;
   group_unsettled_[group].push_back(watch);
@@ -378,7 +378,7 @@ void AlertEngine::AppendWindow(const TickerMoves& c, std::vector<WindowPoint>& o
 void AlertEngine::TakeChangedWindows(std::vector<TickerWindow>& out) {
   out.resize(dirty_windows_.size());
   for (size_t k = 0; k < dirty_windows_.size(); ++k) {
-    TickerMoves& c = ticker_moves_[dirty_windows_[k]];
+    TickerMoves& c = MovesOf(dirty_windows_[k]);
     c.window_dirty = false;
     const TickerSlot& t = table_[tickers_[dirty_windows_[k]].slot];
     out[k].ticker.assign(t.key, t.len);
@@ -389,15 +389,16 @@ void AlertEngine::TakeChangedWindows(std::vector<TickerWindow>& out) {
 }
 
 void AlertEngine::DiscardChangedWindows() {
-  for (uint32_t id : dirty_windows_) ticker_moves_[id].window_dirty = false;
+  for (uint32_t id : dirty_windows_) MovesOf(id).window_dirty = false;
   dirty_windows_.clear();
 }
 
 void AlertEngine::SnapshotWindows(std::vector<TickerWindow>& out) const {
-  for (uint32_t id = 0; id < ticker_moves_.size(); ++id) {
-    if (ticker_moves_[id].window_ms == 0) continue;
+  if (ticker_moves_.empty()) return;
+  for (uint32_t id = 0; id < tickers_.size(); ++id) {
+    if (MovesOf(id).window_ms == 0) continue;
     TickerWindow w;
-    AppendWindow(ticker_moves_[id], w.points);
+    AppendWindow(MovesOf(id), w.points);
     if (w.points.empty()) continue;
     const TickerSlot& t = table_[tickers_[id].slot];
     w.ticker.assign(t.key, t.len);
@@ -411,7 +412,7 @@ size_t AlertEngine::RestoreWindows(std::span<const TickerWindow> windows) {
   for (const TickerWindow& w : windows) {
     TickerSlot* t = FindTicker(w.ticker);
     if (t == nullptr || w.points.empty() || ticker_moves_.empty()) continue;
-    TickerMoves& c = ticker_moves_[IdOf(*t)];
+    TickerMoves& c = ticker_moves_[PosOf(*t)];
     if (c.window_ms == 0) continue;
     sorted = w.points;
     std::stable_sort(sorted.begin(), sorted.end(),
