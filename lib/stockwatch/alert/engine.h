@@ -142,6 +142,13 @@ class AlertEngine {
   void TakeChangedWindows(std::vector<TickerWindow>& out);
   void DiscardChangedWindows();
   bool has_changed_windows() const { return !dirty_windows_.empty(); }
+  /// Whether quotes mark the windows they change (the default). Off, when
+  /// nothing saves them, a quote does not touch that bookkeeping, and
+  /// TakeChangedWindows() returns nothing.
+  void TrackChangedWindows(bool on) {
+    track_windows_ = on;
+    if (!on) DiscardChangedWindows();
+  }
   /// Appends the points of every ticker with a non-empty window.
   void SnapshotWindows(std::vector<TickerWindow>& out) const;
   /// Refills the windows of the tickers given (points oldest first; unknown
@@ -322,7 +329,8 @@ class AlertEngine {
   std::vector<double> move_values_;                     // see MoveGroup
   std::vector<double> move_rearm_;
   std::vector<uint32_t> move_owners_;
-  std::vector<uint32_t> dirty_windows_;  // ticker ids
+  std::vector<uint32_t> dirty_windows_;  // table positions
+  bool track_windows_ = true;
   // What EvaluateMove() compares with: the group and moves being checked.
   const MoveGroup* cur_group_ = nullptr;
   double cur_up_ = 0, cur_down_ = 0, cur_ref_up_ = 0, cur_ref_down_ = 0;

@@ -152,9 +152,9 @@ void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
   }
   if (c.window_ms > 0) {
     c.window.Push(q.ts, q.price, c.window_ms);
-    if (!c.window_dirty) {
+    if (track_windows_ && !c.window_dirty) {
       c.window_dirty = true;
-      dirty_windows_.push_back(group_cold_[c.groups_begin].ticker);
+      dirty_windows_.push_back(static_cast<uint32_t>(&c - ticker_moves_.data()));
     }
   }
   if (quiet) return;
@@ -378,9 +378,9 @@ void AlertEngine::AppendWindow(const TickerMoves& c, std::vector<WindowPoint>& o
 void AlertEngine::TakeChangedWindows(std::vector<TickerWindow>& out) {
   out.resize(dirty_windows_.size());
   for (size_t k = 0; k < dirty_windows_.size(); ++k) {
-    TickerMoves& c = MovesOf(dirty_windows_[k]);
+    TickerMoves& c = ticker_moves_[dirty_windows_[k]];
     c.window_dirty = false;
-    const TickerSlot& t = table_[tickers_[dirty_windows_[k]].slot];
+    const TickerSlot& t = table_[dirty_windows_[k]];
     out[k].ticker.assign(t.key, t.len);
     out[k].points.clear();
     AppendWindow(c, out[k].points);
@@ -389,7 +389,7 @@ void AlertEngine::TakeChangedWindows(std::vector<TickerWindow>& out) {
 }
 
 void AlertEngine::DiscardChangedWindows() {
-  for (uint32_t id : dirty_windows_) MovesOf(id).window_dirty = false;
+  for (uint32_t pos : dirty_windows_) ticker_moves_[pos].window_dirty = false;
   dirty_windows_.clear();
 }
 

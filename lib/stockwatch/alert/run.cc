@@ -94,6 +94,8 @@ class StateKeeper {
   virtual void Save(AlertEngine& engine, bool final) = 0;
   /// True when other processes (consumers of the same group) save here too.
   virtual bool shared() const { return false; }
+  /// False when nothing is kept: the engine need not note what changed.
+  virtual bool keeps() const { return true; }
 };
 
 /// No persistence (`--watches` without `--state`).
@@ -104,6 +106,7 @@ class NoStates final : public StateKeeper {
     engine.DiscardChangedStates();
     engine.DiscardChangedWindows();
   }
+  bool keeps() const override { return false; }
 };
 
 /// The store's watch_states (Commands::SaveWatchStates): only what changed;
@@ -427,6 +430,7 @@ int RunAlert(const AlertRunOptions& o, const std::function<void(std::string_view
   std::unique_ptr<Store> store;
   std::unique_ptr<WatchProvider> watches = OpenWatches(o, store);
   std::unique_ptr<StateKeeper> states = OpenStates(o, store.get());
+  engine.TrackChangedWindows(states->keeps());
   LoadWatchesAndStates(engine, *watches, *states, edge);
 
   std::unique_ptr<Sink> out = OpenSink(o.stream, o.stream.output);

@@ -251,6 +251,18 @@ TEST_CASE("moves: states and windows survive a restart") {
   CHECK(windows[0].points.size() == 2);  // 100 (the low) and 106 (the high)
   e->TakeChangedWindows(windows);
   CHECK(windows.empty());  // taken: nothing changed since
+  CHECK(Fire(*e, Q("T", 105, 2500, 100)) == V{});
+  CHECK(e->has_changed_windows());
+  e->TrackChangedWindows(false);  // nothing saves them: forgotten, and not noted
+  CHECK(!e->has_changed_windows());
+  CHECK(Fire(*e, Q("T", 105.5, 2600, 100)) == V{});
+  CHECK(!e->has_changed_windows());
+  e->TrackChangedWindows(true);
+  CHECK(Fire(*e, Q("T", 105.5, 2700, 100)) == V{});
+  e->TakeChangedWindows(windows);
+  REQUIRE(windows.size() == 1);
+  // 100, 106, 105 and 105.5: each the low or the high of a window ending now.
+  CHECK(windows[0].points.size() == 4);
 
   // A fresh engine: without the window, 100 would be forgotten.
   e = std::make_unique<AlertEngine>();
