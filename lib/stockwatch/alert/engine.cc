@@ -289,7 +289,7 @@ void AlertEngine::PlaceTickers(NewSet& n) {
     n.tickers[id].slot = static_cast<uint32_t>(pos);
   }
   if (n.ticker_moves.empty()) return;
-  std::vector<TickerMoves> by_pos(cap);  // built by id: laid out as the table
+  PageVector<TickerMoves> by_pos(cap);  // built by id: laid out as the table
   for (uint32_t id = 0; id < n.tickers.size(); ++id)
     by_pos[n.tickers[id].slot] = std::move(n.ticker_moves[id]);
   n.ticker_moves.swap(by_pos);

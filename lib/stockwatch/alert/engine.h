@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "stockwatch/alert/pages.h"
 #include "stockwatch/alert/window.h"
 #include "stockwatch/core/records.h"
 
@@ -310,25 +311,25 @@ class AlertEngine {
   AlertConfig config_;
   bool hysteresis_ = false;
   std::vector<Watch> watches_;
-  std::vector<Slot> slots_;
+  PageVector<Slot> slots_;
   std::vector<uint32_t> by_key_;     // watch indices sorted by (email, ticker)
-  std::vector<TickerSlot> table_;    // power-of-two size, at most 80% full
+  PageVector<TickerSlot> table_;     // power-of-two size, at most 80% full
   std::vector<uint32_t> id_of_pos_;  // the ticker id of each table position
   std::vector<TickerCold> tickers_;
   std::vector<uint32_t> ticker_watches_;  // watch indices grouped by ticker, ascending
-  std::vector<double> values_;            // thresholds, see TickerSlot
-  std::vector<uint32_t> owners_;          // the watch of each value
+  PageVector<double> values_;             // thresholds, see TickerSlot
+  PageVector<uint32_t> owners_;           // the watch of each value
   std::vector<Fired> fired_;
   std::vector<uint32_t> changed_;
-  std::vector<MoveSlot> moves_;  // per watch; empty when no watch has a move
-  std::vector<MoveGroup> groups_;
-  std::vector<MoveGroupCold> group_cold_;  // by group
+  PageVector<MoveSlot> moves_;  // per watch; empty when no watch has a move
+  PageVector<MoveGroup> groups_;
+  PageVector<MoveGroupCold> group_cold_;  // by group
   // As table_ (by table position); empty when no watch has a move.
-  std::vector<TickerMoves> ticker_moves_;
+  PageVector<TickerMoves> ticker_moves_;
   std::vector<std::vector<uint32_t>> group_unsettled_;  // by group
-  std::vector<double> move_values_;                     // see MoveGroup
-  std::vector<double> move_rearm_;
-  std::vector<uint32_t> move_owners_;
+  PageVector<double> move_values_;                      // see MoveGroupCold
+  PageVector<double> move_rearm_;
+  PageVector<uint32_t> move_owners_;
   std::vector<uint32_t> dirty_windows_;  // table positions
   bool track_windows_ = true;
   // What EvaluateMove() compares with: the group and moves being checked.

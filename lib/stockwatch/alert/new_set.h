@@ -10,20 +10,20 @@ namespace stockwatch {
 struct AlertEngine::NewSet {
   std::vector<Watch> watches;
   std::vector<uint32_t> by_key;
-  std::vector<Slot> slots;
+  PageVector<Slot> slots;
   std::vector<TickerCold> tickers;
   std::vector<TickerSlot> proto;  // the table entries, before placement
   std::vector<uint32_t> ticker_watches;
-  std::vector<double> values;
-  std::vector<uint32_t> owners;
-  std::vector<TickerSlot> table;
+  PageVector<double> values;
+  PageVector<uint32_t> owners;
+  PageVector<TickerSlot> table;
   std::vector<uint32_t> id_of_pos;
-  std::vector<MoveSlot> moves;
-  std::vector<MoveGroup> groups;
-  std::vector<MoveGroupCold> group_cold;
-  std::vector<TickerMoves> ticker_moves;
-  std::vector<double> move_values, move_rearm;
-  std::vector<uint32_t> move_owners;
+  PageVector<MoveSlot> moves;
+  PageVector<MoveGroup> groups;
+  PageVector<MoveGroupCold> group_cold;
+  PageVector<TickerMoves> ticker_moves;
+  PageVector<double> move_values, move_rearm;
+  PageVector<uint32_t> move_owners;
 };
 
 }  // namespace stockwatch

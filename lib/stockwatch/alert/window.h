@@ -7,13 +7,17 @@
 /// milliseconds, for any S up to the longest, is a binary search. Pure logic.
 #include <algorithm>
 #include <cstdint>
-#include <memory>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "stockwatch/alert/pages.h"
 #include "stockwatch/core/records.h"
 #include "stockwatch/core/timeutil.h"
 
 namespace stockwatch {
+
+static_assert(std::is_trivially_copyable_v<WindowPoint>);
 
 class MinMaxWindow {
  public:
@@ -21,15 +25,26 @@ class MinMaxWindow {
   MinMaxWindow(const MinMaxWindow& o) { *this = o; }
   MinMaxWindow& operator=(const MinMaxWindow& o) {
     if (this == &o) return *this;
+    WindowPoint* copy = o.cap_ == 0 ? nullptr : Allocate(o.cap_);
+    std::copy_n(o.buf_, 2 * static_cast<size_t>(o.cap_), copy);
+    Release();
+    buf_ = copy;
     mins_ = o.mins_;
     maxs_ = o.maxs_;
     cap_ = o.cap_;
-    buf_.reset(cap_ == 0 ? nullptr : new WindowPoint[2 * static_cast<size_t>(cap_)]);
-    std::copy_n(o.buf_.get(), 2 * static_cast<size_t>(cap_), buf_.get());
     return *this;
   }
-  MinMaxWindow(MinMaxWindow&&) noexcept = default;
-  MinMaxWindow& operator=(MinMaxWindow&&) noexcept = default;
+  MinMaxWindow(MinMaxWindow&& o) noexcept { *this = std::move(o); }
+  MinMaxWindow& operator=(MinMaxWindow&& o) noexcept {
+    if (this == &o) return *this;
+    Release();
+    buf_ = std::exchange(o.buf_, nullptr);
+    cap_ = std::exchange(o.cap_, 0);
+    mins_ = std::exchange(o.mins_, Ring{});
+    maxs_ = std::exchange(o.maxs_, Ring{});
+    return *this;
+  }
+  ~MinMaxWindow() { Release(); }
 
   /// Adds a price; `ts` must not be older than the last one pushed. Then
   /// drops the points more than `keep_ms` older than `ts`.
@@ -120,12 +135,21 @@ class MinMaxWindow {
   }
   void Grow() {
     const uint32_t cap = cap_ == 0 ? 8 : cap_ * 2;
-    std::unique_ptr<WindowPoint[]> bigger(new WindowPoint[2 * static_cast<size_t>(cap)]);
+    WindowPoint* bigger = Allocate(cap);
     for (uint32_t i = 0; i < mins_.size; ++i) bigger[i] = at(mins_, 0, i);
     for (uint32_t i = 0; i < maxs_.size; ++i) bigger[cap + i] = at(maxs_, cap_, i);
-    buf_ = std::move(bigger);
+    Release();
+    buf_ = bigger;
     cap_ = cap;
     mins_.head = maxs_.head = 0;
+  }
+  // Both rings of `cap` points (WindowPoint is trivial: no constructors).
+  static WindowPoint* Allocate(uint32_t cap) {
+    return static_cast<WindowPoint*>(AllocatePages(2 * sizeof(WindowPoint) * cap));
+  }
+  void Release() noexcept {
+    FreePages(buf_, 2 * sizeof(WindowPoint) * cap_);
+    buf_ = nullptr;
   }
   uint32_t FirstAtOrAfter(const Ring& r, uint32_t base, TimeMs since) const {
     uint32_t lo = 0, hi = r.size;  // ts ascends from front to back
@@ -140,8 +164,8 @@ class MinMaxWindow {
     return lo;
   }
   Ring mins_, maxs_;
-  std::unique_ptr<WindowPoint[]> buf_;  // the minimum's ring, then the maximum's
-  uint32_t cap_ = 0;                    // of each ring
+  WindowPoint* buf_ = nullptr;  // the minimum's ring, then the maximum's (pages.h)
+  uint32_t cap_ = 0;            // of each ring
 };
 
 }  // namespace stockwatch
