@@ -175,6 +175,8 @@ std::string Tickers(std::span<const Alert> alerts) {
 }  // namespace
 
 std::string FormatPercent(double v, double at_least) {
+  // Beyond a million percent (prices near zero), digits say nothing more.
+  if (!(std::fabs(v) < 1e6)) return fmt::format("{:.3g}", v);
   std::string s;
   // Two significant digits at least under 1% ("0.52", "0.052").
   const int first = v > 0 && v < 1 ? 1 - static_cast<int>(std::floor(std::log10(v))) : 1;

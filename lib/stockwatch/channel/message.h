@@ -58,7 +58,7 @@ std::string FormatBand(const Alert& a);
 /// A percentage as messages write it, without the sign: one decimal (two
 /// significant digits under 1: "0.52", "0.052"), more when that would round
 /// it under `at_least` (a change of 5.04 against a move of 5.04 is "5.04",
-/// not "5.0").
+/// not "5.0"); three significant digits from a million on ("1e+303", "inf").
 std::string FormatPercent(double v, double at_least = 0);
 
 // A band alert (above/below) and a move alert (up/down) read differently:

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -208,6 +209,8 @@ TEST_CASE("FormatPercent: one decimal, more when one would fall under the move")
   CHECK(sw::FormatPercent(0.052, 0.05) == "0.052");
   CHECK(sw::FormatPercent(12.96) == "13.0");
   CHECK(sw::FormatPercent(0.5) == "0.50");
+  CHECK(sw::FormatPercent(1e303, 5) == "1e+303");  // from a price near zero: not 300 digits
+  CHECK(sw::FormatPercent(std::numeric_limits<double>::infinity(), 5) == "inf");
 }
 
 TEST_CASE("WatchSummary: band, move, or both") {
