@@ -14,7 +14,7 @@ void AddStockAlertFlags(CLI::App& app, StockAlertOptions& opts) {
       "missing, 69 store or brokers unavailable, 70 internal error, 74 I/O error, 75 Kafka "
       "records not acknowledged at stop, 77 permission "
       "denied, 78 bad configuration, 130 interrupted, 143 stopped by SIGTERM while waiting on the "
-      "database. See stock-alert(1).");
+      "database or reading --watches. See stock-alert(1).");
   app.add_option("--watches", opts.watches_file,
                  "Watch records (as `stockctl watch ls --json` prints them) instead of the store")
       ->type_name("FILE");

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stockwatch/core/files.h"
+#include "stockwatch/core/signals.h"
 #include "stockwatch/stream/stream.h"
 
 namespace stockwatch {
@@ -130,6 +131,11 @@ std::vector<Watch> ReadWatchesFile(const std::string& path) {
       throw DataError(path + ":" + std::to_string(rec.line) + ": " + e.what());
     }
   }
+  // Part of the watches is no set of watches: a stop while reading ends the
+  // program (or a reload keeps the set it has) without using them.
+  if (StopRequested())
+    throw Error(StoppedExitCode(),
+                path + ": " + SignalName(StopSignal()) + " while reading it: no watch used");
   if (!telegram_of_user.empty()) {
     for (Watch& w : watches) {
       if (w.telegram_id) continue;

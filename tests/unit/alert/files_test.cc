@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include "stockwatch/core/files.h"
+#include "stockwatch/core/signals.h"
 
 using namespace stockwatch;
 
@@ -102,6 +104,22 @@ TEST_CASE("ReadWatchesFile: errors name the file and line; a missing file is 66"
     CHECK(std::string(e.what()).find(p + ":2: high: ") == 0);
   }
   CHECK(ExitCodeOf([&] { ReadWatchesFile(p + ".missing"); }) == exitcode::kNoInput);
+}
+
+TEST_CASE("ReadWatchesFile: a stop while reading uses no watch (exit 128 + the signal)") {
+  TempDir d;
+  std::string p =
+      d.Write("w.jsonl", "{\"type\":\"watch\",\"email\":\"a@x.io\",\"ticker\":\"T\",\"low\":1}\n");
+  CHECK(ReadWatchesFile(p).size() == 1);
+  RequestStop(SIGTERM);
+  try {
+    ReadWatchesFile(p);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.exit_code() == 143);
+    CHECK(std::string(e.what()) == p + ": SIGTERM while reading it: no watch used");
+  }
+  ResetStop();
 }
 
 TEST_CASE("State lines: round trip and field errors") {
