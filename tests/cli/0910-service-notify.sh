@@ -92,6 +92,34 @@ expect_eq "a collector stuck in a request is ready but no longer feeds the watch
   "ready
 late watchdogs: 0" "$(cat "$T/stuck.out")"
 
+# stock-alert idle on a pipe after a burst (its checkpoint came from the
+# wait itself): the watchdog stays fed for as long as it waits.
+timeout 60 $PY - "$T/watches.jsonl" "$T/quotes.jsonl" > "$T/idle.out" <<'PYEOF'
+import os, socket, subprocess, sys, tempfile, time, signal
+d = tempfile.mkdtemp(); path = os.path.join(d, "n.sock")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(path); s.settimeout(0.2)
+env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="200000")
+p = subprocess.Popen(["stock-alert", "--watches", sys.argv[1], "-o", "/dev/null"],
+                     stdin=subprocess.PIPE, env=env, stderr=subprocess.DEVNULL)
+p.stdin.write(open(sys.argv[2], "rb").read()); p.stdin.flush()
+msgs = []
+end = time.monotonic() + 3.0
+while time.monotonic() < end:
+    try:
+        msgs.append((time.monotonic(), s.recv(4096).decode()))
+    except socket.timeout:
+        pass
+p.send_signal(signal.SIGTERM); p.wait(timeout=30); p.stdin.close()
+os.unlink(path); os.rmdir(d)
+status = [t for t, m in msgs if m.startswith("STATUS=") and "1 alerts" in m]
+wd = [t for t, m in msgs if m == "WATCHDOG=1" and status and t > status[0] + 1.0]
+print("status" if status else "no status")
+print("watchdogs while idle: %s" % ("some" if len(wd) >= 3 else len(wd)))
+PYEOF
+expect_eq "stock-alert idle on a pipe after a burst keeps feeding the watchdog" \
+  "status
+watchdogs while idle: some" "$(cat "$T/idle.out")"
+
 # journald: with stderr on the journal's stream, every line has a priority.
 jrun() {  # jrun OUTFILE ARGS...: stderr to OUTFILE, JOURNAL_STREAM naming it
   local out=$1; shift

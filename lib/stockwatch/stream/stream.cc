@@ -281,13 +281,14 @@ void RunLoop(Source& in, const std::vector<Sink*>& outs, Rejecter& rejecter,
   TimeMs last = NowMs();
   if (!in.WaitsForAssignment()) service::Ready();
   in.set_idle([&] {
-    service::Waiting();
     if (pending > 0) {
       in.Commit(false);
       pending = 0;
       last = NowMs();
       service::Heartbeat();
     }
+    // Last: a heartbeat ends the wait, and the source blocks for input now.
+    service::Waiting();
   });
   InRecord rec;
   while (in.Next(rec)) {
