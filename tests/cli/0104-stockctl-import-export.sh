@@ -90,4 +90,21 @@ expect_eq "big import: exit 0" 0 "$rc"
 expect_eq "big import: summary" "imported 2000 users and 12000 watches" "$(cat "$T/out")"
 check "big import: nothing on stderr" test ! -s "$T/err"
 expect_eq "big import: watches stored" 6 "$(stockctl watch ls --email u1999@example.com --json | wc -l)"
+
+# SIGTERM while the import still reads: nothing imported, exit 143 (the
+# import is all or nothing; a cron job must not take the stop for success).
+mkfifo "$T/slow.fifo"
+stockctl import "$T/slow.fifo" > "$T/out" 2> "$T/err" &
+pid=$!
+on_exit "kill $pid 2>/dev/null"
+exec 3> "$T/slow.fifo"
+echo '{"type":"user","email":"late@example.com"}' >&3
+# Stopped only once it waits for the next line (its handlers are set by then).
+wait_for "the import to wait for input" 30 grep -q pipe_read "/proc/$pid/wchan"
+kill -TERM "$pid"
+rc=0; wait "$pid" || rc=$?
+exec 3>&-
+expect_eq "import stopped by SIGTERM: exit 143" 143 "$rc"
+check "it says what was kept: nothing" grep -q "stopped by SIGTERM: nothing was imported" "$T/err"
+expect_eq "the user read before the stop is not stored" "" "$(stockctl user ls --json | grep late@ || true)"
 finish

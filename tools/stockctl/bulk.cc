@@ -140,8 +140,11 @@ std::string Plural(size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
+// 130 after SIGINT, 143 after SIGTERM: a stop that cut an import short is
+// never a success for the cron job or unit that started it.
 [[noreturn]] void ThrowInterrupted(std::string_view what) {
-  throw Error(exitcode::kInterrupted, "interrupted: " + std::string(what));
+  throw Error(StoppedExitCode(),
+              "stopped by " + SignalName(StopSignal()) + ": " + std::string(what));
 }
 
 // What import keeps in memory until it writes (one transaction).

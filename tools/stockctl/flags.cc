@@ -220,8 +220,8 @@ void DefineCli(CLI::App& app, Options& o) {
       "Exit status: 0 ok, 1 degraded (status only), 64 usage, 65 bad data (the message names the "
       "field), 66 input file "
       "missing, 69 database unavailable, 70 internal error, 74 I/O error, 75 database busy (try "
-      "again), 77 permission denied, 78 bad configuration, 130 interrupted, 143 stopped by "
-      "SIGTERM while waiting on the database. See stockctl(1).");
+      "again), 77 permission denied, 78 bad configuration, 130 interrupted by SIGINT, 143 stopped "
+      "by SIGTERM (an import cut short stores nothing). See stockctl(1).");
 
   Sub(app, "init", "Create or upgrade the database schema", o, "init");
   DefineUserCommands(app, o);
