@@ -9,15 +9,22 @@
 #     same 100k quotes: a quote's cost follows the watches whose move state
 #     changes, not the watches on its ticker.
 #
+#  3. The engine alone (bench/engine_only: the quotes parsed into memory
+#     first), band-only and mixed: what the moves cost without the reading,
+#     parsing and writing that both share.
+#
 #   bench/alert-moves.sh [BIN_DIR]
-#   env: RUNS (default 3: medians and ranges), BENCH_DIR (default /tmp/sw-bench-alert)
+#   env: RUNS (default 3: medians and ranges), BENCH_DIR (default /tmp/sw-bench-alert),
+#        BASELINE (a stock-alert built before the move watches, e.g. from
+#        9926c56: its band-only runs are interleaved with the others, and
+#        the mixed runs are also given as a percentage of them)
 # Prints markdown tables. Data is generated once into BENCH_DIR.
 SW_BIN=${1:-${SW_BIN:-}}
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 D=${BENCH_DIR:-/tmp/sw-bench-alert}
 RUNS=${RUNS:-3}
-need_built stock-alert gen_alert_data
+need_built stock-alert gen_alert_data engine_only
 M=$D/moves
 O=$D/one-moves
 mkdir -p "$M" "$O"
@@ -31,11 +38,12 @@ fi
 : > "$O/empty.jsonl"
 load0=$(load_now)
 
-# One run of stock-alert -v; appends "rate wall rss alerts" to $D/NAME.runs.
+# One run of stock-alert -v (ALERT_BIN: another build); appends "rate wall
+# rss alerts" to $D/NAME.runs.
 one_run() {
   local name=$1; shift
   rm -f "$D/moves.state"
-  /usr/bin/time -f "%e %M" -o "$D/t" "$B/stock-alert" -v "$@" -o "$D/alerts.jsonl" 2> "$D/err" ||
+  /usr/bin/time -f "%e %M" -o "$D/t" "${ALERT_BIN:-$B/stock-alert}" -v "$@" -o "$D/alerts.jsonl" 2> "$D/err" ||
     { cat "$D/err" >&2; die "stock-alert failed"; }
   read -r w r < "$D/t"
   echo "$(read_rate "$D/err") $w $r $(wc -l < "$D/alerts.jsonl")" >> "$D/$name.runs"
@@ -43,8 +51,15 @@ one_run() {
 col() { awk -v c="$2" '{ print $c }' "$D/$1.runs"; }
 
 names=(band mixed state level-band level-mixed)
+if [ -n "${BASELINE:-}" ]; then
+  [ -x "$BASELINE" ] || die "BASELINE: $BASELINE is not an executable"
+  names+=(baseline-band)
+fi
 for n in "${names[@]}"; do : > "$D/$n.runs"; done
 for _ in $(seq "$RUNS"); do
+  if [ -n "${BASELINE:-}" ]; then
+    ALERT_BIN=$BASELINE one_run baseline-band --watches "$M/watches-band.jsonl" -i "$M/quotes.jsonl"
+  fi
   one_run band --watches "$M/watches-band.jsonl" -i "$M/quotes.jsonl"
   one_run mixed --watches "$M/watches.jsonl" -i "$M/quotes.jsonl"
   one_run state --watches "$M/watches.jsonl" --state "$D/moves.state" -i "$M/quotes.jsonl"
@@ -67,6 +82,7 @@ for n in "${names[@]}"; do
     state) label="100k band + 100k move, --state FILE"; mode=edge; base=$band_med ;;
     level-band) label="100k band"; mode=level; base=$level_med ;;
     level-mixed) label="100k band + 100k move"; mode=level; base=$level_med ;;
+    baseline-band) label="100k band, BASELINE build"; mode=edge; base=$band_med ;;
   esac
   pct=$(col "$n" 1 | awk -v b="$base" '{ printf "%.0f\n", 100 * $1 / b }' | range)
   printf "| %s | %s | %s | %s | %s | %s | %d |\n" "$label" "$mode" "$(col "$n" 1 | k | range)" "$pct" \
@@ -76,6 +92,29 @@ echo
 echo "The rate is what stock-alert -v reports for the quote loop (from the first"
 echo "record to the end; reading and indexing the watches is outside it); % of"
 echo "band-only is each run against the median band-only run of the same mode."
+if [ -n "${BASELINE:-}" ]; then
+  echo "Against the BASELINE build's median band-only run ($(col baseline-band 1 | median | k)k quotes/s),"
+  echo "the mixed runs make $(col mixed 1 | awk -v b="$(col baseline-band 1 | median)" '{ printf "%.0f\n", 100 * $1 / b }' | range) %."
+fi
+echo
+
+# The engine alone: each process parses the quotes into memory, then feeds
+# them to a fresh engine 3 times and reports its fastest pass.
+: > "$D/engine-band.runs"; : > "$D/engine-mixed.runs"
+for _ in $(seq "$RUNS"); do
+  "$B/engine_only" "$M/watches-band.jsonl" "$M/quotes.jsonl" 3 | awk '{ print $3 }' >> "$D/engine-band.runs"
+  "$B/engine_only" "$M/watches.jsonl" "$M/quotes.jsonl" 3 | awk '{ print $3 }' >> "$D/engine-mixed.runs"
+done
+echo "The engine alone (bench/engine_only: OnQuote over the 2M quotes held in memory,"
+echo "best of 3 passes per process); $RUNS processes each, median (min-max)."
+echo
+echo "| watches | s per 2M quotes | ns per quote |"
+echo "|---|---|---|"
+for n in band mixed; do
+  label="100k band"; [ "$n" = mixed ] && label="100k band + 100k move"
+  printf "| %s | %s | %s |\n" "$label" "$(range < "$D/engine-$n.runs")" \
+    "$(awk '{ printf "%.0f\n", $1 * 1e9 / 2e6 }' "$D/engine-$n.runs" | range)"
+done
 echo
 
 for n in one-1m one-1k; do : > "$D/$n.runs"; : > "$D/$n-start.runs"; done
