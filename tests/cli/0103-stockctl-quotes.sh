@@ -108,4 +108,20 @@ expect_eq "plot: a legend line per move reference" \
 check "plot: the previous close (under every price) is the bottom row" grep -q $'^ 97.0 \u2524' "$T/plot3"
 check "plot: the window's low labels its row" grep -q $'^100.5 \u2524' "$T/plot3"
 expect_eq "plot: with marks, rows still \$COLUMNS wide" 61 "$(sed -n 2p "$T/plot3" | wc -m)"
+
+# SIGTERM ends an ingest in batches cleanly: every quote read is stored,
+# exit 0 (as the stream programs stop); with --request-id (one transaction)
+# nothing is stored and it exits 143.
+quote() { echo "{\"type\":\"quote\",\"ticker\":\"$1\",\"price\":12.5,\"ts\":\"2026-11-24T10:00:00Z\"}"; }
+term_while_reading "$T/ingest.fifo" "$(quote TERMED)" stockctl quote ingest "$T/ingest.fifo"
+expect_eq "ingest stopped by SIGTERM: exit 0" 0 "$rc"
+expect_eq "ingest stopped by SIGTERM: its summary" "stored 1 quote" "$(cat "$T/out")"
+expect_eq "the quote read before the stop is stored" 12.5 \
+  "$(stockctl quote last TERMED --json | jq -r .price)"
+term_while_reading "$T/ingest-tx.fifo" "$(quote TERMEDTX)" \
+  stockctl quote ingest --request-id ingest-term-1 "$T/ingest-tx.fifo"
+expect_eq "ingest --request-id stopped by SIGTERM: exit 143" 143 "$rc"
+check "it says nothing was stored" grep -q "stopped by SIGTERM while reading .*: nothing was stored" "$T/err"
+check "the quote read before the stop is not stored" \
+  sh -c '! stockctl quote last TERMEDTX > /dev/null 2>&1'
 finish

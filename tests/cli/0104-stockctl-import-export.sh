@@ -93,18 +93,20 @@ expect_eq "big import: watches stored" 6 "$(stockctl watch ls --email u1999@exam
 
 # SIGTERM while the import still reads: nothing imported, exit 143 (the
 # import is all or nothing; a cron job must not take the stop for success).
-mkfifo "$T/slow.fifo"
-stockctl import "$T/slow.fifo" > "$T/out" 2> "$T/err" &
-pid=$!
-on_exit "kill $pid 2>/dev/null"
-exec 3> "$T/slow.fifo"
-echo '{"type":"user","email":"late@example.com"}' >&3
 # Stopped only once it waits for the next line (its handlers are set by then).
-wait_for "the import to wait for input" 30 grep -q pipe_read "/proc/$pid/wchan"
-kill -TERM "$pid"
-rc=0; wait "$pid" || rc=$?
-exec 3>&-
+term_while_reading "$T/slow.fifo" '{"type":"user","email":"late@example.com"}' \
+  stockctl import "$T/slow.fifo"
 expect_eq "import stopped by SIGTERM: exit 143" 143 "$rc"
 check "it says what was kept: nothing" grep -q "stopped by SIGTERM: nothing was imported" "$T/err"
 expect_eq "the user read before the stop is not stored" "" "$(stockctl user ls --json | grep late@ || true)"
+
+# With a request id, input that cannot be read twice (<(...), a FIFO) is
+# hashed and imported from one copy: all of it imported, and the repeat
+# answered from the stored outcome.
+printf '%s\n' '{"type":"user","email":"piped@example.com"}' > "$T/piped.jsonl"
+expect_eq "import --request-id <(...): imported" "imported 1 user and 0 watches" \
+  "$(stockctl import --request-id imp-piped <(cat "$T/piped.jsonl"))"
+expect_eq "the user is stored" 1 "$(stockctl user ls --json | grep -c piped@)"
+expect_eq "the repeat gets the stored outcome" "imported 1 user and 0 watches" \
+  "$(stockctl import --request-id imp-piped <(cat "$T/piped.jsonl"))"
 finish

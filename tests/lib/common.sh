@@ -63,6 +63,22 @@ wait_for() {
     sleep 0.1
   done
 }
+# term_while_reading FIFO LINE COMMAND...: runs COMMAND (stdout to $T/out,
+# stderr to $T/err), which reads the new FIFO, writes LINE into it, and sends
+# SIGTERM once COMMAND waits for more; sets rc to COMMAND's exit code.
+term_while_reading() {
+  local fifo=$1 line=$2; shift 2
+  mkfifo "$fifo"
+  "$@" > "$T/out" 2> "$T/err" &
+  local pid=$!
+  on_exit "kill $pid 2>/dev/null"
+  exec 3> "$fifo"
+  echo "$line" >&3
+  wait_for "$1 to wait for input" 30 grep -q pipe_read "/proc/$pid/wchan"
+  kill -TERM "$pid"
+  rc=0; wait "$pid" || rc=$?
+  exec 3>&-
+}
 # ended PID: true once the process is gone (for wait_for).
 ended() { ! kill -0 "$1" 2>/dev/null; }
 # wait_lines FILE N PID: waits (60 s at most) until FILE has more than N

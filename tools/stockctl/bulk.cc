@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -115,7 +116,9 @@ class Diagnostics {
 struct BulkInput {
   BulkInput(const Options& opts, const char* what) {
     so.program = "stockctl";
-    source = OpenSource(so, opts.file);  // 66 when the file is missing
+    // 66 when the file is missing; the copy when it was hashed from one.
+    source = opts.file_copy_fd >= 0 ? OpenFdSource(opts.file_copy_fd, opts.file)
+                                    : OpenSource(so, opts.file);
     if (!opts.dead_letter.empty()) dead_letter = OpenSink(so, opts.dead_letter, /*append=*/true);
     rejecter = std::make_unique<Rejecter>("stockctl", dead_letter.get(), opts.strict,
                                           [this](std::string_view m) { diagnostics.Add(m); });
@@ -311,8 +314,13 @@ Outcome IngestQuotes(const Options& opts, Store& store, CommandTx* tx) {
   batches.Flush();
   in.progress->Clear();
   if (StopRequested()) {
+    // With --request-id the input is one transaction: a stop stores none of it.
     if (tx != nullptr) ThrowInterrupted("nothing was stored");
-    ThrowInterrupted("stored " + Plural(batches.stored, "quote", "quotes") + " before the stop");
+    // In batches every quote read is stored by now: a clean stop, as in the
+    // stream programs (SIGTERM exits 0, SIGINT 130).
+    if (StopSignal() == SIGINT) {
+      ThrowInterrupted("stored " + Plural(batches.stored, "quote", "quotes") + " before the stop");
+    }
   }
   return Outcome{in.rejecter->ExitCode(),
                  IngestSummary(opts.json, batches.stored, skipped, in.rejecter->count()),

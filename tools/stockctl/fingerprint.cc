@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "stockctl.h"
+#include "stockwatch/core/signals.h"
 
 namespace stockwatch::stockctl {
 namespace {
@@ -69,8 +70,12 @@ void HashFd(int fd, const std::string& name, Sha256& h, int copy_to) {
   for (;;) {
     const ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      ThrowErrno(errno, name);
+      if (errno != EINTR) ThrowErrno(errno, name);
+      if (StopRequested()) {
+        throw Error(StoppedExitCode(), "stopped by " + SignalName(StopSignal()) +
+                                           " while reading " + name + ": nothing was stored");
+      }
+      continue;
     }
     if (n == 0) return;
     h.Add(std::string_view(buf, static_cast<size_t>(n)));
@@ -86,13 +91,39 @@ void HashFd(int fd, const std::string& name, Sha256& h, int copy_to) {
   }
 }
 
+// Hashes what is left of `fd` into `h`, copying it to an unlinked temporary
+// file; returns that file, rewound (the caller closes it).
+int HashToCopy(int fd, const std::string& name, Sha256& h) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string tmpl =
+      std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/stockctl.XXXXXX";
+  const int copy = mkostemp(tmpl.data(), O_CLOEXEC);
+  if (copy < 0) {
+    throw Error(exitcode::kIoErr,
+                tmpl + ": cannot keep a copy of " + name + ": " + std::strerror(errno));
+  }
+  unlink(tmpl.c_str());
+  try {
+    HashFd(fd, name, h, copy);
+    if (lseek(copy, 0, SEEK_SET) < 0) ThrowErrno(errno, name);
+  } catch (...) {
+    close(copy);
+    throw;
+  }
+  return copy;
+}
+
+bool IsRegular(int fd) {
+  struct stat st {};
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 // The digest of stdin. A regular file is read and rewound; a pipe or a
 // terminal is copied to an unlinked temporary file, which then becomes
 // stdin, so the command reads the very bytes that were hashed.
 std::string StdinDigest() {
   Sha256 h;
-  struct stat st {};
-  if (fstat(0, &st) == 0 && S_ISREG(st.st_mode)) {
+  if (IsRegular(0)) {
     const off_t at = lseek(0, 0, SEEK_CUR);
     if (at >= 0) {
       HashFd(0, "stdin", h, -1);
@@ -100,33 +131,29 @@ std::string StdinDigest() {
       return h.Hex();
     }
   }
-  const char* dir = std::getenv("TMPDIR");
-  std::string tmpl =
-      std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/stockctl.XXXXXX";
-  const int fd = mkostemp(tmpl.data(), O_CLOEXEC);
-  if (fd < 0) {
-    throw Error(exitcode::kIoErr, tmpl + ": cannot keep a copy of stdin: " + std::strerror(errno));
-  }
-  unlink(tmpl.c_str());
-  try {
-    HashFd(0, "stdin", h, fd);
-    if (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, 0) < 0) ThrowErrno(errno, "stdin");
-  } catch (...) {
-    close(fd);
-    throw;
-  }
-  close(fd);
+  const int copy = HashToCopy(0, "stdin", h);
+  const bool moved = dup2(copy, 0) >= 0;
+  const int err = errno;
+  close(copy);
+  if (!moved) ThrowErrno(err, "stdin");
   return h.Hex();
 }
 
-std::string InputDigest(const std::string& spec) {
+// The digest of the input named `o.file`: read twice when it is a regular
+// file, else (a FIFO, <(...)) copied once, the copy left in o.file_copy_fd.
+std::string InputDigest(Options& o) {
+  const std::string& spec = o.file;
   if (spec.rfind("kafka:", 0) == 0) return "spec " + spec;  // a topic has no fixed bytes
   if (spec.empty() || spec == "-") return StdinDigest();
   const int fd = open(spec.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) ThrowErrno(errno, spec);
   Sha256 h;
   try {
-    HashFd(fd, spec, h, -1);
+    if (IsRegular(fd)) {
+      HashFd(fd, spec, h, -1);
+    } else {
+      o.file_copy_fd = HashToCopy(fd, spec, h);
+    }
   } catch (...) {
     close(fd);
     throw;
@@ -137,7 +164,7 @@ std::string InputDigest(const std::string& spec) {
 
 }  // namespace
 
-std::string RequestFingerprint(const Options& o) {
+std::string RequestFingerprint(Options& o) {
   Sha256 h;
   h.Field("command", o.command);
   h.Field("email", o.email);
@@ -162,7 +189,7 @@ std::string RequestFingerprint(const Options& o) {
   h.Field("plot", o.plot ? std::to_string(o.height) : "");
   h.Field("strict", o.strict ? "1" : "");
   h.Field("dead_letter", o.dead_letter);
-  if (o.command == "import" || o.command == "quote ingest") h.Field("input", InputDigest(o.file));
+  if (o.command == "import" || o.command == "quote ingest") h.Field("input", InputDigest(o));
   return "sha256:" + h.Hex();
 }
 

@@ -43,7 +43,11 @@ struct Options {
   int height = 12;          // quote history --plot --height
   bool strict = false;      // import / ingest --strict
   std::string dead_letter;  // import / ingest --dead-letter
-  std::string stale;        // status --stale
+  // import / ingest with a request id whose FILE is not a regular file (a
+  // FIFO, <(...)): the copy its bytes were hashed from, which the command
+  // reads instead (-1: none; owned by the command).
+  int file_copy_fd = -1;
+  std::string stale;  // status --stale
 };
 
 /// Defines every subcommand and flag of stockctl on `app`.
@@ -90,10 +94,12 @@ int QuoteIngest(const Options& opts, Store& store);
 
 /// The fingerprint of the request `o` describes: the command, the arguments
 /// that decide what it does and (import, quote ingest) a hash of the input's
-/// bytes. Reads the input to hash it; stdin from a pipe is first copied to a
-/// temporary file that then becomes stdin. Output options (--json) are not
-/// part of it: a repeat may ask for another format and gets the stored text.
-std::string RequestFingerprint(const Options& o);
+/// bytes. Reads the input to hash it; input that cannot be read twice (stdin
+/// from a pipe, a FIFO, <(...)) is first copied to a temporary file: stdin
+/// then reads the copy, a named file's copy is left in o.file_copy_fd.
+/// Output options (--json) are not part of it: a repeat may ask for another
+/// format and gets the stored text.
+std::string RequestFingerprint(Options& o);
 
 /// Prints an outcome: output to stdout, each error line to stderr as
 /// "stockctl: LINE". Returns its exit code (0 when stdout was closed early).

@@ -221,6 +221,10 @@ std::unique_ptr<Source> OpenSource(const StreamOptions& opts, const std::string&
   return std::make_unique<FdSource>(fd, spec, true);
 }
 
+std::unique_ptr<Source> OpenFdSource(int fd, std::string name) {
+  return std::make_unique<FdSource>(fd, std::move(name), true);
+}
+
 std::unique_ptr<Sink> OpenSink(const StreamOptions& opts, const std::string& spec, bool append) {
   if (IsKafka(spec)) {
     std::string topic = spec.substr(6);

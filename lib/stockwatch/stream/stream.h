@@ -101,6 +101,9 @@ class Sink {
 /// Opens `spec` ("-", a path, "kafka:TOPIC") for reading / writing.
 /// Throws Error: 66 missing file, 64 kafka: without brokers, 78 bad -X/-F.
 std::unique_ptr<Source> OpenSource(const StreamOptions& opts, const std::string& spec);
+/// JSON lines from `fd` (owned: closed with the source), named `name` in
+/// messages: for input that was read once already and kept (a copy of a pipe).
+std::unique_ptr<Source> OpenFdSource(int fd, std::string name);
 /// Files are truncated unless `append` (dead letters append: nothing lost,
 /// and a new dead letter is created 0600). Output files are opened with
 /// OpenOutputFile (files.h): a symbolic link owned by another user is refused.
