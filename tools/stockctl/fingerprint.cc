@@ -72,8 +72,8 @@ void HashFd(int fd, const std::string& name, Sha256& h, int copy_to) {
     if (n < 0) {
       if (errno != EINTR) ThrowErrno(errno, name);
       if (StopRequested()) {
-        throw Error(StoppedExitCode(), "stopped by " + SignalName(StopSignal()) +
-                                           " while reading " + name + ": nothing was stored");
+        throw Error(StoppedExitCode(),
+                    StoppedBy() + " while reading " + name + ": nothing was stored");
       }
       continue;
     }

@@ -58,6 +58,8 @@ std::string SignalName(int signo) {
   }
 }
 
+std::string StoppedBy() { return "stopped by " + SignalName(StopSignal()); }
+
 int StoppedExitCode() noexcept {
   int s = StopSignal();
   return 128 + (s > 0 ? s : SIGTERM);

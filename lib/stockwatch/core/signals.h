@@ -30,5 +30,7 @@ std::string SignalName(int signo);
 /// The exit code of a program whose stop cut work short: 128 + the signal
 /// (143 after SIGTERM, 130 after SIGINT).
 int StoppedExitCode() noexcept;
+/// "stopped by SIGTERM" (the signal that asked for the stop), for messages.
+std::string StoppedBy();
 
 }  // namespace stockwatch

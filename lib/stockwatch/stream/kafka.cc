@@ -320,8 +320,7 @@ class KafkaSink final : public Sink {
     rd_kafka_poll(rk_, 0);  // reports already in
     if (unacked_ == 0) return;
     throw Error(exitcode::kTempFail,
-                name_ + ": stopped by " + SignalName(StopSignal()) + " with " +
-                    std::to_string(unacked_) +
+                name_ + ": " + StoppedBy() + " with " + std::to_string(unacked_) +
                     " record(s) not acknowledged by the brokers within --stop-timeout (" +
                     std::to_string(StopTimeoutMs()) + " ms)");
   }
