@@ -21,6 +21,16 @@ for pat in sys.argv[2:]:
 PYEOF
 }
 
+# watchdogs_after FILE REGEX: how many WATCHDOG=1 came more than 1 s after
+# the first message matching REGEX in FILE (notify_listen.py --times
+# lines); "missing" when no message matches.
+watchdogs_after() {
+  awk -v re="$2" '{ t = $1; m = substr($0, index($0, " ") + 1) }
+    t0 == "" && m ~ re { t0 = t }
+    m == "WATCHDOG=1" && t0 != "" && t > t0 + 1.0 { n++ }
+    END { print t0 == "" ? "missing" : n + 0 }' "$1"
+}
+
 cat > "$T/watches.jsonl" <<'W'
 {"type":"watch","email":"a@example.com","ticker":"AAPL","low":150,"high":200}
 W
@@ -66,56 +76,23 @@ PYEOF
 silent=$!
 on_exit "kill $silent"
 wait_for "the silent server" 10 test -s "$T/port"
-timeout 60 $PY - "$listen" "$(cat "$T/port")" > "$T/stuck.out" <<'PYEOF'
-import os, socket, subprocess, sys, tempfile, time, signal
-d = tempfile.mkdtemp(); path = os.path.join(d, "n.sock")
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(path); s.settimeout(0.2)
-env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="200000")
-p = subprocess.Popen(["stock-collect", "--source", "yahoo", "--source-url", "http://127.0.0.1:%s" % sys.argv[2],
-                      "--tickers", "AAPL", "--every", "1s", "--timeout", "5s", "--no-store", "-o", "/dev/null"],
-                     env=env, stderr=subprocess.DEVNULL)
-msgs = []
-end = time.monotonic() + 3.5
-while time.monotonic() < end:
-    try:
-        msgs.append((time.monotonic(), s.recv(4096).decode()))
-    except socket.timeout:
-        pass
-p.send_signal(signal.SIGTERM); p.wait(timeout=30)
-os.unlink(path); os.rmdir(d)
-ready = [t for t, m in msgs if m == "READY=1"]
-wd = [t for t, m in msgs if m == "WATCHDOG=1" and ready and t > ready[0] + 1.0]
-print("ready" if ready else "not ready")
-print("late watchdogs: %d" % len(wd))
-PYEOF
+$PY "$listen" --for 3.5 --times -- stock-collect --source yahoo \
+  --source-url "http://127.0.0.1:$(cat "$T/port")" --tickers AAPL --every 1s --timeout 5s \
+  --no-store -o /dev/null > "$T/stuck.notify" 2> /dev/null
+n=$(watchdogs_after "$T/stuck.notify" '^READY=1$')
+{ [ "$n" = missing ] && echo "not ready" || echo ready; echo "late watchdogs: ${n/missing/0}"; } > "$T/stuck.out"
 expect_eq "a collector stuck in a request is ready but no longer feeds the watchdog" \
   "ready
 late watchdogs: 0" "$(cat "$T/stuck.out")"
 
 # stock-alert idle on a pipe after a burst (its checkpoint came from the
 # wait itself): the watchdog stays fed for as long as it waits.
-timeout 60 $PY - "$T/watches.jsonl" "$T/quotes.jsonl" > "$T/idle.out" <<'PYEOF'
-import os, socket, subprocess, sys, tempfile, time, signal
-d = tempfile.mkdtemp(); path = os.path.join(d, "n.sock")
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(path); s.settimeout(0.2)
-env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="200000")
-p = subprocess.Popen(["stock-alert", "--watches", sys.argv[1], "-o", "/dev/null"],
-                     stdin=subprocess.PIPE, env=env, stderr=subprocess.DEVNULL)
-p.stdin.write(open(sys.argv[2], "rb").read()); p.stdin.flush()
-msgs = []
-end = time.monotonic() + 3.0
-while time.monotonic() < end:
-    try:
-        msgs.append((time.monotonic(), s.recv(4096).decode()))
-    except socket.timeout:
-        pass
-p.send_signal(signal.SIGTERM); p.wait(timeout=30); p.stdin.close()
-os.unlink(path); os.rmdir(d)
-status = [t for t, m in msgs if m.startswith("STATUS=") and "1 alerts" in m]
-wd = [t for t, m in msgs if m == "WATCHDOG=1" and status and t > status[0] + 1.0]
-print("status" if status else "no status")
-print("watchdogs while idle: %s" % ("some" if len(wd) >= 3 else len(wd)))
-PYEOF
+$PY "$listen" --stdin "$T/quotes.jsonl" --for 3 --times -- \
+  stock-alert --watches "$T/watches.jsonl" -o /dev/null > "$T/idle.notify" 2> /dev/null
+n=$(watchdogs_after "$T/idle.notify" '^STATUS=.*1 alerts')
+{ [ "$n" = missing ] && echo "no status" || echo status
+  echo "watchdogs while idle: $([ "$n" != missing ] && [ "$n" -ge 3 ] && echo some || echo "${n/missing/0}")"
+} > "$T/idle.out"
 expect_eq "stock-alert idle on a pipe after a burst keeps feeding the watchdog" \
   "status
 watchdogs while idle: some" "$(cat "$T/idle.out")"
