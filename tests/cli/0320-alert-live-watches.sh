@@ -91,4 +91,16 @@ stop file
 expect_eq "file: a bad new version is reported and the old watches stay" \
   "ann@example.com AAPL below 150" "$(alerts "$T/file.out" | sed -n 4p)"
 check "file: the bad line is named" grep -q "cannot reload the watches: .*watches.jsonl:1: email" "$T/file.err"
+
+# ---- move watches: stock-alert holds a few quotes back while it loads what
+# checking them reads; an idle input must still get every alert out at once.
+mq() { printf '{"type":"quote","ticker":"%s","price":%s,"prev_close":100,"ts":"2026-11-27T14:%02d:00Z"}\n' "$1" "$2" "$3"; }
+printf '{"type":"watch","email":"ann@example.com","ticker":"AAPL","move":5}\n' > "$T/moves.jsonl"
+start moves --watches "$T/moves.jsonl"
+feed moves 1 "$(mq AAPL 106 1)"
+expect_eq "moves: the alert of the last quote read is out while the input stays open" \
+  "ann@example.com AAPL up 105" "$(alerts "$T/moves.out")"
+feed moves 2 "$(mq MSFT 50 2)" "$(mq AAPL 94 3)"
+expect_eq "moves: and again after more input" "ann@example.com AAPL down 95" "$(alerts "$T/moves.out" | sed -n 2p)"
+stop moves
 finish

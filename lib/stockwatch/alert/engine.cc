@@ -1,6 +1,7 @@
 #include "stockwatch/alert/engine.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -44,12 +45,48 @@ namespace {
 
 constexpr size_t kMaxTicker = 16;
 
-uint64_t HashKey(const char* key, uint32_t len) {
-  uint64_t a, b;
-  std::memcpy(&a, key, 8);
-  std::memcpy(&b, key + 8, 8);
-  uint64_t h = (a ^ 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
-  h ^= b + len;
+// A ticker key (TickerSlot::key: up to kMaxTicker characters, zero-padded)
+// as two words.
+struct KeyWords {
+  uint64_t lo = 0, hi = 0;
+};
+KeyWords WordsOf(const char* key) {
+  KeyWords k;
+  std::memcpy(&k.lo, key, 8);
+  std::memcpy(&k.hi, key + 8, 8);
+  return k;
+}
+// The words of the key of a ticker of 1 to kMaxTicker characters, read
+// without a call to memcpy: loads that overlap, shifted into place.
+KeyWords WordsOf(std::string_view t) {
+  const char* p = t.data();
+  const size_t n = t.size();
+  if constexpr (std::endian::native != std::endian::little) {
+    char key[kMaxTicker] = {};
+    std::memcpy(key, p, n);
+    return WordsOf(key);
+  }
+  KeyWords k;
+  if (n >= 8) {
+    std::memcpy(&k.lo, p, 8);
+    uint64_t last8;  // characters n-8 .. n-1
+    std::memcpy(&last8, p + n - 8, 8);
+    k.hi = n == 8 ? 0 : last8 >> (8 * (16 - n));
+  } else if (n >= 4) {
+    uint32_t first4, last4;  // they overlap unless n is 8
+    std::memcpy(&first4, p, 4);
+    std::memcpy(&last4, p + n - 4, 4);
+    k.lo = first4 | static_cast<uint64_t>(last4) << (8 * (n - 4));
+  } else {
+    const auto c = [&](size_t i) { return static_cast<uint64_t>(static_cast<uint8_t>(p[i])); };
+    k.lo = c(0) | c(n / 2) << (8 * (n / 2)) | c(n - 1) << (8 * (n - 1));
+  }
+  return k;
+}
+
+uint64_t HashKey(KeyWords k, uint32_t len) {
+  uint64_t h = (k.lo ^ 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
+  h ^= k.hi + len;
   h *= 0x94d049bb133111ebULL;
   return h ^ (h >> 31);
 }
@@ -58,27 +95,22 @@ uint64_t HashKey(const char* key, uint32_t len) {
 
 AlertEngine::TickerSlot* AlertEngine::FindTicker(std::string_view ticker) {
   if (ticker.empty() || ticker.size() > kMaxTicker || table_.empty()) return nullptr;
-  char key[kMaxTicker] = {};
-  std::memcpy(key, ticker.data(), ticker.size());
+  const KeyWords k = WordsOf(ticker);
   const auto len = static_cast<uint32_t>(ticker.size());
-  uint64_t k0, k1;
-  std::memcpy(&k0, key, 8);
-  std::memcpy(&k1, key + 8, 8);
   const size_t mask = table_.size() - 1;
-  const size_t home = HashKey(key, len) & mask;
+  const size_t home = HashKey(k, len) & mask;
   if (!ticker_moves_.empty()) {
     // Most tickers sit at their home position: start loading their move
     // data with the slot, not after it.
-    __builtin_prefetch(&ticker_moves_[home], 1);
-    __builtin_prefetch(reinterpret_cast<const char*>(&ticker_moves_[home]) + 64, 1);
+    PrefetchLine(&ticker_moves_[home]);
+    PrefetchLine(reinterpret_cast<const char*>(&ticker_moves_[home]) + 64);
   }
   for (size_t pos = home;; pos = (pos + 1) & mask) {
     TickerSlot& t = table_[pos];
     if (t.len == 0) return nullptr;
-    uint64_t t0, t1;
-    std::memcpy(&t0, t.key, 8);
-    std::memcpy(&t1, t.key + 8, 8);
-    if (t.len == len && t0 == k0 && t1 == k1) return &t;
+    if (t.len != len) continue;
+    const KeyWords tk = WordsOf(t.key);
+    if (tk.lo == k.lo && tk.hi == k.hi) return &t;
   }
 }
 
@@ -282,7 +314,7 @@ void AlertEngine::PlaceTickers(NewSet& n) {
   n.id_of_pos.assign(cap, 0);
   for (uint32_t id = 0; id < n.proto.size(); ++id) {
     const TickerSlot& t = n.proto[id];
-    size_t pos = HashKey(t.key, t.len) & (cap - 1);
+    size_t pos = HashKey(WordsOf(t.key), t.len) & (cap - 1);
     while (n.table[pos].len != 0) pos = (pos + 1) & (cap - 1);
     n.table[pos] = t;
     n.id_of_pos[pos] = id;
@@ -520,6 +552,19 @@ void AlertEngine::CheckLevel(TickerSlot& t, double price) {
   } else {
     t.flags &= static_cast<uint8_t>(~kQuiet);
   }
+}
+
+void AlertEngine::Prefetch(const Quote& q, int step) const {
+  if (q.ticker.empty() || q.ticker.size() > kMaxTicker || table_.empty()) return;
+  if (step == 0) {
+    const size_t home =
+        HashKey(WordsOf(q.ticker), static_cast<uint32_t>(q.ticker.size())) & (table_.size() - 1);
+    PrefetchLine(&table_[home]);
+    return;
+  }
+  if (ticker_moves_.empty()) return;
+  const TickerSlot* t = FindTicker(q.ticker);  // its line has arrived (step 0)
+  if (t != nullptr && (t->flags & kHasMoves)) PrefetchMoves(ticker_moves_[PosOf(*t)], q, step);
 }
 
 QuoteOutcome AlertEngine::OnQuote(const Quote& q) {

@@ -139,16 +139,33 @@ void AlertEngine::Unsettle(uint32_t group, uint32_t watch) {
   group_unsettled_[group].push_back(watch);
 }
 
+// Every group's watches are fixed points of a quiet price too.
+bool AlertEngine::Quiet(const TickerMoves& c, const Quote& q) {
+  return c.quiet && c.quiet_lo < q.price && q.price < c.quiet_hi && q.ts <= c.quiet_until &&
+         (std::isnan(c.quiet_ref) || !q.prev_close || *q.prev_close == c.quiet_ref);
+}
+
+// Steps 1 and 2 of Prefetch(): the ticker's move data (as FindTicker() does
+// for a ticker at its home position), then what CheckMoves() reads from it.
+void AlertEngine::PrefetchMoves(const TickerMoves& c, const Quote& q, int step) const {
+  if (step == 1) {
+    PrefetchLine(&c);
+    PrefetchLine(reinterpret_cast<const char*>(&c) + 64);
+    return;
+  }
+  if (!Quiet(c, q)) {
+    const auto* lines = reinterpret_cast<const char*>(&groups_[c.groups_begin]);
+    for (size_t b = 0; b < c.groups_count * sizeof(MoveGroup); b += 64) PrefetchLine(lines + b);
+  }
+  if (c.window_ms > 0) c.window.PrefetchNewest();
+}
+
 void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
-  // Every group's watches are fixed points of a quiet price too.
-  const bool quiet = c.quiet && c.quiet_lo < q.price && q.price < c.quiet_hi &&
-                     q.ts <= c.quiet_until &&
-                     (std::isnan(c.quiet_ref) || !q.prev_close || *q.prev_close == c.quiet_ref);
+  const bool quiet = Quiet(c, q);
   if (!quiet) {
     // The cache misses of the groups' lines, together, while the window takes the price.
     const auto* lines = reinterpret_cast<const char*>(&groups_[c.groups_begin]);
-    for (size_t b = 0; b < c.groups_count * sizeof(MoveGroup); b += 64)
-      __builtin_prefetch(lines + b, 1);
+    for (size_t b = 0; b < c.groups_count * sizeof(MoveGroup); b += 64) PrefetchLine(lines + b);
   }
   if (c.window_ms > 0) {
     c.window.Push(q.ts, q.price, c.window_ms);

@@ -295,9 +295,13 @@ void LoadWatchesAndStates(AlertEngine& engine, WatchProvider& watches, StateKeep
 
 /// Kafka: partitions (tickers) that another consumer of the group owned
 /// until now come with the states it saved before its offsets were
-/// committed; ours were saved by the pre-commit hook just before.
-void ReloadStatesOnAssign(Source& in, AlertEngine& engine, StateKeeper& states) {
-  in.set_on_assign([&] {
+/// committed; ours were saved by the pre-commit hook just before. `drain`
+/// first checks the quotes read before the change, as if they had been
+/// checked before it.
+void ReloadStatesOnAssign(Source& in, AlertEngine& engine, StateKeeper& states,
+                          std::function<void()> drain) {
+  in.set_on_assign([&in, &engine, &states, drain = std::move(drain)] {
+    drain();
     // Changes not yet saved belong to partitions we may no longer own (a
     // lost assignment saves nothing on revoke): saving them later would
     // overwrite what the new owner saved. The store is the truth now.
@@ -319,37 +323,40 @@ class AlertLoop {
 
   void Handle(const InRecord& rec) {
     if (!first_record_) first_record_ = std::chrono::steady_clock::now();
-    any_.type_name.clear();
+    // Parsed into the next free place of the quotes held back (below).
+    Held& h = held_[(head_ + held_count_) % kMaxHeld];
+    AnyRecord& any = h.record;
+    any.type_name.clear();
     RecordType type;
     try {
-      type = parser_.Parse(rec.value, rec.readable, any_);
+      type = parser_.Parse(rec.value, rec.readable, any);
     } catch (const DataError&) {
       // Well-formed JSON of a type we do not handle passes through unchecked;
       // only bad quotes (and lines that are not records) are rejected.
-      if (any_.type_name.empty() || any_.type_name == "quote") throw;
+      if (any.type_name.empty() || any.type_name == "quote") throw;
       type = RecordType::kOther;
     }
     if (type != RecordType::kQuote) {
+      Drain();  // the alerts of the quotes before it come first
       out_.Write(rec.key, rec.value);
       ++counts_.passed;
       return;
     }
-    ++counts_.quotes;
-    MaybeReload();
-    const Quote& q = any_.quote;
-    switch (engine_.OnQuote(q)) {
-      case QuoteOutcome::kUnknownTicker:
-        ++counts_.unknown;
-        return;
-      case QuoteOutcome::kOutOfOrder:
-        ++counts_.out_of_order;
-        log::Info("{}:{}: {} quote at {} is older than the newest one seen for it: ignored",
-                  *rec.input, rec.line, q.ticker, FormatRfc3339(q.ts));
-        return;
-      case QuoteOutcome::kChecked:
-        break;
-    }
-    WriteAlerts(q);
+    // Held back for a few records while the engine loads what checking
+    // it reads (AlertEngine::Prefetch), then checked.
+    h.input = rec.input;
+    h.line = rec.line;
+    ++held_count_;
+    const size_t steps = static_cast<size_t>(engine_.prefetch_steps());
+    for (size_t k = 0; k < steps && k < held_count_; ++k)
+      engine_.Prefetch(held_[(head_ + held_count_ - 1 - k) % kMaxHeld].record.quote,
+                       static_cast<int>(k));
+    while (held_count_ > steps) CheckOldest();
+  }
+  /// Checks the quotes held back: before a checkpoint (flushed outputs,
+  /// saved states), a partition change, and at the end.
+  void Drain() {
+    while (held_count_ > 0) CheckOldest();
   }
   /// After a checkpoint: look for changed watches at the next quote.
   void CheckWatchesSoon() { check_now_ = true; }
@@ -359,6 +366,35 @@ class AlertLoop {
   }
 
  private:
+  // At most prefetch_steps() + 1 quotes are held.
+  static constexpr size_t kMaxHeld = 4;
+  struct Held {
+    AnyRecord record;
+    const std::string* input = nullptr;
+    uint64_t line = 0;
+  };
+
+  void CheckOldest() {
+    const Held& h = held_[head_];
+    head_ = (head_ + 1) % kMaxHeld;
+    --held_count_;
+    ++counts_.quotes;
+    MaybeReload();
+    const Quote& q = h.record.quote;
+    switch (engine_.OnQuote(q)) {
+      case QuoteOutcome::kUnknownTicker:
+        ++counts_.unknown;
+        return;
+      case QuoteOutcome::kOutOfOrder:
+        ++counts_.out_of_order;
+        log::Info("{}:{}: {} quote at {} is older than the newest one seen for it: ignored",
+                  *h.input, h.line, q.ticker, FormatRfc3339(q.ts));
+        return;
+      case QuoteOutcome::kChecked:
+        break;
+    }
+    WriteAlerts(q);
+  }
   void WriteAlerts(const Quote& q) {
     for (const Fired& f : engine_.fired()) {
       engine_.FillAlert(f, q, alert_);
@@ -398,7 +434,8 @@ class AlertLoop {
   unsigned since_check_ = 0;
   TimeMs last_check_ = NowMs();
   RecordParser parser_;
-  AnyRecord any_;
+  Held held_[kMaxHeld];
+  size_t head_ = 0, held_count_ = 0;
   Alert alert_;
   std::string buf_;
   std::optional<std::chrono::steady_clock::time_point> first_record_;
@@ -441,12 +478,13 @@ int RunAlert(const AlertRunOptions& o, const std::function<void(std::string_view
     outs.push_back(dead_letter.get());
   }
   std::unique_ptr<Source> in = OpenSource(o.stream, o.stream.input);
-  if (states->shared()) ReloadStatesOnAssign(*in, engine, *states);
   Rejecter rejecter(o.stream.program, dead_letter.get(), o.stream.strict, diag);
 
   AlertLoop loop(engine, *watches, *out, o.reload_ms);
+  if (states->shared()) ReloadStatesOnAssign(*in, engine, *states, [&] { loop.Drain(); });
   AlertMetrics published;
   LoopOptions lo;
+  lo.drain = [&] { loop.Drain(); };
   lo.pre_commit = [&] {
     // The outputs are flushed (acknowledged) by now; the states go next,
     // and only then are the input offsets committed.

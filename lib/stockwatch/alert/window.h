@@ -55,6 +55,16 @@ class MinMaxWindow {
     Expire(maxs_, cap_, ts - keep_ms);
   }
   bool empty() const { return mins_.size == 0; }
+  /// Starts loading the newest points of both deques: what the next
+  /// Push() reads when it drops more than one point.
+  void PrefetchNewest() const {
+    if (cap_ == 0) return;
+    // Points 1 and 4 from the back: the lines of the four newest.
+    for (uint32_t k = 1; k <= 4 && k <= mins_.size; k += 3)
+      PrefetchLine(&at(mins_, 0, mins_.size - k));
+    for (uint32_t k = 1; k <= 4 && k <= maxs_.size; k += 3)
+      PrefetchLine(&at(maxs_, cap_, maxs_.size - k));
+  }
   /// The point of the lowest (highest) price with a ts at or after `since`
   /// (the newest of equal prices); only when the last push was at or after it.
   const WindowPoint& MinPointSince(TimeMs since) const {

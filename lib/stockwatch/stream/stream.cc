@@ -278,6 +278,7 @@ int Rejecter::ExitCode() const {
 void RunLoop(Source& in, const std::vector<Sink*>& outs, Rejecter& rejecter,
              const std::function<void(const InRecord&)>& handle, LoopOptions lo) {
   in.set_pre_commit([&] {
+    if (lo.drain) lo.drain();
     for (Sink* s : outs) s->Flush();
     if (lo.pre_commit) lo.pre_commit();
   });
@@ -300,6 +301,8 @@ void RunLoop(Source& in, const std::vector<Sink*>& outs, Rejecter& rejecter,
     try {
       handle(rec);
     } catch (const DataError& e) {
+      // What came before it is done first (--strict stops here).
+      if (lo.drain) lo.drain();
       rejecter.Reject(*rec.input, rec.line, e.what(), rec.value);
     }
     in.Done();

@@ -152,6 +152,9 @@ struct LoopOptions {
   /// Extra work at each checkpoint, after the outputs are flushed and before
   /// offsets are committed (e.g. saving alert state).
   std::function<void()> pre_commit;
+  /// Work held back by `handle` (records read but not yet acted on), done
+  /// at each checkpoint before the outputs are flushed, and at the end.
+  std::function<void()> drain;
 };
 void RunLoop(Source& in, const std::vector<Sink*>& outs, Rejecter& rejecter,
              const std::function<void(const InRecord&)>& handle, LoopOptions lo = {});

@@ -156,6 +156,31 @@ TEST_CASE("AlertEngine: unknown tickers and out-of-order quotes") {
   CHECK(Fire(e, Q("AAPL", 201, 12)) == V{"a@x.io:above"});
 }
 
+TEST_CASE("AlertEngine: tickers of every length up to 16 are told apart") {
+  // Each prefix of one name, and each with its last character changed: the
+  // keys differ in length or in one byte, at every position.
+  const std::string name = "ABCDEFGHIJKLMNOP";
+  std::vector<Watch> watches;
+  std::vector<std::string> tickers;
+  for (size_t n = 1; n <= name.size(); ++n) {
+    for (char last : {name[n - 1], 'Z'}) {
+      std::string t = name.substr(0, n - 1) + last;
+      watches.push_back(W(t + "@x.io", t, kNone, 100));
+      tickers.push_back(t);
+    }
+  }
+  AlertEngine e;
+  e.SetWatches(watches);
+  CHECK(e.ticker_count() == tickers.size());
+  TimeMs ts = 1;
+  for (const std::string& t : tickers) {
+    CAPTURE(t);
+    CHECK(Fire(e, Q(t, 101, ts++)) == V{t + "@x.io:above"});
+  }
+  CHECK(e.OnQuote(Q(name + "Q", 101, ts)) == QuoteOutcome::kUnknownTicker);  // 17 characters
+  CHECK(e.OnQuote(Q("ABCDEFGHIJKLMNOQ", 101, ts)) == QuoteOutcome::kUnknownTicker);
+}
+
 TEST_CASE("AlertEngine: FillAlert builds the alert record") {
   AlertEngine e;
   e.SetWatches({W("a@x.io", "AAPL", 150, 200, 111), W("b@x.io", "AAPL", 100, kNone)});

@@ -521,6 +521,12 @@ void RunMoveRandom(const MoveCase& mc, uint32_t seed) {
     const std::string& t = tickers[static_cast<size_t>(pick(3))];
     Quote q = Q(t, 90 + 0.5 * pick(41), ts);
     if (pick(8) != 0) q.prev_close = closes[t];
+    // Loading ahead, as stock-alert does (also for a ticker nobody watches),
+    // must change nothing.
+    for (int k = 0; k < engine->prefetch_steps(); ++k) {
+      engine->Prefetch(q, k);
+      engine->Prefetch(Q(pick(2) == 0 ? "ZZZ" : "", 100, ts), k);
+    }
     std::vector<std::string> expected = ref.OnQuote(q);
     std::vector<std::string> got = Fire(*engine, q);
     INFO("seed " << seed << " step " << step << " " << t << " " << q.price << " at " << q.ts);
