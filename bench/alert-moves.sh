@@ -10,8 +10,9 @@
 #     changes, not the watches on its ticker.
 #
 #  3. The engine alone (bench/engine_only: the quotes parsed into memory
-#     first), band-only and mixed: what the moves cost without the reading,
-#     parsing and writing that both share.
+#     first), band-only and mixed (also with the loading steps stock-alert
+#     takes ahead): what the moves cost without the reading, parsing and
+#     writing that both share.
 #
 #   bench/alert-moves.sh [BIN_DIR]
 #   env: RUNS (default 3: medians and ranges), BENCH_DIR (default /tmp/sw-bench-alert),
@@ -100,18 +101,23 @@ echo
 
 # The engine alone: each process parses the quotes into memory, then feeds
 # them to a fresh engine 3 times and reports its fastest pass.
-: > "$D/engine-band.runs"; : > "$D/engine-mixed.runs"
+: > "$D/engine-band.runs"; : > "$D/engine-mixed.runs"; : > "$D/engine-ahead.runs"
 for _ in $(seq "$RUNS"); do
   "$B/engine_only" "$M/watches-band.jsonl" "$M/quotes.jsonl" 3 | awk '{ print $3 }' >> "$D/engine-band.runs"
   "$B/engine_only" "$M/watches.jsonl" "$M/quotes.jsonl" 3 | awk '{ print $3 }' >> "$D/engine-mixed.runs"
+  "$B/engine_only" "$M/watches.jsonl" "$M/quotes.jsonl" 3 ahead | awk '{ print $3 }' >> "$D/engine-ahead.runs"
 done
 echo "The engine alone (bench/engine_only: OnQuote over the 2M quotes held in memory,"
 echo "best of 3 passes per process); $RUNS processes each, median (min-max)."
 echo
 echo "| watches | s per 2M quotes | ns per quote |"
 echo "|---|---|---|"
-for n in band mixed; do
-  label="100k band"; [ "$n" = mixed ] && label="100k band + 100k move"
+for n in band mixed ahead; do
+  case $n in
+    band) label="100k band" ;;
+    mixed) label="100k band + 100k move" ;;
+    ahead) label="100k band + 100k move, loading ahead (as stock-alert does)" ;;
+  esac
   printf "| %s | %s | %s |\n" "$label" "$(range < "$D/engine-$n.runs")" \
     "$(awk '{ printf "%.0f\n", $1 * 1e9 / 2e6 }' "$D/engine-$n.runs" | range)"
 done
