@@ -93,9 +93,15 @@ echo
 echo "The rate is what stock-alert -v reports for the quote loop (from the first"
 echo "record to the end; reading and indexing the watches is outside it); % of"
 echo "band-only is each run against the median band-only run of the same mode."
+# paired A B: each run of B against the run of A in the same round (a
+# few seconds apart, so in the same phase of a machine whose speed drifts).
+paired() { paste -d' ' <(col "$1" 1) <(col "$2" 1) | awk '{ printf "%.0f\n", 100 * $2 / $1 }' | range; }
+echo "Paired by round (each mixed edge run against the band-only run a few seconds"
+echo "before it): $(paired band mixed) %."
 if [ -n "${BASELINE:-}" ]; then
   echo "Against the BASELINE build's median band-only run ($(col baseline-band 1 | median | k)k quotes/s),"
-  echo "the mixed runs make $(col mixed 1 | awk -v b="$(col baseline-band 1 | median)" '{ printf "%.0f\n", 100 * $1 / b }' | range) %."
+  echo "the mixed runs make $(col mixed 1 | awk -v b="$(col baseline-band 1 | median)" '{ printf "%.0f\n", 100 * $1 / b }' | range) %;"
+  echo "paired by round with the BASELINE run: $(paired baseline-band mixed) %."
 fi
 echo
 
