@@ -96,12 +96,16 @@ echo "band-only is each run against the median band-only run of the same mode."
 # paired A B: each run of B against the run of A in the same round (a
 # few seconds apart, so in the same phase of a machine whose speed drifts).
 paired() { paste -d' ' <(col "$1" 1) <(col "$2" 1) | awk '{ printf "%.0f\n", 100 * $2 / $1 }' | range; }
+# best A B: B's fastest run against A's fastest (each build at the machine's best).
+best() { awk -v a="$(col "$1" 1 | sort -g | tail -1)" -v b="$(col "$2" 1 | sort -g | tail -1)" 'BEGIN { printf "%.0f", 100 * b / a }'; }
 echo "Paired by round (each mixed edge run against the band-only run a few seconds"
-echo "before it): $(paired band mixed) %."
+echo "before it): $(paired band mixed) %. The fastest mixed edge run against the"
+echo "fastest band-only run: $(best band mixed) %."
 if [ -n "${BASELINE:-}" ]; then
   echo "Against the BASELINE build's median band-only run ($(col baseline-band 1 | median | k)k quotes/s),"
   echo "the mixed runs make $(col mixed 1 | awk -v b="$(col baseline-band 1 | median)" '{ printf "%.0f\n", 100 * $1 / b }' | range) %;"
-  echo "paired by round with the BASELINE run: $(paired baseline-band mixed) %."
+  echo "paired by round with the BASELINE run: $(paired baseline-band mixed) %; fastest"
+  echo "against fastest: $(best baseline-band mixed) %."
 fi
 echo
 
