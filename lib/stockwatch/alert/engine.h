@@ -297,6 +297,7 @@ class AlertEngine {
   void CheckMoves(TickerMoves& c, const Quote& q);
   static bool Quiet(const TickerMoves& c, const Quote& q);
   void PrefetchMoves(const TickerMoves& c, const Quote& q, int step) const;
+  void PrefetchGroups(const TickerMoves& c) const;
   static void WindowExtremes(const TickerMoves& c, MoveGroup& g, const Quote& q);
   void SetQuiet(TickerMoves& c) const;
   void Unsettle(uint32_t group, uint32_t watch);

@@ -145,6 +145,11 @@ bool AlertEngine::Quiet(const TickerMoves& c, const Quote& q) {
          (std::isnan(c.quiet_ref) || !q.prev_close || *q.prev_close == c.quiet_ref);
 }
 
+void AlertEngine::PrefetchGroups(const TickerMoves& c) const {
+  const auto* lines = reinterpret_cast<const char*>(&groups_[c.groups_begin]);
+  for (size_t b = 0; b < c.groups_count * sizeof(MoveGroup); b += 64) PrefetchLine(lines + b);
+}
+
 // Steps 1 and 2 of Prefetch(): the ticker's move data (as FindTicker() does
 // for a ticker at its home position), then what CheckMoves() reads from it.
 void AlertEngine::PrefetchMoves(const TickerMoves& c, const Quote& q, int step) const {
@@ -153,20 +158,14 @@ void AlertEngine::PrefetchMoves(const TickerMoves& c, const Quote& q, int step) 
     PrefetchLine(reinterpret_cast<const char*>(&c) + 64);
     return;
   }
-  if (!Quiet(c, q)) {
-    const auto* lines = reinterpret_cast<const char*>(&groups_[c.groups_begin]);
-    for (size_t b = 0; b < c.groups_count * sizeof(MoveGroup); b += 64) PrefetchLine(lines + b);
-  }
+  if (!Quiet(c, q)) PrefetchGroups(c);
   if (c.window_ms > 0) c.window.PrefetchNewest();
 }
 
 void AlertEngine::CheckMoves(TickerMoves& c, const Quote& q) {
   const bool quiet = Quiet(c, q);
-  if (!quiet) {
-    // The cache misses of the groups' lines, together, while the window takes the price.
-    const auto* lines = reinterpret_cast<const char*>(&groups_[c.groups_begin]);
-    for (size_t b = 0; b < c.groups_count * sizeof(MoveGroup); b += 64) PrefetchLine(lines + b);
-  }
+  // The cache misses of the groups' lines, together, while the window takes the price.
+  if (!quiet) PrefetchGroups(c);
   if (c.window_ms > 0) {
     c.window.Push(q.ts, q.price, c.window_ms);
     if (track_windows_ && !c.window_dirty) {
