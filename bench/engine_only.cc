@@ -52,13 +52,19 @@ int main(int argc, char** argv) {
       alerts = 0;
       const auto start = std::chrono::steady_clock::now();
       const size_t steps = ahead ? static_cast<size_t>(engine.prefetch_steps()) : 0;
+      // What the steps found of quote j, at j % 4 (steps <= 3).
+      AlertEngine::Lookahead found[4];
       for (size_t i = 0; i < quotes.size(); ++i) {
         // Quote j has step k when i = j - steps + k, and is checked at i = j.
         for (size_t k = 0; k < steps; ++k) {
-          if (i + steps - k < quotes.size())
-            engine.Prefetch(quotes[i + steps - k], static_cast<int>(k));
+          const size_t j = i + steps - k;
+          if (j >= quotes.size()) continue;
+          if (k == 0) found[j % 4] = {};
+          engine.Prefetch(quotes[j], static_cast<int>(k), found[j % 4]);
         }
-        if (engine.OnQuote(quotes[i]) == QuoteOutcome::kChecked) alerts += engine.fired().size();
+        const AlertEngine::Lookahead none;
+        if (engine.OnQuote(quotes[i], steps > 0 ? found[i % 4] : none) == QuoteOutcome::kChecked)
+          alerts += engine.fired().size();
       }
       secs.push_back(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -1,6 +1,7 @@
 #include "stockwatch/alert/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -22,6 +23,12 @@ int CompareKey(const Watch& w, std::string_view email, std::string_view ticker) 
   return std::string_view(w.ticker).compare(ticker);
 }
 
+// Watch sets are numbered from 1, across all engines (Lookahead::set).
+uint64_t NewSetId() {
+  static std::atomic<uint64_t> last{0};
+  return ++last;
+}
+
 }  // namespace
 
 std::optional<AlertMode> ParseAlertMode(std::string_view s) {
@@ -30,7 +37,7 @@ std::optional<AlertMode> ParseAlertMode(std::string_view s) {
   return std::nullopt;
 }
 
-AlertEngine::AlertEngine(AlertConfig config) : config_(config) {
+AlertEngine::AlertEngine(AlertConfig config) : config_(config), set_id_(NewSetId()) {
   double h = config_.hysteresis_pct;
   if (!std::isfinite(h) || h < 0 || h >= 100) {
     throw Error(exitcode::kUsage, "--hysteresis: must be a percentage from 0 to below 100");
@@ -329,6 +336,7 @@ void AlertEngine::PlaceTickers(NewSet& n) {
 
 // Makes the new set the engine's, and lists the watches to check again.
 void AlertEngine::Adopt(NewSet&& n) {
+  set_id_ = NewSetId();  // what Prefetch() found in the old set is of no use now
   watches_ = std::move(n.watches);
   slots_ = std::move(n.slots);
   by_key_ = std::move(n.by_key);
@@ -554,7 +562,7 @@ void AlertEngine::CheckLevel(TickerSlot& t, double price) {
   }
 }
 
-void AlertEngine::Prefetch(const Quote& q, int step) const {
+void AlertEngine::Prefetch(const Quote& q, int step, Lookahead& ahead) const {
   if (q.ticker.empty() || q.ticker.size() > kMaxTicker || table_.empty()) return;
   if (step == 0) {
     const size_t home =
@@ -563,17 +571,22 @@ void AlertEngine::Prefetch(const Quote& q, int step) const {
     return;
   }
   if (ticker_moves_.empty()) return;
-  const TickerSlot* t = FindTicker(q.ticker);  // its line has arrived (step 0)
-  if (t != nullptr && (t->flags & kHasMoves)) PrefetchMoves(ticker_moves_[PosOf(*t)], q, step);
+  if (ahead.set != set_id_) {                    // step 1: found once, for step 2 and OnQuote()
+    const TickerSlot* t = FindTicker(q.ticker);  // its line has arrived (step 0)
+    ahead.set = set_id_;
+    ahead.pos = t == nullptr ? kNoTicker : static_cast<uint32_t>(PosOf(*t));
+  }
+  if (ahead.pos != kNoTicker && (table_[ahead.pos].flags & kHasMoves))
+    PrefetchMoves(ticker_moves_[ahead.pos], q, step);
 }
 
-QuoteOutcome AlertEngine::OnQuote(const Quote& q) {
+QuoteOutcome AlertEngine::OnQuote(const Quote& q, const Lookahead& ahead) {
   fired_.clear();
-  TickerSlot* t = FindTicker(q.ticker);
+  TickerSlot* t = Locate(q.ticker, ahead);
   if (t == nullptr) return QuoteOutcome::kUnknownTicker;
   TickerMoves* moves = nullptr;
   if (t->flags & kHasMoves) {
-    moves = &ticker_moves_[PosOf(*t)];  // its lines are on their way (FindTicker)
+    moves = &ticker_moves_[PosOf(*t)];  // its lines are on their way (FindTicker, Prefetch)
   }
   if ((t->flags & kHasTs) && q.ts < t->last_ts) return QuoteOutcome::kOutOfOrder;
   t->flags |= kHasTs;

@@ -119,21 +119,33 @@ class AlertEngine {
   /// Checks one validated quote. On kChecked, fired() holds the alerts to
   /// emit, in watch order. A quote older than the newest one seen for its
   /// ticker is kOutOfOrder and changes nothing; an equal ts is checked.
-  QuoteOutcome OnQuote(const Quote& q);
+  QuoteOutcome OnQuote(const Quote& q) { return OnQuote(q, Lookahead{}); }
+
+  /// What the loading steps of one quote found of its ticker (its table
+  /// position), so that the later steps and OnQuote() need not look the
+  /// ticker up again. A fresh one ({}) for each quote; only for that quote.
+  /// One found before SetWatches() (in this engine or another) is not used.
+  struct Lookahead {
+    uint64_t set = 0;  // the watch set pos belongs to (0: none)
+    uint32_t pos = 0;  // the ticker's table position, or kNoTicker
+  };
 
   /// Loading ahead. With move watches, OnQuote() spends much of its time
   /// waiting for its ticker's cache lines, and each of them can be asked
   /// for only once the line that locates it has arrived. A caller that can
-  /// hold a few quotes back calls, for each new quote, Prefetch(held[k], k)
-  /// for k = 0 .. prefetch_steps() - 1 (held[0] the newest, held[k] the
-  /// quote k before it), then OnQuote() on the quote that has had every
-  /// step: each step starts loading what the next one (or OnQuote()) reads
-  /// while the caller parses the next quote. Prefetch() changes nothing;
-  /// skipping it costs only time. Without move watches there is no step:
-  /// a ticker's one line is found fast enough (measured: holding quotes
-  /// back cost band-only runs more than it saved).
+  /// hold a few quotes back calls, for each new quote, Prefetch(held[k], k,
+  /// ahead[k]) for k = 0 .. prefetch_steps() - 1 (held[0] the newest,
+  /// held[k] the quote k before it), then OnQuote(q, ahead) on the quote
+  /// that has had every step: each step starts loading what the next one
+  /// (or OnQuote()) reads while the caller parses the next quote.
+  /// Prefetch() changes nothing but `ahead`; skipping it costs only time.
+  /// Without move watches there is no step: a ticker's one line is found
+  /// fast enough (measured: holding quotes back cost band-only runs more
+  /// than it saved).
   int prefetch_steps() const { return ticker_moves_.empty() ? 0 : 3; }
-  void Prefetch(const Quote& q, int step) const;
+  void Prefetch(const Quote& q, int step, Lookahead& ahead) const;
+  /// OnQuote(q) with what Prefetch() found of q's ticker.
+  QuoteOutcome OnQuote(const Quote& q, const Lookahead& ahead);
   /// The watches that fired on the last OnQuote(); valid until the next call.
   std::span<const Fired> fired() const { return fired_; }
 
@@ -310,7 +322,13 @@ class AlertEngine {
   void MarkChanged(uint32_t i, TimeMs ts);
   void AppendWindow(const TickerMoves& c, std::vector<WindowPoint>& out) const;
 
+  static constexpr uint32_t kNoTicker = std::numeric_limits<uint32_t>::max();
   TickerSlot* FindTicker(std::string_view ticker);
+  // The ticker's slot, from `ahead` when it holds for the current set.
+  TickerSlot* Locate(std::string_view ticker, const Lookahead& ahead) {
+    if (ahead.set != set_id_) return FindTicker(ticker);
+    return ahead.pos == kNoTicker ? nullptr : &table_[ahead.pos];
+  }
   const TickerSlot* FindTicker(std::string_view ticker) const {
     return const_cast<AlertEngine*>(this)->FindTicker(ticker);
   }
@@ -326,6 +344,7 @@ class AlertEngine {
   const TickerMoves& MovesOf(uint32_t id) const { return ticker_moves_[tickers_[id].slot]; }
 
   AlertConfig config_;
+  uint64_t set_id_;  // of the current watch set (or of none yet): unique in the process
   bool hysteresis_ = false;
   std::vector<Watch> watches_;
   PageVector<Slot> slots_;

@@ -346,11 +346,13 @@ class AlertLoop {
     // it reads (AlertEngine::Prefetch), then checked.
     h.input = rec.input;
     h.line = rec.line;
+    h.ahead = {};
     ++held_count_;
     const size_t steps = static_cast<size_t>(engine_.prefetch_steps());
-    for (size_t k = 0; k < steps && k < held_count_; ++k)
-      engine_.Prefetch(held_[(head_ + held_count_ - 1 - k) % kMaxHeld].record.quote,
-                       static_cast<int>(k));
+    for (size_t k = 0; k < steps && k < held_count_; ++k) {
+      Held& older = held_[(head_ + held_count_ - 1 - k) % kMaxHeld];
+      engine_.Prefetch(older.record.quote, static_cast<int>(k), older.ahead);
+    }
     while (held_count_ > steps) CheckOldest();
   }
   /// Checks the quotes held back: before a checkpoint (flushed outputs,
@@ -372,6 +374,7 @@ class AlertLoop {
     AnyRecord record;
     const std::string* input = nullptr;
     uint64_t line = 0;
+    AlertEngine::Lookahead ahead;  // what the steps found
   };
 
   void CheckOldest() {
@@ -381,7 +384,7 @@ class AlertLoop {
     ++counts_.quotes;
     MaybeReload();
     const Quote& q = h.record.quote;
-    switch (engine_.OnQuote(q)) {
+    switch (engine_.OnQuote(q, h.ahead)) {
       case QuoteOutcome::kUnknownTicker:
         ++counts_.unknown;
         return;

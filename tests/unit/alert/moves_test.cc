@@ -40,9 +40,10 @@ Quote Q(std::string ticker, double price, TimeMs ts, std::optional<double> prev_
   return q;
 }
 
-std::vector<std::string> Fire(AlertEngine& e, const Quote& q) {
+std::vector<std::string> Fire(AlertEngine& e, const Quote& q,
+                              const AlertEngine::Lookahead& ahead = {}) {
   std::vector<std::string> out;
-  if (e.OnQuote(q) != QuoteOutcome::kChecked) return out;
+  if (e.OnQuote(q, ahead) != QuoteOutcome::kChecked) return out;
   for (const Fired& f : e.fired())
     out.push_back(e.watches()[f.watch].email + ":" + std::string(ToString(f.condition)));
   return out;
@@ -137,6 +138,37 @@ TEST_CASE("moves: a day change fires once per direction per trading day") {
   // A new previous close is a new day: a move still over 5% fires again.
   CHECK(Fire(e, Q("AAPL", 85, 9, 94)) == V{"a@x.io:down"});
   CHECK(Fire(e, Q("AAPL", 99, 10, 94)) == V{"a@x.io:up"});
+}
+
+TEST_CASE("moves: what Prefetch() found of a ticker serves only the watch set it was found in") {
+  auto steps = [](const AlertEngine& e, const Quote& q) {
+    AlertEngine::Lookahead ahead;
+    for (int k = 0; k < e.prefetch_steps(); ++k) e.Prefetch(q, k, ahead);
+    return ahead;
+  };
+  AlertEngine e;
+  e.SetWatches({M("a@x.io", "AAPL", 5)});
+  REQUIRE(e.prefetch_steps() == 3);
+  const Quote up = Q("AAPL", 106, 1, 100);
+  CHECK(Fire(e, up, steps(e, up)) == V{"a@x.io:up"});
+  const Quote other = Q("MSFT", 106, 2, 100);
+  CHECK(e.OnQuote(other, steps(e, other)) == QuoteOutcome::kUnknownTicker);
+
+  // Found, then the watches change: AAPL is no longer watched.
+  const Quote down = Q("AAPL", 94, 3, 100);
+  AlertEngine::Lookahead ahead = steps(e, down);
+  e.SetWatches({M("b@x.io", "MSFT", 5), M("c@x.io", "IBM", 5)});
+  CHECK(e.OnQuote(down, ahead) == QuoteOutcome::kUnknownTicker);
+  // Found where AAPL is not watched, in another engine that has had as
+  // many watch sets.
+  AlertEngine f;
+  f.SetWatches({M("a@x.io", "AAPL", 5)});
+  f.SetWatches({M("b@x.io", "MSFT", 5), M("c@x.io", "IBM", 5)});
+  ahead = steps(f, down);
+  AlertEngine g;
+  g.SetWatches({M("b@x.io", "MSFT", 5)});
+  g.SetWatches({M("a@x.io", "AAPL", 5)});
+  CHECK(Fire(g, down, ahead) == V{"a@x.io:down"});
 }
 
 TEST_CASE("moves: --up and --down watch one direction") {
@@ -522,13 +554,18 @@ void RunMoveRandom(const MoveCase& mc, uint32_t seed) {
     Quote q = Q(t, 90 + 0.5 * pick(41), ts);
     if (pick(8) != 0) q.prev_close = closes[t];
     // Loading ahead, as stock-alert does (also for a ticker nobody watches),
-    // must change nothing.
+    // must change nothing, even when the watches change before the check.
+    AlertEngine::Lookahead ahead, unwatched;
     for (int k = 0; k < engine->prefetch_steps(); ++k) {
-      engine->Prefetch(q, k);
-      engine->Prefetch(Q(pick(2) == 0 ? "ZZZ" : "", 100, ts), k);
+      engine->Prefetch(q, k, ahead);
+      engine->Prefetch(Q(pick(2) == 0 ? "ZZZ" : "", 100, ts), k, unwatched);
+    }
+    if (pick(50) == 0) {
+      engine->SetWatches(with_anchors(ws));
+      ref.SetWatches(with_anchors(ws));
     }
     std::vector<std::string> expected = ref.OnQuote(q);
-    std::vector<std::string> got = Fire(*engine, q);
+    std::vector<std::string> got = Fire(*engine, q, ahead);
     INFO("seed " << seed << " step " << step << " " << t << " " << q.price << " at " << q.ts);
     REQUIRE(got == expected);
   }
