@@ -180,8 +180,41 @@ WatchDiff AlertEngine::SetWatches(std::vector<Watch> watches) {
   BuildMoveGroups(n);
   LayOutThresholds(n);
   PlaceTickers(n);
+  GatherAlertFacts(n);
   Adopt(std::move(n));
   return diff;
+}
+
+void AlertEngine::GatherAlertFacts(NewSet& n) {
+  n.facts.resize(n.watches.size());
+  for (size_t i = 0; i < n.watches.size(); ++i) {
+    const Watch& w = n.watches[i];
+    AlertFacts& a = n.facts[i];
+    a.low = w.low.value_or(kNaN);
+    a.high = w.high.value_or(kNaN);
+    a.move = w.move.value_or(kNaN);
+    a.has_telegram = w.telegram_id.has_value();
+    a.telegram_id = w.telegram_id.value_or(0);
+    a.within = static_cast<int32_t>(w.within);
+    if (w.email.size() > std::numeric_limits<uint16_t>::max()) {
+      throw DataError("email: longer than 254 characters");  // Validate() already refuses these
+    }
+    a.email_len = static_cast<uint16_t>(w.email.size());
+    if (w.email.size() <= sizeof a.email) {
+      std::memcpy(a.email, w.email.data(), w.email.size());
+    } else {
+      const auto at = static_cast<uint32_t>(n.long_emails.size());
+      n.long_emails.insert(n.long_emails.end(), w.email.begin(), w.email.end());
+      std::memcpy(a.email, &at, sizeof at);
+    }
+  }
+}
+
+std::string_view AlertEngine::EmailOf(const AlertFacts& a) const {
+  if (a.email_len <= sizeof a.email) return {a.email, a.email_len};
+  uint32_t at;
+  std::memcpy(&at, a.email, sizeof at);
+  return {&long_emails_[at], a.email_len};
 }
 
 // Tickers of the new set, carrying each ticker's price and time.
@@ -350,6 +383,8 @@ void AlertEngine::Adopt(NewSet&& n) {
   groups_ = std::move(n.groups);
   group_cold_ = std::move(n.group_cold);
   ticker_moves_ = std::move(n.ticker_moves);
+  facts_ = std::move(n.facts);
+  long_emails_ = std::move(n.long_emails);
   group_unsettled_.assign(groups_.size(), {});
   move_values_ = std::move(n.move_values);
   move_rearm_ = std::move(n.move_rearm);
@@ -609,22 +644,24 @@ QuoteOutcome AlertEngine::OnQuote(const Quote& q, const Lookahead& ahead) {
     });
   }
   // FillAlert() reads these next: start the cache misses now, together.
-  for (const Fired& f : fired_) __builtin_prefetch(&watches_[f.watch]);
+  for (const Fired& f : fired_) PrefetchLine(&facts_[f.watch]);
   return QuoteOutcome::kChecked;
 }
 
 void AlertEngine::FillAlert(const Fired& f, const Quote& q, Alert& out) const {
-  const Watch& w = watches_[f.watch];
-  out.email.assign(w.email);
-  out.telegram_id = w.telegram_id;
+  const AlertFacts& a = facts_[f.watch];
+  const std::string_view email = EmailOf(a);
+  auto present = [](double v) { return std::isnan(v) ? std::nullopt : std::optional<double>(v); };
+  out.email.assign(email);
+  out.telegram_id = a.has_telegram ? std::optional<int64_t>(a.telegram_id) : std::nullopt;
   out.ticker.assign(q.ticker);
   out.condition = f.condition;
   out.price = q.price;
-  out.low = w.low;
-  out.high = w.high;
+  out.low = present(a.low);
+  out.high = present(a.high);
   out.ts = q.ts;
   if (f.condition == Condition::kUp || f.condition == Condition::kDown) {
-    const double pct = moves_[f.watch].pct;
+    const double pct = a.move;
     const double ref = f.reference;
     // The price at which the move reaches pct, to a millionth (no 204.99999999999997).
     const double delta = f.condition == Condition::kUp ? ref * pct / 100 : -ref * pct / 100;
@@ -632,16 +669,16 @@ void AlertEngine::FillAlert(const Fired& f, const Quote& q, Alert& out) const {
     out.reference = ref;
     out.change = std::round((q.price - ref) / ref * 10000) / 100;  // percent, 2 decimals
     out.move = pct;
-    out.within = w.within;
+    out.within = a.within;
   } else {
-    out.threshold = f.condition == Condition::kAbove ? w.high.value_or(kNaN) : w.low.value_or(kNaN);
+    out.threshold = f.condition == Condition::kAbove ? a.high : a.low;
     out.reference.reset();
     out.change.reset();
     out.move.reset();
     out.within = 0;
   }
   out.id.clear();
-  AppendAlertId(out.id, w.email, q.ticker, f.condition, q.ts);
+  AppendAlertId(out.id, email, q.ticker, f.condition, q.ts);
 }
 
 void AlertEngine::TakeChangedStates(std::vector<WatchState>& out) {

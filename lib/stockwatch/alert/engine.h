@@ -295,7 +295,24 @@ class AlertEngine {
     std::vector<uint32_t> unsettled;                // watches to check at the next quote
   };
 
+  /// What FillAlert() reads of a watch, in one cache line on the engine's
+  /// pages: from watches_ it would take a cache and a TLB miss for the
+  /// Watch and as many again for its email's heap memory.
+  struct alignas(64) AlertFacts {
+    double low = 0, high = 0, move = 0;  // NaN when absent
+    int64_t telegram_id = 0;             // has_telegram
+    int32_t within = 0;                  // seconds (at most 7 days)
+    uint16_t email_len = 0;
+    bool has_telegram = false;
+    // The email when it fits; a longer one is in long_emails_, from the
+    // offset (uint32_t) stored here.
+    char email[25] = {};
+  };
+  static_assert(sizeof(AlertFacts) == 64, "one cache line");
+  std::string_view EmailOf(const AlertFacts& a) const;
+
   struct NewSet;
+  static void GatherAlertFacts(NewSet& n);
   void CollectTickers(NewSet& n) const;
   void CarryWatchStates(NewSet& n, WatchDiff& diff) const;
   static void GroupByTicker(NewSet& n);
@@ -356,6 +373,8 @@ class AlertEngine {
   PageVector<double> values_;             // thresholds, see TickerSlot
   PageVector<uint32_t> owners_;           // the watch of each value
   std::vector<Fired> fired_;
+  PageVector<AlertFacts> facts_;  // by watch
+  PageVector<char> long_emails_;  // see AlertFacts
   std::vector<uint32_t> changed_;
   PageVector<MoveSlot> moves_;  // per watch; empty when no watch has a move
   PageVector<MoveGroup> groups_;

@@ -24,6 +24,8 @@ struct AlertEngine::NewSet {
   PageVector<TickerMoves> ticker_moves;
   PageVector<double> move_values, move_rearm;
   PageVector<uint32_t> move_owners;
+  PageVector<AlertFacts> facts;
+  PageVector<char> long_emails;
 };
 
 }  // namespace stockwatch

@@ -206,6 +206,33 @@ TEST_CASE("AlertEngine: FillAlert builds the alert record") {
   CHECK(!a.high);
 }
 
+TEST_CASE("AlertEngine: FillAlert gives back emails of every length, and a telegram id of 0") {
+  // Short emails are kept with the watch's alert facts, longer ones apart.
+  std::vector<std::string> emails;
+  for (size_t len : {6, 24, 25, 26, 40, 64 + 1 + 188}) {
+    std::string local(std::min<size_t>(len - 5, 64), 'a' + static_cast<char>(emails.size()));
+    std::string domain(len - 1 - local.size() - 3, 'd');
+    emails.push_back(local + "@" + domain + ".io");
+    REQUIRE(emails.back().size() == len);
+  }
+  std::vector<Watch> ws;
+  for (const std::string& email : emails) ws.push_back(W(email, "T", 10, 20, 0));
+  ws.back().telegram_id.reset();
+  AlertEngine e;
+  e.SetWatches(ws);
+  const Quote q = Q("T", 25, 1000);
+  REQUIRE(e.OnQuote(q) == QuoteOutcome::kChecked);
+  REQUIRE(e.fired().size() == emails.size());
+  Alert a;
+  for (size_t k = 0; k < emails.size(); ++k) {
+    e.FillAlert(e.fired()[k], q, a);
+    CHECK(a.email == emails[k]);
+    CHECK(a.id == AlertId(emails[k], "T", Condition::kAbove, q.ts));
+    CHECK(a.telegram_id == (k + 1 < emails.size() ? std::optional<int64_t>(0) : std::nullopt));
+    CHECK(a.threshold == 20);
+  }
+}
+
 TEST_CASE("AlertEngine: duplicate watches: the later one wins") {
   AlertEngine e;
   WatchDiff d =
