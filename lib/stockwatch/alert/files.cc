@@ -134,8 +134,7 @@ std::vector<Watch> ReadWatchesFile(const std::string& path) {
   // Part of the watches is no set of watches: a stop while reading ends the
   // program (or a reload keeps the set it has) without using them.
   if (StopRequested())
-    throw Error(StoppedExitCode(),
-                path + ": " + SignalName(StopSignal()) + " while reading it: no watch used");
+    throw Error(StoppedExitCode(), path + ": " + StoppedBy() + " while reading it: no watch used");
   if (!telegram_of_user.empty()) {
     for (Watch& w : watches) {
       if (w.telegram_id) continue;

@@ -117,7 +117,7 @@ TEST_CASE("ReadWatchesFile: a stop while reading uses no watch (exit 128 + the s
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(e.exit_code() == 143);
-    CHECK(std::string(e.what()) == p + ": SIGTERM while reading it: no watch used");
+    CHECK(std::string(e.what()) == p + ": stopped by SIGTERM while reading it: no watch used");
   }
   ResetStop();
 }

@@ -277,8 +277,7 @@ bool Conn::Outer::Leave() {
 }
 
 void Conn::ThrowStopped(const char* doing) const {
-  throw Error(StoppedExitCode(),
-              "stopped by " + SignalName(StopSignal()) + " while " + doing + " " + url_);
+  throw Error(StoppedExitCode(), StoppedBy() + " while " + doing + " " + url_);
 }
 
 void Conn::Rethrow(const std::exception& e) const {
