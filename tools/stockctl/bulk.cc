@@ -115,9 +115,9 @@ class Diagnostics {
 struct BulkInput {
   BulkInput(const Options& opts, const char* what) {
     so.program = "stockctl";
-    // 66 when the file is missing; the copy when it was hashed from one.
-    source = opts.file_copy_fd >= 0 ? OpenFdSource(opts.file_copy_fd, opts.file)
-                                    : OpenSource(so, opts.file);
+    // 66 when the file is missing; the file (or copy) its bytes were hashed from.
+    source =
+        opts.input_fd >= 0 ? OpenFdSource(opts.input_fd, opts.file) : OpenSource(so, opts.file);
     if (!opts.dead_letter.empty()) dead_letter = OpenSink(so, opts.dead_letter, /*append=*/true);
     rejecter = std::make_unique<Rejecter>("stockctl", dead_letter.get(), opts.strict,
                                           [this](std::string_view m) { diagnostics.Add(m); });

@@ -139,8 +139,11 @@ std::string StdinDigest() {
   return h.Hex();
 }
 
-// The digest of the input named `o.file`: read twice when it is a regular
-// file, else (a FIFO, <(...)) copied once, the copy left in o.file_copy_fd.
+// The digest of the input named `o.file`, opened once: a regular file is
+// hashed and rewound, anything else (a FIFO, <(...)) copied as it is
+// hashed. Either is left open in o.input_fd for the command to read, so it
+// reads the bytes that were hashed even when the name is given to another
+// file meanwhile (a writer's rename).
 std::string InputDigest(Options& o) {
   const std::string& spec = o.file;
   if (spec.rfind("kafka:", 0) == 0) return "spec " + spec;  // a topic has no fixed bytes
@@ -151,9 +154,11 @@ std::string InputDigest(Options& o) {
   try {
     if (IsRegular(fd)) {
       HashFd(fd, spec, h, -1);
-    } else {
-      o.file_copy_fd = HashToCopy(fd, spec, h);
+      if (lseek(fd, 0, SEEK_SET) < 0) ThrowErrno(errno, spec);
+      o.input_fd = fd;
+      return h.Hex();
     }
+    o.input_fd = HashToCopy(fd, spec, h);
   } catch (...) {
     close(fd);
     throw;

@@ -43,10 +43,11 @@ struct Options {
   int height = 12;          // quote history --plot --height
   bool strict = false;      // import / ingest --strict
   std::string dead_letter;  // import / ingest --dead-letter
-  // import / ingest with a request id whose FILE is not a regular file (a
-  // FIFO, <(...)): the copy its bytes were hashed from, which the command
-  // reads instead (-1: none; owned by the command).
-  int file_copy_fd = -1;
+  // import / ingest with a request id and a FILE: the open file its bytes
+  // were hashed from (FILE itself, rewound; for a FIFO or <(...), a copy),
+  // which the command reads instead of opening FILE again (-1: none; owned
+  // by the command).
+  int input_fd = -1;
   std::string stale;  // status --stale
 };
 
@@ -96,7 +97,8 @@ int QuoteIngest(const Options& opts, Store& store);
 /// that decide what it does and (import, quote ingest) a hash of the input's
 /// bytes. Reads the input to hash it; input that cannot be read twice (stdin
 /// from a pipe, a FIFO, <(...)) is first copied to a temporary file: stdin
-/// then reads the copy, a named file's copy is left in o.file_copy_fd.
+/// then reads the copy. A named input is left open in o.input_fd (itself,
+/// rewound, or its copy).
 /// Output options (--json) are not part of it: a repeat may ask for another
 /// format and gets the stored text.
 std::string RequestFingerprint(Options& o);
