@@ -118,19 +118,23 @@ bool IsRegular(int fd) {
   return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// Hashes what is left of `fd` and puts its offset back, when it is a
+// regular file (which can be read twice); false, reading nothing, otherwise.
+bool HashInPlace(int fd, const std::string& name, Sha256& h) {
+  if (!IsRegular(fd)) return false;
+  const off_t at = lseek(fd, 0, SEEK_CUR);
+  if (at < 0) return false;
+  HashFd(fd, name, h, -1);
+  if (lseek(fd, at, SEEK_SET) < 0) ThrowErrno(errno, name);
+  return true;
+}
+
 // The digest of stdin. A regular file is read and rewound; a pipe or a
 // terminal is copied to an unlinked temporary file, which then becomes
 // stdin, so the command reads the very bytes that were hashed.
 std::string StdinDigest() {
   Sha256 h;
-  if (IsRegular(0)) {
-    const off_t at = lseek(0, 0, SEEK_CUR);
-    if (at >= 0) {
-      HashFd(0, "stdin", h, -1);
-      if (lseek(0, at, SEEK_SET) < 0) ThrowErrno(errno, "stdin");
-      return h.Hex();
-    }
-  }
+  if (HashInPlace(0, "stdin", h)) return h.Hex();
   const int copy = HashToCopy(0, "stdin", h);
   const bool moved = dup2(copy, 0) >= 0;
   const int err = errno;
@@ -152,9 +156,7 @@ std::string InputDigest(Options& o) {
   if (fd < 0) ThrowErrno(errno, spec);
   Sha256 h;
   try {
-    if (IsRegular(fd)) {
-      HashFd(fd, spec, h, -1);
-      if (lseek(fd, 0, SEEK_SET) < 0) ThrowErrno(errno, spec);
+    if (HashInPlace(fd, spec, h)) {
       o.input_fd = fd;
       return h.Hex();
     }
